@@ -1,0 +1,47 @@
+"""Coverage: what the month's plan leaves out, in the strategies' own terms (parents, faith groups,
+private landlords were the gaps Thurrock's 2024-27 strategy named)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from content_calendar.models import Entry, Strategy
+from content_calendar.plan import month_bounds, plan
+
+
+@dataclass(frozen=True)
+class Gaps:
+    month: str
+    objectives_without_activity: tuple[str, ...]
+    audiences_not_reached: tuple[str, ...]  # in the three months ending with `month`
+    channels_without_plans: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not (self.objectives_without_activity or self.audiences_not_reached or self.channels_without_plans)
+
+
+def _three_months_back(first: date) -> date:
+    year, month = first.year, first.month - 2
+    if month < 1:
+        year, month = year - 1, month + 12
+    return date(year, month, 1)
+
+
+def find_gaps(strategy: Strategy, entries: list[Entry], month: str) -> Gaps:
+    first, last = month_bounds(month)
+    live = [o for o in plan(strategy, entries, first, last) if o.status != "skipped"]
+    recent = [o for o in plan(strategy, entries, _three_months_back(first), last) if o.status != "skipped"]
+    reached: set[str] = set()
+    for occ in recent:
+        for code in occ.audiences:
+            reached |= strategy.audience_with_children(code)
+    active_objectives = {code for o in live for code in o.objectives}
+    active_channels = {o.channel for o in live}
+    return Gaps(
+        month=month,
+        objectives_without_activity=tuple(o.code for o in strategy.objectives if o.code not in active_objectives),
+        audiences_not_reached=tuple(a.code for a in strategy.audiences if a.code not in reached),
+        channels_without_plans=tuple(c.code for c in strategy.channels if c.code not in active_channels),
+    )

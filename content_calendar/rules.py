@@ -1,0 +1,81 @@
+"""UK calendar rules: English bank holidays, school holidays from term dates, the pre-election period.
+
+Each rule is applied per entry by a policy: skip the occurrence, move it to the next day that is clear,
+or keep it where it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+
+import holidays
+
+from content_calendar.models import HELD_IN_PRE_ELECTION, Channel, DateRange, Entry, Policy, Strategy
+
+MAX_MOVE_DAYS = 120  # a move that finds no clear day in four months is a skip
+
+
+@lru_cache(maxsize=32)
+def bank_holidays(year: int) -> dict[date, str]:
+    """English bank holidays for a year, from the `holidays` package (substitute days included)."""
+    return dict(holidays.country_holidays("GB", subdiv="ENG", years=year).items())
+
+
+def bank_holiday(day: date) -> str | None:
+    return bank_holidays(day.year).get(day)
+
+
+def is_working_day(day: date) -> bool:
+    return day.weekday() < 5 and bank_holiday(day) is None
+
+
+def in_school_holiday(day: date, terms: tuple[DateRange, ...]) -> bool:
+    """A weekday outside every term, but only within the span the term dates cover."""
+    if not terms or day.weekday() >= 5:
+        return False
+    if day < min(t.start for t in terms) or day > max(t.end for t in terms):
+        return False
+    return not any(day in t for t in terms)
+
+
+def election_period(day: date, periods: tuple[DateRange, ...]) -> DateRange | None:
+    return next((p for p in periods if day in p), None)
+
+
+@dataclass(frozen=True)
+class Clash:
+    rule: str  # bank_holiday | school_holiday | pre_election
+    policy: Policy
+    reason: str
+
+
+def pre_election_policy(entry: Entry, channel: Channel | None) -> Policy:
+    if entry.on_pre_election is not None:
+        return entry.on_pre_election
+    facing = channel.facing if channel else "residents"
+    return "move" if facing in HELD_IN_PRE_ELECTION else "keep"
+
+
+def clash(day: date, entry: Entry, strategy: Strategy) -> Clash | None:
+    """The first rule this day breaks for this entry whose policy is not `keep`, or None."""
+    channel = strategy.channel(entry.channel)
+    period = election_period(day, strategy.pre_election)
+    if period is not None and (policy := pre_election_policy(entry, channel)) != "keep":
+        return Clash("pre_election", policy, f"pre-election period{f' ({period.name})' if period.name else ''}")
+    name = bank_holiday(day)
+    if name is not None and entry.on_bank_holiday != "keep":
+        return Clash("bank_holiday", entry.on_bank_holiday, f"bank holiday ({name})")
+    if entry.on_school_holiday != "keep" and in_school_holiday(day, strategy.terms):
+        return Clash("school_holiday", entry.on_school_holiday, "school holiday")
+    return None
+
+
+def next_clear_day(day: date, entry: Entry, strategy: Strategy) -> date | None:
+    """The next weekday after `day` on which no rule with a non-keep policy objects."""
+    for offset in range(1, MAX_MOVE_DAYS + 1):
+        candidate = day + timedelta(days=offset)
+        if candidate.weekday() < 5 and clash(candidate, entry, strategy) is None:
+            return candidate
+    return None

@@ -1,0 +1,34 @@
+"""Errors that carry what they concern. All share the root `CommsError`."""
+
+from __future__ import annotations
+
+from content_calendar.errors import CalendarError, CommsError, Problem
+
+__all__ = ["CalendarError", "ChannelError", "CommsError", "FeedError", "Problem", "SettingsError", "TemplateError"]
+
+
+class SettingsError(CommsError):
+    """A setting is missing or wrong. The message says which, and what to put instead."""
+
+
+class FeedError(CommsError):
+    def __init__(self, url: str, message: str, *, retry: bool = True, retired: bool = False) -> None:
+        self.url, self.retry, self.retired = url, retry, retired
+        super().__init__(f"{url}: {message}")
+
+
+class TemplateError(CommsError):
+    """A template is missing, or Jinja or MJML failed; names the template and line."""
+
+    def __init__(self, template: str, line: int | None, message: str) -> None:
+        self.template, self.line = template, line
+        where = f"{template}:{line}" if line else template
+        super().__init__(f"{where}: {message}")
+
+
+class ChannelError(CommsError):
+    """A channel refused or failed. `transient` errors are retried later; others fail the item now."""
+
+    def __init__(self, channel: str, message: str, *, transient: bool, retry_after: float | None = None) -> None:
+        self.channel, self.transient, self.retry_after = channel, transient, retry_after
+        super().__init__(f"{channel}: {message}")

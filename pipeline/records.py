@@ -1,0 +1,162 @@
+"""Frozen records that cross boundaries between storage, jobs and channels. Rows never leave storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    url: str
+    name: str
+    interval_minutes: int = 60
+    objectives: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeedState:
+    id: int
+    spec: FeedSpec
+    etag: str | None
+    last_modified: str | None
+    final_url: str | None
+    last_polled_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str | None
+    consecutive_failures: int
+    retired: bool
+    next_poll_at: datetime | None
+    items_seen: int
+
+
+@dataclass(frozen=True)
+class NationalMessage:
+    guid: str
+    link: str
+    title: str
+    summary_html: str  # already sanitised
+    published_at: datetime | None
+    content_hash: str
+    objectives: tuple[str, ...] = ()
+    audiences: tuple[str, ...] = ()
+    id: int | None = None
+    changed_after_sent: bool = False
+
+
+@dataclass(frozen=True)
+class Edition:
+    id: int
+    occurrence_key: str
+    entry_id: str
+    channel: str
+    template: str
+    status: str
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    composed_at: datetime
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    occurrence_key: str
+    entry_id: str
+    channel: str
+    kind: str  # email | post
+    title: str
+    subject: str
+    body: str
+    html: str
+    link: str | None
+    audiences: tuple[str, ...]
+    objectives: tuple[str, ...]
+    due_at: datetime
+    missed_after_hours: int
+    status: str
+    approval: str
+    approved_by: str | None
+    approved_at: datetime | None
+    edition_id: int | None = None
+    reason: str | None = None
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    outbox_id: int
+    recipient: str
+    audience: str
+    status: str
+    attempts: int
+    external_id: str | None
+    url: str | None
+    last_error: str | None
+    sent_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    email: str
+    name: str
+    organisation: str
+    audiences: tuple[str, ...]
+    consent_source: str
+    consent_date: date
+    status: str = "active"
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    day: date
+    metric: str
+    value: float
+    source: str
+    channel: str = ""
+    audience: str = ""
+    objective: str = ""
+    item_ref: str = ""
+    import_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Freeze:
+    paused: bool
+    by: str = ""
+    at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class JobRun:
+    job: str
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one job run did: counts by kind, and the failures it collected while carrying on."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    failures: tuple[str, ...] = ()
+
+    @property
+    def status(self) -> str:
+        return "ok" if not self.failures else ("partial" if any(self.counts.values()) else "failed")
+
+    def summary(self) -> str:
+        parts = [f"{k}={v}" for k, v in self.counts.items()]
+        if self.failures:
+            parts.append(f"failures={len(self.failures)}")
+        return " ".join(parts) or "nothing to do"

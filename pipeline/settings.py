@@ -1,0 +1,116 @@
+"""All settings in one typed object, read from the environment and `.env` and checked at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+from pipeline.errors import SettingsError
+
+SECRET_FIELDS = frozenset({"smtp_password", "secret_key", "mastodon_token"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///var/comms.db"
+    timezone: str = "Europe/London"
+    workspace: Path = Path("examples/thurrock")
+    outbox_dir: Path = Path("var/outbox")
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_security: str = "none"  # none | starttls | tls
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_pool_size: int = 2
+    smtp_rate_per_hour: int = 0  # 0: unlimited
+    mail_from: str = "Prevent Communications <prevent@example.org>"
+    public_base_url: str = "http://localhost:8000"
+    secret_key: str = field(default="", repr=False)
+    file_channels: tuple[str, ...] = ()  # channel codes routed to the file adapter ("*" for every non-email)
+    mastodon_base_url: str = ""
+    mastodon_token: str = field(default="", repr=False)
+    feed_timeout_seconds: float = 10.0
+    feed_max_bytes: int = 5_000_000
+    feed_workers: int = 8
+    misfire_grace_seconds: int = 900
+    log_level: str = "INFO"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def redacted(self) -> dict[str, str]:
+        """Every setting as text, secrets shown only as set or unset: safe to log or print."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = ("(set)" if value else "(unset)") if f.name in SECRET_FIELDS else str(value)
+        return out
+
+
+ENV = {f.name: f"COMMS_{f.name.upper()}" for f in fields(Settings)}
+
+
+def _convert(name: str, raw: str) -> object:
+    default = getattr(Settings, name, None)
+    if name in ("workspace", "outbox_dir"):
+        return Path(raw)
+    if name == "file_channels":
+        return tuple(p.strip() for p in raw.split(",") if p.strip())
+    if isinstance(default, bool):
+        return raw.lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingsError(f"{ENV[name]}={raw!r}: must be a whole number") from None
+    if isinstance(default, float):
+        try:
+            return float(raw)
+        except ValueError:
+            raise SettingsError(f"{ENV[name]}={raw!r}: must be a number") from None
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env"),
+                  **overrides: object) -> Settings:  # fmt: skip
+    """Settings from `.env` (if present), then the environment, then explicit overrides; checked."""
+    source: dict[str, str] = {}
+    if env_file is not None and env_file.exists():
+        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    source.update(os.environ if environ is None else environ)
+    values: dict[str, object] = {}
+    for name, var in ENV.items():
+        if var in source and source[var] != "":
+            values[name] = _convert(name, source[var])
+    values.update(overrides)
+    settings = Settings(**values)  # type: ignore[arg-type]
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(f"COMMS_TIMEZONE={settings.timezone!r} is not a known timezone; use Europe/London") from None
+    if not settings.database_url.startswith(("sqlite:", "postgresql")):
+        raise SettingsError(
+            f"COMMS_DATABASE_URL must be sqlite:///path or postgresql+psycopg://..., not {settings.database_url!r}"
+        )
+    if settings.smtp_security not in ("none", "starttls", "tls"):
+        raise SettingsError(f"COMMS_SMTP_SECURITY={settings.smtp_security!r}: use none, starttls or tls")
+    if not 1 <= settings.smtp_port <= 65535:
+        raise SettingsError(f"COMMS_SMTP_PORT={settings.smtp_port}: must be a port number, 1-65535")
+    if settings.smtp_pool_size < 1:
+        raise SettingsError("COMMS_SMTP_POOL_SIZE must be at least 1")
+    if settings.smtp_password and settings.smtp_security == "none" and settings.smtp_host not in ("localhost", "127.0.0.1"):
+        raise SettingsError("COMMS_SMTP_PASSWORD is set but COMMS_SMTP_SECURITY=none would send it in clear; "
+                            "use starttls or tls")  # fmt: skip
+    if settings.misfire_grace_seconds < 60:
+        raise SettingsError("COMMS_MISFIRE_GRACE_SECONDS must be at least 60: a shorter grace loses runs on restart")

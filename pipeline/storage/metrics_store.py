@@ -1,0 +1,41 @@
+"""Reach metrics: one row per (day, channel, audience, objective, item, metric)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from pipeline.records import MetricPoint
+from pipeline.storage.base import StoreBase
+from pipeline.storage.tables import MetricRow
+
+
+class MetricsStore(StoreBase):
+    def add_metrics(self, points: list[MetricPoint]) -> int:
+        """Add points in one transaction. Points whose import_key is already stored are skipped, so
+        importing the same file twice changes nothing. Returns how many were added."""
+        keys = [p.import_key for p in points if p.import_key]
+        with self.session() as s:
+            known = set()
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                known |= set(s.exec(select(MetricRow.import_key).where(MetricRow.import_key.in_(chunk))))  # type: ignore[union-attr]
+            added = 0
+            for p in points:
+                if p.import_key and p.import_key in known:
+                    continue
+                s.add(MetricRow(day=p.day, channel=p.channel, audience=p.audience, objective=p.objective,
+                                item_ref=p.item_ref, metric=p.metric, value=p.value, source=p.source,
+                                import_key=p.import_key))  # fmt: skip
+                if p.import_key:
+                    known.add(p.import_key)
+                added += 1
+        return added
+
+    def metrics_between(self, first: date, last: date) -> list[MetricPoint]:
+        with self.session() as s:
+            q = select(MetricRow).where(MetricRow.day >= first, MetricRow.day <= last)
+            return [MetricPoint(r.day, r.metric, r.value, r.source, r.channel, r.audience, r.objective, r.item_ref,
+                                r.import_key) for r in s.exec(q)]  # fmt: skip
+

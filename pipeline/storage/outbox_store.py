@@ -1,0 +1,197 @@
+"""Editions, the outbox and its life cycle, and per-recipient deliveries."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import col, select
+
+from content_calendar.errors import CommsError
+from pipeline.records import Delivery, Edition, OutboxItem
+from pipeline.storage.base import StoreBase
+from pipeline.storage.tables import DeliveryRow, EditionRow, OutboxRow
+
+STATUSES = ("draft", "awaiting_approval", "approved", "sent", "failed", "cancelled", "missed")
+FINAL = frozenset({"sent", "cancelled"})
+
+
+class OutboxError(CommsError):
+    """An outbox action that does not fit the item's state, e.g. approving a sent item."""
+
+
+def content_hash(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _edition(r: EditionRow) -> Edition:
+    assert r.id is not None
+    return Edition(r.id, r.occurrence_key, r.entry_id, r.channel, r.template, r.status, r.subject, r.preheader,
+                   r.html, r.text, r.composed_at, tuple(r.problems))  # fmt: skip
+
+
+def _item(r: OutboxRow) -> OutboxItem:
+    assert r.id is not None
+    return OutboxItem(r.id, r.occurrence_key, r.entry_id, r.channel, r.kind, r.title, r.subject, r.body, r.html,
+                      r.link, tuple(r.audiences), tuple(r.objectives), r.due_at, r.missed_after_hours, r.status,
+                      r.approval, r.approved_by, r.approved_at, r.edition_id, r.reason, r.last_error)  # fmt: skip
+
+
+def _delivery(r: DeliveryRow) -> Delivery:
+    assert r.id is not None
+    return Delivery(r.id, r.outbox_id, r.recipient, r.audience, r.status, r.attempts, r.external_id, r.url,
+                    r.last_error, r.sent_at)  # fmt: skip
+
+
+class OutboxStore(StoreBase):
+    # editions -------------------------------------------------------------------------------
+    def save_edition(self, **values: Any) -> Edition:
+        with self.session() as s:
+            row = s.exec(select(EditionRow).where(EditionRow.occurrence_key == values["occurrence_key"])).first()
+            row = row or EditionRow(**values)
+            for k, v in values.items():
+                setattr(row, k, v)
+            s.add(row)
+            s.flush()
+            return _edition(row)
+
+    def edition(self, edition_id: int) -> Edition | None:
+        with self.session() as s:
+            row = s.get(EditionRow, edition_id)
+            return _edition(row) if row else None
+
+    def edition_inputs(self, edition_id: int) -> dict[str, Any]:
+        with self.session() as s:
+            row = s.get(EditionRow, edition_id)
+            return dict(row.inputs) if row else {}
+
+    def last_edition(self, entry_id: str, before: str) -> Edition | None:
+        """The entry's latest composed edition other than `before` (an occurrence key)."""
+        with self.session() as s:
+            row = s.exec(select(EditionRow).where(EditionRow.entry_id == entry_id, EditionRow.status == "composed",
+                                                  EditionRow.occurrence_key != before)
+                         .order_by(col(EditionRow.composed_at).desc())).first()  # fmt: skip
+            return _edition(row) if row else None
+
+    def editions(self, limit: int = 100) -> list[Edition]:
+        with self.session() as s:
+            rows = s.exec(select(EditionRow).order_by(col(EditionRow.composed_at).desc()).limit(limit))
+            return [_edition(r) for r in rows]
+
+    # outbox ---------------------------------------------------------------------------------
+    def add_item(self, now: datetime, **values: Any) -> OutboxItem:
+        """Queue an item once per occurrence; an existing item for the occurrence is returned as is."""
+        with self.session() as s:
+            found = s.exec(select(OutboxRow).where(OutboxRow.occurrence_key == values["occurrence_key"])).first()
+            if found is not None:
+                return _item(found)
+            digest = content_hash(values.get("subject", ""), values.get("body", ""), values.get("html", ""))
+            row = OutboxRow(**values, content_hash=digest, created_at=now, updated_at=now)
+            if row.approval == "auto":
+                row.status, row.approved_by, row.approved_at, row.approved_hash = "approved", "auto", now, digest
+            s.add(row)
+            s.flush()
+            return _item(row)
+
+    def item(self, item_id: int) -> OutboxItem | None:
+        with self.session() as s:
+            row = s.get(OutboxRow, item_id)
+            return _item(row) if row else None
+
+    def items(self, status: str | None = None, channel: str | None = None,
+              due_from: datetime | None = None, due_to: datetime | None = None) -> list[OutboxItem]:  # fmt: skip
+        with self.session() as s:
+            q = select(OutboxRow).order_by(OutboxRow.due_at, OutboxRow.id)
+            if status:
+                q = q.where(OutboxRow.status == status)
+            if channel:
+                q = q.where(OutboxRow.channel == channel)
+            if due_from:
+                q = q.where(OutboxRow.due_at >= due_from)
+            if due_to:
+                q = q.where(OutboxRow.due_at < due_to)
+            return [_item(r) for r in s.exec(q)]
+
+    def transition(self, item_id: int, to: str, now: datetime, *, by: str | None = None,
+                   reason: str | None = None, allowed_from: tuple[str, ...] = ()) -> OutboxItem:  # fmt: skip
+        """Move an item to a new status, refusing moves its current status does not allow."""
+        with self.session() as s:
+            row = s.get(OutboxRow, item_id)
+            if row is None:
+                raise OutboxError(f"no outbox item {item_id}")
+            if allowed_from and row.status not in allowed_from:
+                raise OutboxError(f"item {item_id} is {row.status}; it can be {to} only from {', '.join(allowed_from)}")
+            row.status, row.updated_at = to, now
+            if to == "approved":
+                row.approved_by, row.approved_at, row.approved_hash = by, now, row.content_hash
+            elif to in ("awaiting_approval", "draft"):
+                row.approved_by = row.approved_at = row.approved_hash = None
+            if to == "draft":
+                row.rejected_by = by
+            if reason is not None:
+                row.reason = reason
+            s.add(row)
+            return _item(row)
+
+    def edit_item(self, item_id: int, now: datetime, **changes: str) -> OutboxItem:
+        """Change an item's text; an edited item needs approving again."""
+        with self.session() as s:
+            row = s.get(OutboxRow, item_id)
+            if row is None or row.status in FINAL:
+                raise OutboxError(f"item {item_id} cannot be edited now")
+            for k, v in changes.items():
+                setattr(row, k, v)
+            row.content_hash = content_hash(row.subject, row.body, row.html)
+            if row.approved_hash != row.content_hash:
+                row.status, row.approved_by, row.approved_at, row.approved_hash = "awaiting_approval", None, None, None
+            row.updated_at = now
+            s.add(row)
+            return _item(row)
+
+    def set_error(self, item_id: int, error: str | None) -> None:
+        with self.session() as s:
+            row = s.get(OutboxRow, item_id)
+            if row is not None:
+                row.last_error = error
+                s.add(row)
+
+    # deliveries -----------------------------------------------------------------------------
+    def ensure_deliveries(self, item_id: int, recipients: list[tuple[str, str]]) -> None:
+        """Create a pending delivery per (recipient, audience) not yet known for the item."""
+        with self.session() as s:
+            known = set(s.exec(select(DeliveryRow.recipient).where(DeliveryRow.outbox_id == item_id)))
+            for recipient, audience in recipients:
+                if recipient not in known:
+                    s.add(DeliveryRow(outbox_id=item_id, recipient=recipient, audience=audience))
+                    known.add(recipient)
+
+    def deliveries(self, item_id: int, status: str | None = None) -> list[Delivery]:
+        with self.session() as s:
+            q = select(DeliveryRow).where(DeliveryRow.outbox_id == item_id).order_by(DeliveryRow.id)
+            if status:
+                q = q.where(DeliveryRow.status == status)
+            return [_delivery(r) for r in s.exec(q)]
+
+    def mark_delivery(self, delivery_id: int, status: str, now: datetime, *, error: str | None = None,
+                      external_id: str | None = None, url: str | None = None,
+                      next_attempt_at: datetime | None = None) -> None:  # fmt: skip
+        with self.session() as s:
+            row = s.get(DeliveryRow, delivery_id)
+            assert row is not None
+            row.status, row.attempts, row.last_error = status, row.attempts + 1, error
+            row.external_id, row.url = external_id or row.external_id, url or row.url
+            row.next_attempt_at = next_attempt_at
+            if status == "sent":
+                row.sent_at = now
+            s.add(row)
+
+    def reset_failed_deliveries(self, item_id: int) -> int:
+        with self.session() as s:
+            rows = s.exec(select(DeliveryRow).where(DeliveryRow.outbox_id == item_id, DeliveryRow.status == "failed"))
+            count = 0
+            for row in rows:
+                row.status, row.next_attempt_at = "pending", None
+                s.add(row)
+                count += 1
+            return count

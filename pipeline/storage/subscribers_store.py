@@ -1,0 +1,74 @@
+"""Subscribers: an address, a name, an organisation, audiences and consent. Nothing more is kept."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import col, func, select
+
+from pipeline.records import Subscriber
+from pipeline.storage.base import StoreBase
+from pipeline.storage.tables import SubscriberRow
+
+
+def _sub(r: SubscriberRow) -> Subscriber:
+    return Subscriber(r.email, r.name, r.organisation, tuple(r.audiences), r.consent_source, r.consent_date,
+                      r.status, r.id)  # fmt: skip
+
+
+class SubscriberStore(StoreBase):
+    def upsert_subscribers(self, subscribers: list[Subscriber]) -> tuple[int, int]:
+        """Add new addresses and update known ones (an unsubscribed address stays unsubscribed)."""
+        added = updated = 0
+        with self.session() as s:
+            for sub in subscribers:
+                email = sub.email.strip().lower()
+                row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email)).first()
+                if row is None:
+                    row = SubscriberRow(email=email, consent_source=sub.consent_source, consent_date=sub.consent_date)
+                    added += 1
+                else:
+                    updated += 1
+                row.name, row.organisation, row.audiences = sub.name, sub.organisation, list(sub.audiences)
+                row.consent_source, row.consent_date = sub.consent_source, sub.consent_date
+                s.add(row)
+        return added, updated
+
+    def subscribers(self, status: str | None = None) -> list[Subscriber]:
+        with self.session() as s:
+            q = select(SubscriberRow).order_by(SubscriberRow.email)
+            if status:
+                q = q.where(SubscriberRow.status == status)
+            return [_sub(r) for r in s.exec(q)]
+
+    def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
+        """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
+        out = []
+        for sub in self.subscribers(status="active"):
+            matched = next((a for a in sub.audiences if a in audiences), None)
+            if matched is not None:
+                out.append((sub.email, matched, sub))
+        return out
+
+    def set_subscriber_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool:
+        with self.session() as s:
+            row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
+            if row is None:
+                return False
+            row.status, row.status_changed_at, row.status_reason = status, now, reason[:500]
+            s.add(row)
+            return True
+
+    def erase_subscriber(self, email: str) -> bool:
+        """Remove everything personal. Aggregate metrics never held the address, so they stay true."""
+        with self.session() as s:
+            row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+    def subscriber_counts(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.exec(select(SubscriberRow.status, func.count()).group_by(col(SubscriberRow.status)))
+            return {status: count for status, count in rows}

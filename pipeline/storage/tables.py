@@ -1,0 +1,244 @@
+"""SQLModel tables. Rows stay inside `pipeline.storage`; the rest of the code sees frozen records.
+
+Times are aware datetimes stored in UTC (SQLModel's UTCDateTime); they are planned and shown in
+Europe/London.
+Changing a table means adding an Alembic revision under `pipeline/migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def _json(default: Any = None) -> Any:
+    return Field(default_factory=lambda: [] if default is None else default, sa_column=Column(JSON, nullable=False))
+
+
+def _text() -> Any:
+    return Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class ObjectiveRow(SQLModel, table=True):
+    __tablename__ = "objectives"
+    code: str = Field(primary_key=True, max_length=40)
+    title: str
+    outcome: str = ""
+    targets: dict[str, float] = _json({})
+
+
+class AudienceRow(SQLModel, table=True):
+    __tablename__ = "audiences"
+    code: str = Field(primary_key=True, max_length=60)
+    name: str
+    parent: str | None = None
+
+
+class ChannelRow(SQLModel, table=True):
+    __tablename__ = "channels"
+    code: str = Field(primary_key=True, max_length=60)
+    name: str
+    kind: str
+    facing: str
+    template: str | None = None
+    lead_days: int = 2
+
+
+class EntryRow(SQLModel, table=True):
+    __tablename__ = "calendar_entries"
+    id: str = Field(primary_key=True, max_length=80)
+    data: dict[str, Any] = _json({})
+    source: str = ""
+    line: int = 0
+    imported_at: datetime
+
+
+class FeedRow(SQLModel, table=True):
+    __tablename__ = "feeds"
+    id: int | None = Field(default=None, primary_key=True)
+    url: str = Field(unique=True)
+    name: str
+    interval_minutes: int = 60
+    objectives: list[str] = _json()
+    audiences: list[str] = _json()
+    include: list[str] = _json()
+    exclude: list[str] = _json()
+    etag: str | None = None
+    last_modified: str | None = None
+    final_url: str | None = None
+    last_polled_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    retired: bool = False
+    next_poll_at: datetime | None = None
+    items_seen: int = 0
+
+
+class MessageRow(SQLModel, table=True):
+    __tablename__ = "national_messages"
+    id: int | None = Field(default=None, primary_key=True)
+    guid: str
+    link: str = Field(index=True)
+    title: str
+    summary_html: str = _text()
+    published_at: datetime | None = None
+    content_hash: str
+    first_seen_at: datetime = Field(index=True)
+    updated_at: datetime
+    objectives: list[str] = _json()
+    audiences: list[str] = _json()
+    used_in_sent: bool = False
+    changed_after_sent: bool = False
+
+
+class MessageSourceRow(SQLModel, table=True):
+    __tablename__ = "message_sources"
+    __table_args__ = (UniqueConstraint("feed_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="national_messages.id", index=True)
+    feed_id: int = Field(foreign_key="feeds.id")
+    key: str  # the per-feed dedupe key: guid, else link, else content hash
+
+
+class EditionRow(SQLModel, table=True):
+    __tablename__ = "editions"
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_key: str = Field(unique=True, max_length=120)
+    entry_id: str = Field(index=True)
+    channel: str
+    template: str
+    status: str  # composed | failed
+    subject: str = ""
+    preheader: str = ""
+    html: str = _text()
+    text: str = _text()
+    inputs: dict[str, Any] = _json({})
+    problems: list[str] = _json()
+    composed_at: datetime
+
+
+class OutboxRow(SQLModel, table=True):
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    occurrence_key: str = Field(unique=True, max_length=120)
+    edition_id: int | None = Field(default=None, foreign_key="editions.id")
+    entry_id: str = Field(index=True)
+    channel: str = Field(index=True)
+    kind: str  # email | post
+    title: str
+    subject: str = ""
+    body: str = _text()
+    html: str = _text()
+    link: str | None = None
+    audiences: list[str] = _json()
+    objectives: list[str] = _json()
+    due_at: datetime = Field(index=True)
+    missed_after_hours: int = 24
+    status: str = Field(index=True)  # draft|awaiting_approval|approved|sent|failed|cancelled|missed
+    approval: str = "required"
+    content_hash: str
+    approved_hash: str | None = None
+    approved_by: str | None = None
+    approved_at: datetime | None = None
+    rejected_by: str | None = None
+    reason: str | None = None
+    last_error: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DeliveryRow(SQLModel, table=True):
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("outbox_id", "recipient"),)
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    recipient: str  # an address for email, "-" for a post
+    audience: str = ""
+    status: str = "pending"  # pending | sent | failed | skipped
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    external_id: str | None = None
+    url: str | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+
+
+class SubscriberRow(SQLModel, table=True):
+    __tablename__ = "subscribers"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True)
+    name: str = ""
+    organisation: str = ""
+    audiences: list[str] = _json()
+    consent_source: str
+    consent_date: date
+    status: str = "active"  # active | unsubscribed | bounced
+    status_changed_at: datetime | None = None
+    status_reason: str | None = None
+
+
+class MetricRow(SQLModel, table=True):
+    __tablename__ = "metrics"
+    __table_args__ = (Index("ix_metrics_day_metric", "day", "metric"),)
+    id: int | None = Field(default=None, primary_key=True)
+    day: date
+    channel: str = ""
+    audience: str = ""
+    objective: str = ""
+    item_ref: str = ""
+    metric: str
+    value: float
+    source: str
+    import_key: str | None = Field(default=None, unique=True)
+
+
+class LedgerRow(SQLModel, table=True):
+    """One row per effect. A wake-up does only what has no `done` row here."""
+
+    __tablename__ = "ledger"
+    key: str = Field(primary_key=True, max_length=300)
+    kind: str = Field(index=True)
+    state: str  # started | done | failed
+    started_at: datetime
+    finished_at: datetime | None = None
+    detail: str = ""
+
+
+class JobRunRow(SQLModel, table=True):
+    __tablename__ = "job_runs"
+    id: int | None = Field(default=None, primary_key=True)
+    job: str = Field(index=True)
+    started_at: datetime
+    finished_at: datetime | None = None
+    outcome: str = ""  # ok | failed | partial
+    detail: str = _text()
+
+
+class ControlEventRow(SQLModel, table=True):
+    """Pause and resume, with who, when and why. The latest row is the freeze state."""
+
+    __tablename__ = "control_events"
+    id: int | None = Field(default=None, primary_key=True)
+    action: str  # pause | resume
+    by: str
+    at: datetime
+    reason: str = ""
+
+
+class MetaRow(SQLModel, table=True):
+    """Strategy-wide values that have no table of their own: its name, timezone, terms, pre-election."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True, max_length=60)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+
+
+class LockRow(SQLModel, table=True):
+    __tablename__ = "locks"
+    name: str = Field(primary_key=True, max_length=60)
+    holder: str
+    heartbeat_at: datetime
