@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from channels.base import ChannelError
 from content_calendar.errors import CalendarError, CommsError, Problem
 
 __all__ = ["CalendarError", "ChannelError", "CommsError", "FeedError", "Problem", "SettingsError", "TemplateError"]
@@ -24,11 +25,3 @@ class TemplateError(CommsError):
         self.template, self.line = template, line
         where = f"{template}:{line}" if line else template
         super().__init__(f"{where}: {message}")
-
-
-class ChannelError(CommsError):
-    """A channel refused or failed. `transient` errors are retried later; others fail the item now."""
-
-    def __init__(self, channel: str, message: str, *, transient: bool, retry_after: float | None = None) -> None:
-        self.channel, self.transient, self.retry_after = channel, transient, retry_after
-        super().__init__(f"{channel}: {message}")

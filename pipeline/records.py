@@ -100,6 +100,7 @@ class Delivery:
     url: str | None
     last_error: str | None
     sent_at: datetime | None
+    next_attempt_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def _item(r: OutboxRow) -> OutboxItem:
 def _delivery(r: DeliveryRow) -> Delivery:
     assert r.id is not None
     return Delivery(r.id, r.outbox_id, r.recipient, r.audience, r.status, r.attempts, r.external_id, r.url,
-                    r.last_error, r.sent_at)  # fmt: skip
+                    r.last_error, r.sent_at, r.next_attempt_at)  # fmt: skip
 
 
 class OutboxStore(StoreBase):

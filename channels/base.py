@@ -1,0 +1,46 @@
+"""What goes into a channel and what comes back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from content_calendar.errors import CommsError
+
+
+class ChannelError(CommsError):
+    """A channel refused or failed a send.
+
+    `transient` errors (timeouts, 429, 5xx) are retried later with the same idempotency key;
+    others fail the delivery at once with the channel's own message. `recipient_rejected` marks a
+    permanent refusal of one address (an SMTP 5xx bounce) rather than of the whole channel.
+    """
+
+    def __init__(self, channel: str, message: str, *, transient: bool, retry_after: float | None = None,
+                 recipient_rejected: bool = False) -> None:  # fmt: skip
+        self.channel, self.transient, self.retry_after = channel, transient, retry_after
+        self.recipient_rejected = recipient_rejected
+        super().__init__(f"{channel}: {message}")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One thing to publish to one recipient (or to the channel itself, recipient '-')."""
+
+    channel: str
+    kind: str  # the adapter kind: email, file, mastodon, ...
+    text: str
+    subject: str = ""
+    html: str = ""
+    link: str | None = None
+    recipient: str = "-"
+    due_at: datetime | None = None
+    unsubscribe_url: str | None = None
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Receipt:
+    external_id: str
+    url: str | None = None
+    duplicate: bool = False  # the channel recognised the idempotency key and did not publish again

@@ -1,0 +1,183 @@
+"""Email over SMTP: multipart HTML + text, RFC 8058 one-click unsubscribe, a stable Message-ID from the
+idempotency key, a bounded pool of reused connections, and an hourly rate limit."""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import smtplib
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, parseaddr
+
+from channels.base import ChannelError, Post, Receipt
+
+ADDRESS_SHAPE = "local@domain.tld"
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: str = "none"  # none | starttls | tls
+    username: str = ""
+    password: str = ""
+    sender: str = "Prevent Communications <prevent@example.org>"
+    pool_size: int = 2
+    rate_per_hour: int = 0
+    timeout: float = 30.0
+
+
+def message_id(key: str, sender: str) -> str:
+    """The same key always gives the same Message-ID, so a resend after a crash is recognisable."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "comms.invalid"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+
+
+def valid_address(address: str) -> bool:
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, IndexError, TypeError):
+        return False
+    return bool(parsed.username) and "." in parsed.domain and " " not in address
+
+
+def build_message(post: Post, key: str, sender: str) -> EmailMessage:
+    msg = EmailMessage(policy=SMTP)
+    msg["From"] = sender
+    msg["To"] = post.recipient
+    msg["Subject"] = post.subject
+    msg["Message-ID"] = message_id(key, sender)
+    if post.due_at is not None:
+        msg["Date"] = format_datetime(post.due_at)
+    if post.unsubscribe_url:
+        msg["List-Unsubscribe"] = f"<{post.unsubscribe_url}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    for name, value in post.headers:
+        msg[name] = value
+    msg.set_content(post.text)
+    if post.html:
+        msg.add_alternative(post.html, subtype="html")
+    return msg
+
+
+class _RateLimit:
+    """At most `per_hour` sends in any rolling hour (0: no limit). Waits rather than refusing."""
+
+    def __init__(self, per_hour: int, clock=time.monotonic, sleep=time.sleep) -> None:  # type: ignore[no-untyped-def]
+        self.interval = 3600.0 / per_hour if per_hour else 0.0
+        self.next_free = 0.0
+        self.lock = threading.Lock()
+        self.clock, self.sleep = clock, sleep
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self.lock:
+            now = self.clock()
+            slot = max(now, self.next_free)
+            self.next_free = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+
+
+class SmtpAdapter:
+    kind = "email"
+
+    def __init__(self, channel: str, config: SmtpConfig) -> None:
+        self.channel, self.config = channel, config
+        self._idle: queue.LifoQueue[smtplib.SMTP] = queue.LifoQueue()
+        self._slots = threading.BoundedSemaphore(config.pool_size)
+        self._rate = _RateLimit(config.rate_per_hour)
+
+    def validate(self, post: Post) -> list[str]:
+        problems = []
+        if not valid_address(post.recipient):
+            problems.append(f"recipient {post.recipient!r} is not an email address ({ADDRESS_SHAPE})")
+        if not post.subject.strip():
+            problems.append("the subject is empty")
+        if not post.text.strip():
+            problems.append("the plain-text part is empty")
+        return problems
+
+    def send(self, post: Post, key: str) -> Receipt:
+        msg = build_message(post, key, self.config.sender)
+        self._rate.wait()
+        with self._slots:
+            conn = self._connection()
+            try:
+                refused = conn.send_message(msg, from_addr=parseaddr(self.config.sender)[1], to_addrs=[post.recipient])
+            except smtplib.SMTPRecipientsRefused as exc:
+                self._idle.put(conn)
+                code, text = next(iter(exc.recipients.values()))
+                raise self._error(code, text, recipient=True) from None
+            except smtplib.SMTPResponseException as exc:
+                self._discard(conn)
+                raise self._error(exc.smtp_code, exc.smtp_error) from None
+            except (smtplib.SMTPException, OSError) as exc:
+                self._discard(conn)
+                raise ChannelError(self.channel, f"connection failed: {exc}", transient=True) from None
+            self._idle.put(conn)
+        if refused:
+            code, text = next(iter(refused.values()))
+            raise self._error(code, text, recipient=True)
+        return Receipt(external_id=str(msg["Message-ID"]))
+
+    def _error(self, code: int, text: bytes | str, recipient: bool = False) -> ChannelError:
+        message = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+        permanent = 500 <= code < 600
+        return ChannelError(self.channel, f"SMTP {code} {message}", transient=not permanent,
+                            recipient_rejected=permanent and recipient)  # fmt: skip
+
+    def _connection(self) -> smtplib.SMTP:
+        try:
+            conn = self._idle.get_nowait()
+            if conn.noop()[0] == 250:
+                return conn
+            self._discard(conn)
+        except queue.Empty:
+            pass
+        except (smtplib.SMTPException, OSError):
+            pass
+        return self._connect()
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.config
+        try:
+            if c.security == "tls":
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
+                                                      context=ssl.create_default_context())  # fmt: skip
+            else:
+                conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+                if c.security == "starttls":
+                    conn.starttls(context=ssl.create_default_context())
+            if c.username:
+                conn.login(c.username, c.password)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise ChannelError(self.channel, f"SMTP login refused ({exc.smtp_code}); check COMMS_SMTP_USERNAME "
+                               "and COMMS_SMTP_PASSWORD", transient=False) from None  # fmt: skip
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ChannelError(self.channel, f"cannot connect to {c.host}:{c.port}: {exc}", transient=True) from None
+        return conn
+
+    def _discard(self, conn: smtplib.SMTP) -> None:
+        try:
+            conn.close()
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        while True:
+            try:
+                conn = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                conn.quit()
+            except (smtplib.SMTPException, OSError):
+                conn.close()

@@ -1,0 +1,218 @@
+"""Composing: each occurrence that is due for composing becomes an edition (email) or a post, then an
+outbox item. Deciding what is due is pure (`due_for_composing`); `Composer` performs the effects.
+
+An edition is rendered from a JSON-safe `inputs` dict that is stored with it, so it can be rendered
+again exactly (`Composer.rerender`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+
+from channels.limits import check_length
+from content_calendar.models import Channel, Occurrence, Strategy
+from content_calendar.plan import plan
+from pipeline.accessibility import check_edition
+from pipeline.errors import TemplateError
+from pipeline.personalise import new_nonce, sentinel
+from pipeline.records import Edition, NationalMessage, Outcome
+from pipeline.render import Renderer
+from pipeline.sanitise import html_to_text
+from pipeline.storage.store import Store
+from pipeline.workspace import Story, Workspace
+
+log = logging.getLogger(__name__)
+LOOKBACK = timedelta(days=14)  # how far back a wake-up looks for occurrences it has not handled
+EMAIL_KINDS = frozenset({"email", "notify"})
+
+
+@dataclass(frozen=True)
+class Due:
+    occurrence: Occurrence
+    channel: Channel
+    missed: bool  # its send window passed before it was ever composed
+    missed_after_hours: int = 24
+
+
+def due_for_composing(strategy: Strategy, occurrences: list[Occurrence], now: datetime,
+                      missed_after: dict[str, int]) -> list[Due]:  # fmt: skip
+    """Occurrences whose compose time (start minus the channel's lead days) has come. Pure."""
+    out = []
+    for occ in occurrences:
+        channel = strategy.channel(occ.channel)
+        if occ.status == "skipped" or channel is None:
+            continue
+        if occ.start - timedelta(days=channel.lead_days) > now:
+            continue
+        hours = missed_after.get(occ.entry_id, 24)
+        out.append(Due(occ, channel, now > occ.start + timedelta(hours=hours), hours))
+    return out
+
+
+def _audience_scope(strategy: Strategy, codes: tuple[str, ...]) -> set[str]:
+    """An entry's audiences, everything nested under them, and their parents (a message tagged
+    'educators' suits a bulletin for 'headteachers')."""
+    scope: set[str] = set()
+    for code in codes:
+        scope |= strategy.audience_with_children(code)
+        parent = strategy.audience(code)
+        while parent is not None and parent.parent:
+            scope.add(parent.parent)
+            parent = strategy.audience(parent.parent)
+    return scope
+
+
+def _story_input(story: Story) -> dict[str, Any]:
+    return {"title": story.title, "markdown": story.body_markdown, "link": story.link, "image": story.image,
+            "image_alt": story.image_alt, "day": story.day.isoformat()}  # fmt: skip
+
+
+def _message_input(msg: NationalMessage, sources: dict[str, str]) -> dict[str, Any]:
+    host = msg.link.split("/")[2] if msg.link.count("/") >= 2 else ""
+    return {"id": msg.id, "title": msg.title, "link": msg.link, "summary": html_to_text(msg.summary_html, 280),
+            "published": msg.published_at.date().isoformat() if msg.published_at else None,
+            "source": sources.get(host, host)}  # fmt: skip
+
+
+class Composer:
+    def __init__(self, store: Store, workspace: Workspace, renderer: Renderer) -> None:
+        self.store, self.workspace, self.renderer = store, workspace, renderer
+
+    def run(self, now: datetime, only_entry: str | None = None) -> Outcome:
+        """Compose everything due at `now` that the ledger lacks."""
+        strategy = self.store.strategy()
+        if strategy is None:
+            return Outcome(failures=("no plan imported yet: run `comms calendar import`",))
+        entries = [e for e in self.store.entries() if only_entry in (None, e.id)]
+        max_lead = max((c.lead_days for c in strategy.channels), default=0)
+        local = now.astimezone(ZoneInfo(strategy.timezone))
+        occurrences = plan(strategy, entries, (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date())
+        missed_after = {e.id: e.missed_after_hours for e in entries}
+        counts = {"editions": 0, "posts": 0, "missed": 0, "failed": 0}
+        failures: list[str] = []
+        for due in due_for_composing(strategy, occurrences, now, missed_after):
+            key = f"compose:{due.occurrence.key}"
+            if self.store.ledger_state(key) == "done":
+                continue
+            self.store.claim(key, "compose", now)
+            try:
+                kind = self.compose(strategy, due, now)
+            except TemplateError as exc:
+                counts["failed"] += 1
+                failures.append(f"{due.occurrence.key}: {exc}")
+                self.store.finish(key, now, ok=False, detail=str(exc))
+                continue
+            counts[kind] += 1
+            self.store.finish(key, now, detail=kind)
+        return Outcome(counts, tuple(failures))
+
+    def compose(self, strategy: Strategy, due: Due, now: datetime) -> str:
+        occ, channel = due.occurrence, due.channel
+        base = {"occurrence_key": occ.key, "entry_id": occ.entry_id, "channel": occ.channel, "title": occ.title,
+                "audiences": list(occ.audiences), "objectives": list(occ.objectives),
+                "due_at": occ.start.astimezone(UTC), "approval": occ.approval}  # fmt: skip
+        missed_after = due.missed_after_hours
+        if due.missed:
+            self.store.add_item(now, **base, kind="post", body="", status="missed", missed_after_hours=missed_after,
+                                reason="the clock was not running when this was due")  # fmt: skip
+            return "missed"
+        if channel.kind in EMAIL_KINDS:
+            inputs = self.email_inputs(strategy, occ, now)
+            edition = self.render_edition(occ, channel, inputs, now)
+            if edition.status != "composed":
+                raise TemplateError(edition.template, None, "; ".join(edition.problems))
+            self.store.add_item(now, **base, kind="email", subject=edition.subject, body=edition.text,
+                                html=edition.html, edition_id=edition.id, missed_after_hours=missed_after,
+                                status="awaiting_approval")  # fmt: skip
+            return "editions"
+        text, problems = self.post_text(strategy, occ, channel, now)
+        status = "draft" if problems else "awaiting_approval"
+        self.store.add_item(now, **base, kind="post", body=text, link=self._link(), status=status,
+                            missed_after_hours=missed_after, reason="; ".join(problems) or None)  # fmt: skip
+        return "posts"
+
+    def _link(self) -> str | None:
+        return self.workspace.organisation.get("prevent_page") or self.workspace.organisation.get("website")
+
+    # email editions -------------------------------------------------------------------------
+    def email_inputs(self, strategy: Strategy, occ: Occurrence, now: datetime) -> dict[str, Any]:
+        org = self.workspace.organisation
+        scope = _audience_scope(strategy, occ.audiences)
+        previous = self.store.last_edition(occ.entry_id, before=occ.key)
+        since = previous.composed_at if previous else now - timedelta(days=45)
+        messages = self.store.messages_for(scope, set(occ.objectives), since)
+        window_start = (previous.composed_at.date() if previous else occ.start.date() - timedelta(days=45))
+        stories = [s for s in self.workspace.stories()
+                   if window_start <= s.day <= occ.start.date()
+                   and (scope & set(s.audiences) or set(occ.objectives) & set(s.objectives))]  # fmt: skip
+        issue = occ.start.date()
+        subject = f"{occ.title}: {issue:%B %Y}"
+        lists = org.get("lists", {})
+        return {
+            "template": occ.template, "title": occ.title, "subject": subject,
+            "preheader": (occ.key_messages[0] if occ.key_messages else occ.title)[:140],
+            "issue_date": issue.isoformat(), "intro": lists.get(occ.channel, {}).get("intro", ""),
+            "list_name": lists.get(occ.channel, {}).get("name", occ.title),
+            "key_messages": list(occ.key_messages), "stories": [_story_input(s) for s in stories[:4]],
+            "national": [_message_input(m, org.get("sources", {})) for m in messages],
+            "resources": org.get("resources", []), "org": {k: v for k, v in org.items() if isinstance(v, str)},
+            "cta": org.get("cta"), "nonce": new_nonce(),
+        }  # fmt: skip
+
+    def template_context(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        nonce = inputs["nonce"]
+        context = dict(inputs)
+        context["issue_date"] = date.fromisoformat(inputs["issue_date"])
+        context["slot"] = lambda name: Markup(sentinel(nonce, name))  # noqa: S704 - a fixed ASCII sentinel
+        context["national"] = [dict(m, published=date.fromisoformat(m["published"]) if m["published"] else None)
+                               for m in inputs["national"]]  # fmt: skip
+        context["stories"] = [self._story_context(s) for s in inputs["stories"]]
+        return context
+
+    def _story_context(self, story: dict[str, Any]) -> dict[str, Any]:
+        html = self.renderer.markup.filters["markdown"](story["markdown"])
+        return dict(story, html=html, text=html_to_text(str(html)))
+
+    def render_edition(self, occ: Occurrence, channel: Channel, inputs: dict[str, Any], now: datetime) -> Edition:
+        template = inputs["template"]
+        try:
+            _mjml, html, text = self.renderer.email(template, self.template_context(inputs))
+            problems = check_edition(inputs["subject"], html, text)
+        except TemplateError as exc:
+            html = text = ""
+            problems = [str(exc)]
+        status = "failed" if problems else "composed"
+        if problems:
+            log.warning("edition failed", extra={"occurrence": occ.key, "problems": problems})
+        return self.store.save_edition(
+            occurrence_key=occ.key, entry_id=occ.entry_id, channel=channel.code, template=template, status=status,
+            subject=inputs["subject"], preheader=inputs["preheader"], html=html, text=text, inputs=inputs,
+            problems=problems, composed_at=now,
+        )  # fmt: skip
+
+    def rerender(self, edition_id: int) -> tuple[str, str]:
+        """The edition's HTML and text rendered again from its stored inputs."""
+        inputs = self.store.edition_inputs(edition_id)
+        _mjml, html, text = self.renderer.email(inputs["template"], self.template_context(inputs))
+        return html, text
+
+    # posts ----------------------------------------------------------------------------------
+    def post_text(self, strategy: Strategy, occ: Occurrence, channel: Channel, now: datetime) -> tuple[str, list[str]]:
+        org = self.workspace.organisation
+        name = f"posts/{occ.template}.txt.j2"
+        if not self.renderer.exists(name):
+            name = f"posts/{channel.kind}.txt.j2" if self.renderer.exists(f"posts/{channel.kind}.txt.j2") \
+                else "posts/default.txt.j2"  # fmt: skip
+        scope = _audience_scope(strategy, occ.audiences)
+        national = [_message_input(m, org.get("sources", {}))
+                    for m in self.store.messages_for(scope, set(occ.objectives), now - timedelta(days=31), limit=3)]
+        context = {"title": occ.title, "key_messages": list(occ.key_messages), "link": self._link(),
+                   "hashtags": org.get("hashtags", []), "org": org, "national": national}  # fmt: skip
+        text = self.renderer.text_page(name, context).strip()
+        return text, check_length(channel.kind, text)

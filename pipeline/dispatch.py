@@ -1,0 +1,237 @@
+"""Dispatch: send approved items whose time has come, exactly once per (channel, item, recipient).
+
+`decide()` is pure: given the items, the freeze and the strategy at `now`, it says what to do with
+each. `Dispatcher` performs it. Each send is claimed in the ledger before the attempt and finished
+after it; a claim found `started` (a crash between send and record) is sent again with the same
+key, and the channel's own idempotency (Message-ID, Idempotency-Key, a file named by the key)
+makes the second attempt harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from channels.base import ChannelError, Post
+from content_calendar.models import Entry, Strategy
+from content_calendar.rules import election_period, pre_election_policy
+from pipeline.personalise import Personaliser, recipient_values
+from pipeline.records import Delivery, MetricPoint, OutboxItem, Outcome
+from pipeline.storage.store import Store
+from pipeline.tokens import TokenError, sign
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+PUBLIC = "public"
+
+
+@dataclass(frozen=True)
+class Decision:
+    item: OutboxItem
+    action: str  # send | missed | frozen | pre_election | wait
+    reason: str = ""
+
+
+def decide(items: list[OutboxItem], now: datetime, frozen: bool, strategy: Strategy,
+           entries: dict[str, Entry]) -> list[Decision]:  # fmt: skip
+    """What to do with each approved item at `now`. Pure."""
+    out = []
+    for item in items:
+        if item.status != "approved" or item.due_at > now:
+            continue
+        if now > item.due_at + timedelta(hours=item.missed_after_hours):
+            out.append(Decision(item, "missed", f"not sent within {item.missed_after_hours} h of its time"))
+            continue
+        if frozen:
+            out.append(Decision(item, "frozen", "sending is paused"))
+            continue
+        period = election_period(item.due_at.date(), strategy.pre_election)
+        entry, channel = entries.get(item.entry_id), strategy.channel(item.channel)
+        if period is not None and entry is not None and pre_election_policy(entry, channel) != "keep":
+            out.append(Decision(item, "pre_election", f"held in the pre-election period {period.name}".strip()))
+            continue
+        out.append(Decision(item, "send"))
+    return out
+
+
+def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
+    """Exponential backoff with jitter (1, 2, 4 ... minutes, capped at an hour), never sooner than
+    the channel's Retry-After."""
+    base = min(60.0 * 2 ** max(attempts - 1, 0), 3600.0) * rng.uniform(0.8, 1.2)
+    return timedelta(seconds=max(base, retry_after or 0.0))
+
+
+class Dispatcher:
+    def __init__(self, store: Store, settings: Any, adapter_for: Callable[[str, str], Any],
+                 seed: int | None = None) -> None:  # fmt: skip
+        self.store, self.settings, self.adapter_for = store, settings, adapter_for
+        self.rng = random.Random(seed)  # noqa: S311 - jitter, not security
+        self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
+
+    def run(self, now: datetime) -> Outcome:
+        strategy = self.store.strategy()
+        if strategy is None:
+            return Outcome(failures=("no plan imported yet",))
+        entries = {e.id: e for e in self.store.entries()}
+        counts: dict[str, int] = {"sent": 0, "failed": 0, "missed": 0, "held": 0}
+        failures: list[str] = []
+        decisions = decide(self.store.items(status="approved"), now, self.store.freeze().paused, strategy, entries)
+        for decision in decisions:
+            if self.stop.is_set():
+                break
+            item = decision.item
+            if decision.action == "missed":
+                self.store.transition(item.id, "missed", now, reason=decision.reason)
+                counts["missed"] += 1
+            elif decision.action != "send":
+                counts["held"] += 1
+            else:
+                sent, failed = self.send_item(item, strategy, now, failures)
+                counts["sent"] += sent
+                counts["failed"] += failed
+        return Outcome(counts, tuple(failures))
+
+    def send_item(self, item: OutboxItem, strategy: Strategy, now: datetime, failures: list[str]) -> tuple[int, int]:
+        channel = strategy.channel(item.channel)
+        try:
+            adapter = self.adapter_for(item.channel, channel.kind if channel else "unknown")
+            recipients = self._recipients(item, strategy)
+        except (ChannelError, TokenError) as exc:
+            self.store.transition(item.id, "failed", now, reason=str(exc))
+            failures.append(f"item {item.id}: {exc}")
+            return 0, 0
+        if not recipients:
+            self.store.transition(item.id, "failed", now, reason="no recipients: no active subscriber is in "
+                                  f"the audiences {', '.join(item.audiences)}")  # fmt: skip
+            failures.append(f"item {item.id}: no recipients")
+            return 0, 0
+        self.store.ensure_deliveries(item.id, recipients)
+        pending = [d for d in self.store.deliveries(item.id, status="pending")
+                   if d.next_attempt_at is None or d.next_attempt_at <= now]  # fmt: skip
+        render = self._renderer(item)
+        results = {"sent": 0, "failed": 0}
+        lock = threading.Lock()
+
+        def one(delivery: Delivery) -> None:
+            if self.stop.is_set():
+                return
+            outcome = self.deliver(adapter, item, delivery, render, now, failures)
+            with lock:
+                results[outcome] = results.get(outcome, 0) + 1
+
+        workers = self.settings.smtp_pool_size if item.kind == "email" else 1
+        if workers > 1 and len(pending) > 1:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(one, pending))
+        else:
+            for delivery in pending:
+                one(delivery)
+        self._settle(item, now)
+        return results["sent"], results["failed"]
+
+    def _recipients(self, item: OutboxItem, strategy: Strategy) -> list[tuple[str, str]]:
+        if item.kind != "email":
+            return [("-", item.audiences[0] if item.audiences else PUBLIC)]
+        scope: set[str] = set()
+        for code in item.audiences:
+            scope |= strategy.audience_with_children(code)
+        if not self.settings.secret_key:
+            raise TokenError("COMMS_SECRET_KEY is not set; unsubscribe links cannot be signed (set it in .env)")
+        return [(email, audience) for email, audience, _sub in self.store.recipients(scope)]
+
+    def _renderer(self, item: OutboxItem) -> Callable[[str, str], tuple[str, str]]:
+        """Per-recipient (html, text) given the recipient and their unsubscribe URL, from MJML
+        compiled once for the edition."""
+        if item.kind != "email" or item.edition_id is None:
+            return lambda _recipient, _url: (item.html, item.body)
+        nonce = self.store.edition_inputs(item.edition_id)["nonce"]
+        html, text = Personaliser(item.html, nonce), Personaliser(item.body, nonce, escape=False)
+        subscribers = {s.email: s for s in self.store.subscribers()}
+
+        def render(recipient: str, url: str) -> tuple[str, str]:
+            sub = subscribers.get(recipient)
+            values = recipient_values(sub.name if sub else "", sub.organisation if sub else "", recipient, url)
+            return html.render(values), text.render(values)
+
+        return render
+
+    def unsubscribe_url(self, recipient: str) -> str:
+        base = self.settings.public_base_url.rstrip("/")
+        return f"{base}/unsubscribe?token={sign(recipient, self.settings.secret_key)}"
+
+    def deliver(self, adapter: Any, item: OutboxItem, delivery: Delivery, render: Callable[[str, str], tuple[str, str]],
+                now: datetime, failures: list[str]) -> str:  # fmt: skip
+        key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
+        state = self.store.claim(key, "send", now)
+        if state == "done":  # recorded in the ledger but not on the delivery: repair, do not resend
+            self.store.mark_delivery(delivery.id, "sent", now)
+            return "sent"
+        unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
+        html, text = render(delivery.recipient, unsubscribe or "")
+        post = Post(channel=item.channel, kind=getattr(adapter, "kind", "file"), text=text, subject=item.subject,
+                    html=html, link=item.link, recipient=delivery.recipient, due_at=item.due_at,
+                    unsubscribe_url=unsubscribe)  # fmt: skip
+        problems = adapter.validate(post)
+        if problems:
+            self.store.finish(key, now, ok=False, detail="; ".join(problems))
+            self.store.mark_delivery(delivery.id, "skipped" if item.kind == "email" else "failed", now,
+                                     error="; ".join(problems))  # fmt: skip
+            failures.append(f"item {item.id} to {delivery.recipient}: {'; '.join(problems)}")
+            return "failed"
+        try:
+            receipt = adapter.send(post, key)
+        except ChannelError as exc:
+            return self._failed(exc, key, item, delivery, now, failures)
+        self.store.finish(key, now, detail=receipt.external_id)
+        self.store.mark_delivery(delivery.id, "sent", now, external_id=receipt.external_id, url=receipt.url)
+        return "sent"
+
+    def _failed(self, exc: ChannelError, key: str, item: OutboxItem, delivery: Delivery, now: datetime,
+                failures: list[str]) -> str:  # fmt: skip
+        if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
+            # The claim stays `started`: the retry reuses the key, so a send that did land is not repeated.
+            wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
+            self.store.mark_delivery(delivery.id, "pending", now, error=str(exc), next_attempt_at=now + wait)
+            log.info("send deferred", extra={"item": item.id, "error": str(exc), "retry_in": wait.total_seconds()})
+            return "deferred"
+        self.store.finish(key, now, ok=False, detail=str(exc))
+        self.store.mark_delivery(delivery.id, "failed", now, error=str(exc))
+        if exc.recipient_rejected:
+            self.store.set_subscriber_status(delivery.recipient, "bounced", now, reason=str(exc))
+        failures.append(f"item {item.id} to {delivery.recipient}: {exc}")
+        return "failed"
+
+    def _settle(self, item: OutboxItem, now: datetime) -> None:
+        """Once no delivery is pending, the item is sent (if anything went) or failed; metrics recorded."""
+        deliveries = self.store.deliveries(item.id)
+        if any(d.status == "pending" for d in deliveries):
+            return
+        sent = [d for d in deliveries if d.status == "sent"]
+        bad = [d for d in deliveries if d.status in ("failed", "skipped")]
+        note = f"{len(bad)} of {len(deliveries)} not delivered" if bad else None
+        self.store.transition(item.id, "sent" if sent else "failed", now, reason=note)
+        self.store.add_metrics(delivery_metrics(item, deliveries))
+
+
+def delivery_metrics(item: OutboxItem, deliveries: list[Delivery]) -> list[MetricPoint]:
+    """The pipeline's own figures for one item: sent and bounced, per audience and objective."""
+    points = []
+    by_audience: dict[tuple[str, str], int] = {}
+    for d in deliveries:
+        metric = {"sent": "sent", "failed": "bounced"}.get(d.status)
+        if metric:
+            by_audience[(d.audience, metric)] = by_audience.get((d.audience, metric), 0) + 1
+    for (audience, metric), value in sorted(by_audience.items()):
+        for objective in item.objectives or ("",):
+            points.append(MetricPoint(
+                day=item.due_at.date(), metric=metric, value=float(value), source="pipeline", channel=item.channel,
+                audience=audience, objective=objective, item_ref=f"outbox:{item.id}",
+                import_key=f"pipeline:{item.id}:{audience}:{objective}:{metric}",
+            ))  # fmt: skip
+    return points
