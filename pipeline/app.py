@@ -1,0 +1,160 @@
+"""`make_pipeline(settings)` wires storage, renderer, fetcher, channels and the clock-free jobs.
+The command line, the scheduler and the demo all go through the `Pipeline` facade."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from channels import registry
+from content_calendar.calendar import load_calendar
+from content_calendar.plan import month_bounds, plan
+from content_calendar.strategy import load_strategy
+from pipeline.collect import Collector, HttpFeedFetcher
+from pipeline.compose import Composer
+from pipeline.dispatch import Dispatcher
+from pipeline.records import Outcome
+from pipeline.render import Renderer
+from pipeline.report import MonthData, build_report
+from pipeline.settings import Settings
+from pipeline.storage.store import Store, open_store
+from pipeline.workspace import Workspace, read_subscribers
+
+log = logging.getLogger(__name__)
+
+
+def previous_months(month: str, count: int) -> tuple[str, ...]:
+    """The `count` months ending with `month`, oldest first."""
+    first, _ = month_bounds(month)
+    out = []
+    year, mon = first.year, first.month
+    for _ in range(count):
+        out.append(f"{year:04d}-{mon:02d}")
+        year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+    return tuple(reversed(out))
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    store: Store
+    workspace: Workspace
+    renderer: Renderer
+    adapter_for: Callable[[str, str], Any]
+
+    # set-up ---------------------------------------------------------------------------------
+    def import_plan(self, calendar_paths: list[Path] | None = None, now: datetime | None = None) -> tuple[int, int]:
+        """Load strategy.yaml and the calendar files; replace the stored plan only if all are valid."""
+        strategy = load_strategy(self.workspace.strategy_path)
+        entries = load_calendar(calendar_paths or self.workspace.calendar_paths, strategy)
+        self.store.import_plan(strategy, entries, now or _utcnow())
+        return len(strategy.objectives), len(entries)
+
+    def import_feeds(self) -> int:
+        return self.store.upsert_feeds(spec for spec, _copy in self.workspace.feeds())
+
+    def import_subscribers(self, path: Path | None = None) -> tuple[int, int]:
+        return self.store.upsert_subscribers(read_subscribers(path or self.workspace.root / "subscribers.csv"))
+
+    # the jobs -------------------------------------------------------------------------------
+    def collect(self, now: datetime, force: bool = False) -> Outcome:
+        fetcher = HttpFeedFetcher(timeout=self.settings.feed_timeout_seconds, max_bytes=self.settings.feed_max_bytes)
+        try:
+            return Collector(self.store, fetcher, self.settings.feed_workers).run(now, force=force)
+        finally:
+            fetcher.close()
+
+    def composer(self) -> Composer:
+        return Composer(self.store, self.workspace, self.renderer)
+
+    def compose(self, now: datetime, entry: str | None = None) -> Outcome:
+        return self.composer().run(now, only_entry=entry)
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.store, self.settings, self.adapter_for)
+
+    def dispatch(self, now: datetime, dispatcher: Dispatcher | None = None) -> Outcome:
+        return (dispatcher or self.dispatcher()).run(now)
+
+    def wake(self, now: datetime, dispatcher: Dispatcher | None = None) -> dict[str, Outcome]:
+        """One wake-up: collect what is due, compose what is due, send what is due. Each job is
+        recorded; one failing job does not stop the next."""
+        results = {}
+        for name, job in (("collect", lambda: self.collect(now)), ("compose", lambda: self.compose(now)),
+                          ("dispatch", lambda: self.dispatch(now, dispatcher))):  # fmt: skip
+            results[name] = self.run_job(name, now, job)
+        return results
+
+    def run_job(self, name: str, now: datetime, job: Callable[[], Outcome]) -> Outcome:
+        run_id = self.store.start_job(name, now)
+        started = time.monotonic()
+        try:
+            outcome = job()
+        except Exception as exc:
+            log.exception("job crashed", extra={"job": name})
+            outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
+        seconds = time.monotonic() - started
+        self.store.finish_job(run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures))
+        log.info("job run", extra={"job": name, "seconds": round(seconds, 3), "outcome": outcome.status,
+                                   "summary": outcome.summary()})  # fmt: skip
+        return outcome
+
+    # the report -----------------------------------------------------------------------------
+    def month_data(self, month: str) -> MonthData:
+        strategy = self.store.strategy()
+        if strategy is None:
+            raise LookupError("no plan imported yet: run `comms calendar import` first")
+        months = previous_months(month, 3)
+        first, last = month_bounds(month)
+        tz = self.settings.tz
+        start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
+        items = self.store.items(due_from=start, due_to=end)
+        failures = tuple(f"{e.occurrence_key}: {'; '.join(e.problems)}" for e in self.store.editions(500)
+                         if e.status == "failed" and first <= _occurrence_day(e.occurrence_key) <= last)  # fmt: skip
+        return MonthData(
+            strategy=strategy, month=month, months=months,
+            planned=tuple(plan(strategy, self.store.entries(), first, last)),
+            items=tuple(items), deliveries={i.id: tuple(self.store.deliveries(i.id)) for i in items},
+            metrics=tuple(self.store.metrics_between(month_bounds(months[0])[0], last)),
+            edition_failures=failures,
+        )  # fmt: skip
+
+    def report(self, month: str) -> dict[str, Any]:
+        return build_report(self.month_data(month))
+
+
+def _occurrence_day(key: str) -> date:
+    return date.fromisoformat(key.rsplit("@", 1)[1])
+
+
+def _utcnow() -> datetime:
+    from datetime import UTC
+
+    return datetime.now(UTC)
+
+
+def make_pipeline(settings: Settings, store: Store | None = None,
+                  adapter_for: Callable[[str, str], Any] | None = None) -> Pipeline:  # fmt: skip
+    """Build the pipeline: open and migrate the database, open the workspace, set up templates and
+    the channel registry (adapters are cached per channel for the pipeline's life)."""
+    workspace = Workspace.open(settings.workspace)
+    cache: dict[str, Any] = {}
+
+    def default_adapter_for(code: str, kind: str) -> Any:
+        if code not in cache:
+            cache[code] = registry.build(code, kind, settings)
+        return cache[code]
+
+    return Pipeline(
+        settings=settings,
+        store=store or open_store(settings.database_url),
+        workspace=workspace,
+        renderer=Renderer(workspace.template_dirs),
+        adapter_for=adapter_for or default_adapter_for,
+    )
