@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,7 @@ class Pipeline:
     workspace: Workspace
     renderer: Renderer
     adapter_for: Callable[[str, str], Any]
+    feed_rewrites: dict[str, str] = field(default_factory=dict)  # only the demo and tests set this
 
     # set-up ---------------------------------------------------------------------------------
     def import_plan(self, calendar_paths: list[Path] | None = None, now: datetime | None = None) -> tuple[int, int]:
@@ -63,7 +64,8 @@ class Pipeline:
 
     # the jobs -------------------------------------------------------------------------------
     def collect(self, now: datetime, force: bool = False) -> Outcome:
-        fetcher = HttpFeedFetcher(timeout=self.settings.feed_timeout_seconds, max_bytes=self.settings.feed_max_bytes)
+        fetcher = HttpFeedFetcher(timeout=self.settings.feed_timeout_seconds, max_bytes=self.settings.feed_max_bytes,
+                                  rewrites=self.feed_rewrites)  # fmt: skip
         try:
             return Collector(self.store, fetcher, self.settings.feed_workers).run(now, force=force)
         finally:
@@ -134,8 +136,6 @@ def _occurrence_day(key: str) -> date:
 
 
 def _utcnow() -> datetime:
-    from datetime import UTC
-
     return datetime.now(UTC)
 
 

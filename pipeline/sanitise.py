@@ -54,7 +54,7 @@ class _Text(HTMLParser):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data)
+        self.parts.append(data.replace("\n", " "))
 
 
 def html_to_text(fragment: str, limit: int | None = None) -> str:

@@ -21,6 +21,7 @@ class Settings:
     timezone: str = "Europe/London"
     workspace: Path = Path("examples/thurrock")
     outbox_dir: Path = Path("var/outbox")
+    reports_dir: Path = Path("var/reports")
     smtp_host: str = "localhost"
     smtp_port: int = 25
     smtp_security: str = "none"  # none | starttls | tls
@@ -58,7 +59,7 @@ ENV = {f.name: f"COMMS_{f.name.upper()}" for f in fields(Settings)}
 
 def _convert(name: str, raw: str) -> object:
     default = getattr(Settings, name, None)
-    if name in ("workspace", "outbox_dir"):
+    if name in ("workspace", "outbox_dir", "reports_dir"):
         return Path(raw)
     if name == "file_channels":
         return tuple(p.strip() for p in raw.split(",") if p.strip())

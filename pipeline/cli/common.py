@@ -1,0 +1,40 @@
+"""Helpers shared by the commands: settings, the pipeline, and the clock read once per command."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from pipeline import logs
+from pipeline.app import Pipeline, make_pipeline
+from pipeline.settings import Settings, load_settings
+
+
+def settings(args: argparse.Namespace) -> Settings:
+    loaded = load_settings(env_file=Path(args.env_file))
+    logs.configure(loaded.log_level)
+    return loaded
+
+
+def pipeline(args: argparse.Namespace) -> Pipeline:
+    return make_pipeline(settings(args))
+
+
+def parse_at(text: str | None, tz: ZoneInfo) -> datetime:
+    """--at: an ISO time; a time without an offset is local (Europe/London). Default: now."""
+    if not text:
+        return datetime.now(UTC)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(UTC)
+
+
+def add_at(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--at", metavar="ISO-TIME", help="act as if it were this time (local unless an offset is given)")
+
+
+def local(moment: datetime | None, tz: ZoneInfo) -> str:
+    return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M") if moment else "-"

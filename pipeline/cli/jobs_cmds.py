@@ -1,0 +1,173 @@
+"""comms demo | collect | compose | preview | dispatch | run | pause | resume | status | feeds"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+
+from pipeline import logs
+from pipeline.app import Pipeline
+from pipeline.cli import common
+from pipeline.records import Outcome
+from pipeline.scheduler import ClockLock, acquire_or_wait, next_wakeups, run_clock
+
+
+def add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    demo = commands.add_parser("demo", help="run a whole month offline on the bundled Thurrock example")
+    demo.add_argument("--month", default="2026-11", metavar="YYYY-MM", help="the month to run (default: 2026-11)")
+    demo.add_argument("--out", type=Path, default=Path("demo-output"), help="where outputs go (default: demo-output)")
+    demo.add_argument("--workspace", type=Path, help="another workspace folder instead of examples/thurrock")
+    demo.set_defaults(func=cmd_demo)
+
+
+def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    collect = commands.add_parser("collect", help="collect national messages from the feeds that are due")
+    collect.add_argument("--all", action="store_true", help="poll every live feed, due or not")
+    common.add_at(collect)
+    collect.set_defaults(func=cmd_collect)
+    compose = commands.add_parser("compose", help="compose editions and posts that are due (or one entry)")
+    compose.add_argument("entry", nargs="?", help="a calendar entry id (default: everything due)")
+    compose.add_argument("--for", dest="for_date", metavar="YYYY-MM-DD", help="compose the entry's occurrence that day")
+    common.add_at(compose)
+    compose.set_defaults(func=cmd_compose)
+    preview = commands.add_parser("preview", help="write an entry's next edition to HTML and text files")
+    preview.add_argument("entry")
+    preview.add_argument("--for", dest="for_date", metavar="YYYY-MM-DD")
+    preview.add_argument("--out", type=Path, default=Path("var/preview"))
+    preview.set_defaults(func=cmd_preview)
+    dispatch = commands.add_parser("dispatch", help="send approved items whose time has come")
+    common.add_at(dispatch)
+    dispatch.set_defaults(func=cmd_dispatch)
+    run = commands.add_parser("run", help="the clock process (Procfile: clock: comms run)")
+    run.add_argument("--once", action="store_true", help="one wake-up, then exit (for cron and tests)")
+    run.add_argument("--wait", action="store_true", help="if another clock runs, wait for it instead of exiting")
+    common.add_at(run)
+    run.set_defaults(func=cmd_run)
+    pause = commands.add_parser("pause", help="incident freeze: nothing public goes out until `comms resume`")
+    pause.add_argument("--reason", required=True)
+    pause.add_argument("--by", default=None, help="who is pausing (default: your login name)")
+    pause.set_defaults(func=cmd_pause)
+    resume = commands.add_parser("resume", help="end the incident freeze")
+    resume.add_argument("--by", default=None)
+    resume.add_argument("--reason", default="")
+    resume.set_defaults(func=cmd_resume)
+    status = commands.add_parser("status", help="freeze, next wake-ups, last runs, failures, feeds")
+    status.set_defaults(func=cmd_status)
+
+
+def show(name: str, outcome: Outcome) -> int:
+    print(f"{name}: {outcome.summary()}")
+    for failure in outcome.failures:
+        print(f"  failed: {failure}")
+    return 1 if outcome.status == "failed" and outcome.failures else 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pipeline.demo import run_demo
+
+    logs.configure("INFO", file=args.out / "comms.log")
+    print(f"comms demo: a month of Prevent communications for the example workspace, {args.month}, offline\n")
+    result = run_demo(args.month, args.out, args.workspace)
+    print("\nOutputs:")
+    for name, path in result.outputs.items():
+        print(f"  {name:34} {path}")
+    if result.failures:
+        print(f"\n{len(result.failures)} thing(s) did not go out; they are listed in the report:")
+        for failure in result.failures[:10]:
+            print(f"  - {failure}")
+    print(f"\nRun it again: nothing is sent twice. Logs: {args.out / 'comms.log'}")
+    return 0
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    now = common.parse_at(args.at, p.settings.tz)
+    return show("collect", p.run_job("collect", now, lambda: p.collect(now, force=args.all)))
+
+
+def _for_time(p: Pipeline, for_date: str | None) -> datetime | None:
+    """`--for DAY`: compose as at the end of that day, so the entry's occurrence that day is due."""
+    if not for_date:
+        return None
+    return datetime.combine(date.fromisoformat(for_date), time(23, 59), tzinfo=p.settings.tz).astimezone(UTC)
+
+
+def cmd_compose(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    now = _for_time(p, args.for_date) or common.parse_at(args.at, p.settings.tz)
+    return show("compose", p.run_job("compose", now, lambda: p.compose(now, entry=args.entry)))
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from pipeline.preview import write_preview
+
+    p = common.pipeline(args)
+    for path in write_preview(p, args.entry, args.for_date, args.out):
+        print(path)
+    return 0
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    now = common.parse_at(args.at, p.settings.tz)
+    return show("dispatch", p.run_job("dispatch", now, lambda: p.dispatch(now)))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from pipeline.jobs import monthly_report_for
+
+    p = common.pipeline(args)
+    if not args.once:
+        run_clock(p, wait=args.wait)
+        return 0
+    lock = ClockLock(p)
+    acquire_or_wait(lock, args.wait)
+    try:
+        now = common.parse_at(args.at, p.settings.tz)
+        results = p.wake(now)
+        results["report"] = monthly_report_for(p, now)
+    finally:
+        lock.release()
+    return max(show(name, outcome) for name, outcome in results.items())
+
+
+def cmd_pause(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    p.store.set_freeze(True, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
+    print(f"paused: nothing public will go out until `comms resume`. Reason: {args.reason}")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    p.store.set_freeze(False, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
+    print("resumed: items that are due go out at the next wake-up (or are marked missed if too late)")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    tz, now = p.settings.tz, datetime.now(UTC)
+    freeze = p.store.freeze()
+    print(f"Freeze: {'PAUSED since ' + common.local(freeze.at, tz) + ' by ' + freeze.by + ': ' + freeze.reason if freeze.paused else 'not paused'}")
+    print("\nNext wake-ups:")
+    for name, moment in next_wakeups(p.settings, now):
+        print(f"  {common.local(moment, tz)}  {name}")
+    print("\nLast run of each job:")
+    for run in sorted(p.store.last_runs(), key=lambda r: r.job):
+        print(f"  {run.job:10} {common.local(run.started_at, tz)}  {run.outcome:8} {run.detail.splitlines()[0] if run.detail else ''}")
+    failed = p.store.items(status="failed") + p.store.items(status="missed")
+    print(f"\nFailed or missed items: {len(failed)}")
+    for item in failed[-10:]:
+        print(f"  #{item.id} {item.status:7} {common.local(item.due_at, tz)} {item.channel}: {item.title} ({item.reason})")
+    waiting = p.store.items(status="awaiting_approval")
+    print(f"\nAwaiting approval: {len(waiting)}")
+    for item in waiting[:10]:
+        print(f"  #{item.id} {common.local(item.due_at, tz)} {item.channel}: {item.title}")
+    bad_feeds = [f for f in p.store.feeds() if f.consecutive_failures or f.retired]
+    print(f"\nFeeds with problems: {len(bad_feeds)}")
+    for feed in bad_feeds:
+        print(f"  {feed.spec.name}: {'retired' if feed.retired else str(feed.consecutive_failures) + ' failures'}; {feed.last_error}")
+    return 0

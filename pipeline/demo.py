@@ -1,0 +1,196 @@
+"""`comms demo`: a whole month of a team's work, offline, on the bundled Thurrock example.
+
+Every stage runs on the real code path: the saved feeds are served over a local HTTP server and
+fetched with the real collector; editions are compiled with MJML; email goes through a real local
+SMTP server that the demo starts; social and intranet posts go to the file outbox. Only the
+approvals are granted automatically, and only here. A second run of the same month sends nothing
+twice: the ledger already holds every effect.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from content_calendar.plan import month_bounds, plan
+from pipeline.app import Pipeline, make_pipeline
+from pipeline.localservers import Mailbox, smtp_server, static_http
+from pipeline.metrics import BUILT_IN, read_feedback, read_import
+from pipeline.personalise import Personaliser, recipient_values
+from pipeline.report import report_csv, report_json
+from pipeline.reportfiles import write_report_html
+from pipeline.settings import Settings, load_settings
+
+DEMO_APPROVER = "demo (approvals are automatic in the demo only)"
+
+
+@dataclass
+class DemoResult:
+    month: str
+    out: Path
+    planned: int = 0
+    messages: int = 0
+    editions: int = 0
+    posts: int = 0
+    emails_received: int = 0
+    posts_written: int = 0
+    metrics: int = 0
+    failures: list[str] = field(default_factory=list)
+    outputs: dict[str, Path] = field(default_factory=dict)
+
+
+def bundled_workspace() -> Path:
+    """examples/thurrock from a checkout, else the copy installed with the package."""
+    local = Path("examples/thurrock")
+    if (local / "strategy.yaml").exists():
+        return local
+    from importlib.resources import files
+
+    return Path(str(files("comms_examples"))) / "thurrock"
+
+
+def _demo_settings(out: Path, workspace: Path, smtp: tuple[str, int]) -> Settings:
+    secret_file = out / ".demo-secret"
+    if not secret_file.exists():
+        secret_file.write_text(secrets.token_hex(32))
+    return load_settings(
+        environ={}, env_file=None,
+        database_url=f"sqlite:///{(out / 'comms.db').resolve()}", workspace=workspace, outbox_dir=out / "outbox",
+        smtp_host=smtp[0], smtp_port=smtp[1], smtp_security="none", secret_key=secret_file.read_text().strip(),
+        file_channels=("*",), public_base_url="https://comms.example.org", smtp_pool_size=2,
+    )  # fmt: skip
+
+
+def _serve_offline_copies(pipeline: Pipeline, base_url: str) -> int:
+    """Register the real feeds, and fetch each from its saved copy on the local HTTP server."""
+    pipeline.import_feeds()
+    for spec, copy in pipeline.workspace.feeds():
+        if copy:
+            pipeline.feed_rewrites[spec.url] = f"{base_url}/{Path(copy).name}"
+    return len(pipeline.feed_rewrites)
+
+
+def _wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
+    """Every moment in the month when something is to be composed or sent, in order."""
+    strategy = pipeline.store.strategy()
+    assert strategy is not None
+    first, last = month_bounds(month)
+    start = datetime.combine(first, time(0, 5), tzinfo=tz)
+    end = datetime.combine(last, time(23, 59), tzinfo=tz)
+    moments = {start}
+    for occ in plan(strategy, pipeline.store.entries(), first, last + timedelta(days=7)):
+        channel = strategy.channel(occ.channel)
+        lead = timedelta(days=channel.lead_days if channel else 0)
+        moments |= {m for m in (occ.start - lead, occ.start) if start <= m <= end}
+    return sorted(moments)
+
+
+def _approve_all(pipeline: Pipeline, now: datetime) -> int:
+    waiting = pipeline.store.items(status="awaiting_approval")
+    for item in waiting:
+        pipeline.store.transition(item.id, "approved", now, by=DEMO_APPROVER)
+    return len(waiting)
+
+
+def _import_metrics(pipeline: Pipeline, month: str) -> int:
+    folder = pipeline.workspace.root / "metrics"
+    added = 0
+    for path in sorted(folder.glob(f"{month}-*.csv")):
+        if "feedback" in path.name:
+            points = read_feedback(path, objective="1", month=month)
+        elif "facebook" in path.name:
+            points = read_import(path, BUILT_IN["facebook"], objective="1", audience="residents", month=month)
+        else:
+            points = read_import(path, BUILT_IN["generic"], month=month)
+        added += pipeline.store.add_metrics(points)
+    return added
+
+
+def _write_previews(pipeline: Pipeline, out: Path, month: str) -> dict[str, Path]:
+    """Each email edition of the month as the reader sees it, personalised for a sample reader."""
+    folder = out / "editions"
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    for edition in reversed(pipeline.store.editions(200)):
+        if edition.status != "composed" or not edition.occurrence_key.split("@")[1].startswith(month):
+            continue
+        nonce = pipeline.store.edition_inputs(edition.id)["nonce"]
+        values = recipient_values("Sample Reader", "Sample School", "reader@example.org",
+                                  "https://comms.example.org/unsubscribe?token=preview")  # fmt: skip
+        name = edition.occurrence_key.replace("@", "-")
+        html_path, text_path = folder / f"{name}.html", folder / f"{name}.txt"
+        html_path.write_text(Personaliser(edition.html, nonce).render(values), encoding="utf-8")
+        text_path.write_text(Personaliser(edition.text, nonce, escape=False).render(values), encoding="utf-8")
+        paths.setdefault(f"edition:{edition.entry_id}", html_path)
+    return paths
+
+
+def _count_posts(folder: Path) -> int:
+    return sum(1 for _ in folder.rglob("*.json")) if folder.exists() else 0
+
+
+def run_demo(month: str, out: Path, workspace: Path | None = None,
+             echo: Callable[[str], None] = print) -> DemoResult:  # fmt: skip
+    out.mkdir(parents=True, exist_ok=True)
+    workspace = workspace or bundled_workspace()
+    result = DemoResult(month, out)
+    mailbox = Mailbox(out / "mailbox")
+    with static_http(workspace / "feeds") as feed_base, smtp_server(mailbox) as smtp:
+        settings = _demo_settings(out, workspace, smtp)
+        pipeline = make_pipeline(settings)
+        tz = settings.tz
+        first, last = month_bounds(month)
+        setup_time = datetime.combine(first - timedelta(days=7), time(9), tzinfo=tz).astimezone(UTC)
+        objectives, entries = pipeline.import_plan(now=setup_time)
+        strategy = pipeline.store.strategy()
+        assert strategy is not None
+        occurrences = [o for o in plan(strategy, pipeline.store.entries(), first, last) if o.status != "skipped"]
+        result.planned = len(occurrences)
+        echo(f"1. plan      {entries} calendar entries against {objectives} objectives: "
+             f"{len(occurrences)} activities in {first:%B %Y}")  # fmt: skip
+        _serve_offline_copies(pipeline, feed_base)
+        pipeline.import_subscribers()
+        collected = pipeline.collect(datetime.combine(first - timedelta(days=1), time(6), tzinfo=tz), force=True)
+        result.messages = collected.counts.get("new", 0)
+        echo(f"2. collect   {collected.counts['feeds']} feeds over local HTTP: {result.messages} new national messages"
+             f"{', ' + str(len(collected.failures)) + ' failed' if collected.failures else ''}")  # fmt: skip
+        dispatcher = pipeline.dispatcher()
+        posts_before = _count_posts(settings.outbox_dir)
+        approved = 0
+        for moment in _wake_times(pipeline, month, tz):
+            now = moment.astimezone(UTC)
+            outcomes = pipeline.wake(now, dispatcher)
+            result.editions += outcomes["compose"].counts.get("editions", 0)
+            result.posts += outcomes["compose"].counts.get("posts", 0)
+            result.failures += [f for o in outcomes.values() for f in o.failures]
+            approved += _approve_all(pipeline, now)
+            if approved:
+                dispatch = pipeline.run_job("dispatch", now, lambda now=now: pipeline.dispatch(now, dispatcher))
+                result.failures += list(dispatch.failures)
+        echo(f"3. compose   {result.editions} email editions compiled with MJML, {result.posts} posts written")
+        echo(f"4. queue     {approved} items approved ({DEMO_APPROVER})")
+        result.emails_received = len(mailbox.received)
+        result.posts_written = _count_posts(settings.outbox_dir) - posts_before
+        echo(f"5. send      {result.emails_received} emails received this run by the local SMTP server "
+             f"(127.0.0.1:{smtp[1]})")  # fmt: skip
+        echo(f"6. publish   {result.posts_written} social and intranet posts written to the file outbox this run")
+        result.metrics = _import_metrics(pipeline, month)
+        echo(f"7. measure   {result.metrics} new metric rows imported (analytics export, feedback forms, by hand)")
+        report = pipeline.report(month)
+        result.outputs["report_html"] = write_report_html(pipeline.renderer, report, out / f"report-{month}.html",
+                                                          datetime.now(UTC).astimezone(tz))  # fmt: skip
+        (out / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")
+        (out / f"report-{month}.csv").write_text(report_csv(report), encoding="utf-8")
+        result.outputs["report_json"] = out / f"report-{month}.json"
+        result.outputs["report_csv"] = out / f"report-{month}.csv"
+        echo(f"8. report    {len(report['objectives'])} objectives; {report['summary']['delivered']} of "
+             f"{report['summary']['planned']} activities delivered; {len(report['failures'])} failures shown")  # fmt: skip
+        result.outputs |= _write_previews(pipeline, out, month)
+        result.outputs["mailbox"] = out / "mailbox"
+        result.outputs["outbox"] = settings.outbox_dir
+        pipeline.store.engine.dispose()
+    return result
