@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar as pycal
 import json
 from collections import defaultdict
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,7 +63,7 @@ def to_ics(strategy: Strategy, entries: list[Entry], end: date, stamp: datetime)
         rule = to_rrule(entry.repeat) if entry.repeat else None
         until = min(entry.until or end, end)
         if rule:
-            series.add("rrule", _rrule_dict(rule, datetime.combine(until, time.max, tzinfo=tz)))
+            series.add("rrule", _rrule_dict(rule, datetime.combine(until, time.max, tzinfo=tz).astimezone(UTC)))
         elif entry.repeat:  # term phrases: explicit dates
             for occ in by_entry[entry.id]:
                 series.add("rdate", occ.original or occ.start)
@@ -83,6 +83,7 @@ def to_ics(strategy: Strategy, entries: list[Entry], end: date, stamp: datetime)
 
 
 def _rrule_dict(rule: str, until: datetime) -> dict[str, Any]:
+    """RFC 5545: with a zoned DTSTART, UNTIL must be in UTC."""
     parts: dict[str, Any] = {}
     for part in rule.split(";"):
         key, _, value = part.partition("=")
