@@ -23,6 +23,7 @@ class HootsuiteCsvAdapter:
 
     def validate(self, post: Post) -> list[str]:
         problems = [] if post.due_at else ["Hootsuite needs a date and time for each post"]
+        problems += [] if post.text.strip() else ["the post is empty"]
         return problems + check_length(self.counted_as, post.text)
 
     def send(self, post: Post, key: str) -> Receipt:

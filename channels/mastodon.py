@@ -13,16 +13,17 @@ from channels.limits import check_length
 class MastodonAdapter:
     kind = "mastodon"
 
-    def __init__(self, channel: str, base_url: str, token: str, session: requests.Session | None = None) -> None:
+    def __init__(self, channel: str, base_url: str, token: str, session: requests.Session | None = None,
+                 timeout: tuple[float, float] = (5.0, 20.0)) -> None:  # fmt: skip
         if not base_url or not token:
             raise ChannelError(channel, "Mastodon needs COMMS_MASTODON_BASE_URL and COMMS_MASTODON_TOKEN in .env",
                                transient=False)  # fmt: skip
         self.channel, self.base_url, self.token = channel, base_url.rstrip("/"), token
         self.session = session or requests.Session()
+        self.timeout = timeout
 
     def validate(self, post: Post) -> list[str]:
-        text = self._text(post)
-        return ([] if text.strip() else ["the post is empty"]) + check_length("mastodon", text)
+        return ([] if post.text.strip() else ["the post is empty"]) + check_length("mastodon", self._text(post))
 
     @staticmethod
     def _text(post: Post) -> str:
@@ -32,7 +33,7 @@ class MastodonAdapter:
         response = request(
             self.session, self.channel, "POST", f"{self.base_url}/api/v1/statuses",
             headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key, "User-Agent": USER_AGENT},
-            json={"status": self._text(post), "visibility": "public", "language": "en"},
+            json={"status": self._text(post), "visibility": "public", "language": "en"}, timeout=self.timeout,
         )  # fmt: skip
         body = response.json()
         return Receipt(external_id=str(body["id"]), url=body.get("url"))

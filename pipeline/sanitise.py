@@ -45,16 +45,24 @@ def sanitise_html(fragment: str, base_url: str | None = None) -> str:
 class _Text(HTMLParser):
     BLOCKS = {"p", "br", "li", "h3", "h4", "blockquote", "ul", "ol"}
 
+    HIDDEN = {"script", "style", "template", "iframe", "noscript"}
+
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self.BLOCKS:
             self.parts.append("\n")
+        self.hidden += tag in self.HIDDEN
+
+    def handle_endtag(self, tag: str) -> None:
+        self.hidden -= tag in self.HIDDEN and self.hidden > 0
 
     def handle_data(self, data: str) -> None:
-        self.parts.append(data.replace("\n", " "))
+        if not self.hidden:
+            self.parts.append(data.replace("\n", " "))
 
 
 def html_to_text(fragment: str, limit: int | None = None) -> str:

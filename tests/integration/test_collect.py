@@ -65,7 +65,7 @@ def test_redated_and_edited_items_are_not_duplicated(store: Store, server: Serve
     add(store, url)
     collector(store).run(NOW)
     store.mark_messages_used([m.id for m in store.messages()])  # type: ignore[misc]
-    edited = ATOM.replace(b"2026-11-20T09:30:00", b"2026-11-21T10:00:00").replace(
+    edited = ATOM.replace(b"2026-10-30T09:30:00", b"2026-11-21T10:00:00").replace(
         b"Official statistics on individuals", b"Updated official statistics on individuals")
     server.route(path, Response(200, edited, ATOM_TYPE))
     outcome = collector(store).run(NOW + timedelta(days=1), force=True)
