@@ -38,7 +38,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def _files(args: argparse.Namespace, workspace: Workspace) -> list[Path]:
-    return list(args.files) or workspace.calendar_paths
+    return list(getattr(args, "files", [])) or workspace.calendar_paths
 
 
 def cmd_check(args: argparse.Namespace) -> int:

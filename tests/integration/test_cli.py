@@ -1,0 +1,89 @@
+"""The command line, run in-process on the real code paths."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import main
+from tests.conftest import EXAMPLE
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMMS_DATABASE_URL", f"sqlite:///{tmp_path / 'comms.db'}")
+    monkeypatch.setenv("COMMS_WORKSPACE", str(EXAMPLE))
+    monkeypatch.setenv("COMMS_SECRET_KEY", "cli-test")
+    return tmp_path
+
+
+def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("demo", "calendar", "collect", "compose", "queue", "dispatch", "report", "run", "status"):
+        assert f"    {command}" in out
+
+
+def test_calendar_check_exit_codes(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "check"]) == 0
+    assert capsys.readouterr().out.startswith("ok: 13 entries")
+    bad = env / "bad.csv"
+    bad.write_text("id,title,channel,objectives,start_date,time\nx,T,facebook,9,2026-11-03,09:00\n")
+    assert main(["calendar", "check", str(bad)]) == 2
+    assert f"{bad}:2: objectives: unknown objective '9'" in capsys.readouterr().err
+
+
+def test_import_is_all_or_nothing(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "import"]) == 0
+    bad = env / "bad.csv"
+    bad.write_text("id,title,channel,objectives,start_date,time\nx,T,facebook,1,2026-13-03,09:00\n")
+    assert main(["calendar", "import", str(bad)]) == 2
+    assert "nothing was changed" in capsys.readouterr().err
+    assert main(["queue", "list"]) == 0
+    assert main(["calendar", "show", "--month", "2026-11", "--format", "json"]) == 0
+
+
+def test_show_grid_and_ics(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "show", "--month", "2026-11"]) == 0
+    assert "November 2026" in capsys.readouterr().out
+    assert main(["calendar", "show", "--month", "2026-11", "--format", "ics", "--out", str(env / "m.ics")]) == 0
+    assert (env / "m.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
+    assert main(["calendar", "gaps", "--month", "2026-11"]) == 0
+    assert "Objectives with no activity" in capsys.readouterr().out
+
+
+def test_a_bad_setting_stops_start_up_with_a_clear_message(env: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("COMMS_TIMEZONE", "Europe/Londres")
+    assert main(["status"]) == 2
+    assert "COMMS_TIMEZONE='Europe/Londres' is not a known timezone" in capsys.readouterr().err
+    monkeypatch.setenv("COMMS_TIMEZONE", "Europe/London")
+    monkeypatch.setenv("COMMS_SMTP_PORT", "twenty-five")
+    assert main(["status"]) == 2
+
+
+def test_settings_never_show_secrets(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["settings"]) == 0
+    out = capsys.readouterr().out
+    assert "cli-test" not in out and "COMMS_SECRET_KEY" in out and "(set)" in out
+
+
+def test_pause_resume_status_and_metrics(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["calendar", "import"]) == 0
+    assert main(["pause", "--reason", "critical incident", "--by", "duty officer"]) == 0
+    assert main(["status"]) == 0
+    out = capsys.readouterr().out
+    assert "PAUSED" in out and "critical incident" in out and "Next wake-ups" in out
+    assert main(["resume", "--by", "duty officer"]) == 0
+    assert main(["metrics", "add", "--objective", "5", "--metric", "referrals", "--value", "3",
+                 "--month", "2026-11"]) == 0
+    assert main(["report", "--month", "2026-11", "--format", "csv"]) == 0
+    assert "2026-11,6," in capsys.readouterr().out
+    assert main(["metrics", "import", str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv"),
+                 "--format", "feedback", "--month", "2026-11"]) == 0
+    assert main(["metrics", "import", str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv"),
+                 "--format", "feedback", "--month", "2026-11"]) == 0
+    assert "0 metric rows added (3 already imported)" in capsys.readouterr().out

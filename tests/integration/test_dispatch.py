@@ -1,0 +1,158 @@
+"""Dispatch against a real SMTP server: approval, personalisation, headers, exactly once, freeze, missed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from channels.base import ChannelError, Post, Receipt
+from channels.memory import MemoryAdapter
+from pipeline.app import Pipeline
+from pipeline.localservers import Mailbox
+from pipeline.tokens import verify
+
+BULLETIN_DUE = datetime(2026, 11, 5, 8, 0, tzinfo=UTC)  # Thursday 5 November 2026, 08:00 GMT
+COMPOSE_AT = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+HEADS = 12  # headteachers in the example subscribers; governors make 14
+
+
+@pytest.fixture
+def ready(pipeline: Pipeline) -> Pipeline:
+    pipeline.import_plan(now=COMPOSE_AT)
+    pipeline.import_subscribers()
+    pipeline.compose(COMPOSE_AT, entry="headteacher-bulletin")
+    return pipeline
+
+
+def bulletin(p: Pipeline):  # type: ignore[no-untyped-def]
+    return next(i for i in p.store.items() if i.entry_id == "headteacher-bulletin")
+
+
+def test_nothing_goes_out_without_approval(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
+    box, _ = mailbox
+    assert bulletin(ready).status == "awaiting_approval"
+    ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
+    assert box.received == []
+
+
+def test_approved_bulletin_goes_to_each_recipient_once_with_the_right_headers(ready: Pipeline,
+                                                                              mailbox: tuple[Mailbox, Any]) -> None:
+    box, _ = mailbox
+    item = bulletin(ready)
+    ready.store.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.dispatch(BULLETIN_DUE - timedelta(minutes=1))
+    assert box.received == [], "not before its time"
+    outcome = ready.dispatch(BULLETIN_DUE + timedelta(minutes=1))
+    assert outcome.counts["sent"] == 14 and len(box.unique()) == 14
+    rcpt, msg = next((r, m) for r, m in box.received if r == "head@gable-hall.example.org")
+    assert msg.get_content_type() == "multipart/alternative"
+    text = msg.get_body(("plain",)).get_content()
+    html = msg.get_body(("html",)).get_content()
+    assert "Dear Mrs A. Patel," in text and "Dear Mrs A. Patel," in html
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = msg["List-Unsubscribe"].strip("<>").split("token=")[1]
+    assert verify(token, "test-secret") == rcpt
+    assert msg["Message-ID"].endswith("@example.org>")
+    assert ready.store.item(item.id).status == "sent"
+    ready.dispatch(BULLETIN_DUE + timedelta(minutes=10))
+    assert len(box.received) == 14, "a second wake-up sends nothing"
+    sent = [p for p in ready.store.metrics_between(BULLETIN_DUE.date(), BULLETIN_DUE.date()) if p.metric == "sent"]
+    assert {(p.audience, p.objective, p.value) for p in sent} == {("headteachers", "6", 12), ("headteachers", "3", 12),
+                                                                 ("governors", "6", 2), ("governors", "3", 2)}
+
+
+class CrashAfterSend:
+    """Sends for real, then dies before the pipeline can record it (as a SIGKILL would)."""
+
+    def __init__(self, inner: Any, crash_on: int) -> None:
+        self.inner, self.crash_on, self.count = inner, crash_on, 0
+        self.kind = inner.kind
+
+    def validate(self, post: Post) -> list[str]:
+        return self.inner.validate(post)
+
+    def send(self, post: Post, key: str) -> Receipt:
+        receipt = self.inner.send(post, key)
+        self.count += 1
+        if self.count == self.crash_on:
+            raise SystemExit("killed between the send and the record")
+        return receipt
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+@pytest.mark.parametrize("crash_on", [1, 7, 14])
+def test_exactly_once_across_a_crash_between_send_and_record(ready: Pipeline, mailbox: tuple[Mailbox, Any],
+                                                             crash_on: int) -> None:
+    box, _ = mailbox
+    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    live = ready.adapter_for
+    ready.adapter_for = lambda code, kind: CrashAfterSend(live(code, kind), crash_on)
+    ready.settings = type(ready.settings)(**{**ready.settings.__dict__, "smtp_pool_size": 1})
+    with pytest.raises(SystemExit):
+        ready.dispatch(BULLETIN_DUE)
+    ready.adapter_for = live  # the restarted process
+    ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
+    recipients = {r for r, _ in box.received}
+    assert len(recipients) == 14
+    assert len(box.unique()) == 14, "every resend carries the Message-ID of the first attempt"
+    assert len(box.received) == 15, "only the one in-flight message was sent a second time"
+
+
+def test_freeze_holds_everything_until_resume(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
+    box, _ = mailbox
+    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.store.set_freeze(True, "duty officer", "critical incident", COMPOSE_AT)
+    assert ready.dispatch(BULLETIN_DUE).counts["held"] == 1 and box.received == []
+    ready.store.set_freeze(False, "duty officer", "", BULLETIN_DUE + timedelta(hours=1))
+    ready.dispatch(BULLETIN_DUE + timedelta(hours=1))
+    assert len(box.unique()) == 14
+
+
+def test_past_its_window_an_item_is_missed_not_sent_late(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
+    box, _ = mailbox
+    item = bulletin(ready)
+    ready.store.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    outcome = ready.dispatch(BULLETIN_DUE + timedelta(days=3))
+    assert outcome.counts["missed"] == 1 and box.received == []
+    assert ready.store.item(item.id).status == "missed"
+
+
+def test_transient_failures_back_off_then_send(ready: Pipeline) -> None:
+    memory = MemoryAdapter("headteacher-bulletin", failures=[ChannelError("x", "HTTP 429", transient=True,
+                                                                          retry_after=600)])
+    memory.kind = "email"
+    ready.adapter_for = lambda code, kind: memory
+    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.settings = type(ready.settings)(**{**ready.settings.__dict__, "smtp_pool_size": 1})
+    ready.dispatch(BULLETIN_DUE)
+    assert len(memory.sent) == 13
+    waiting = ready.store.deliveries(bulletin(ready).id, status="pending")
+    assert len(waiting) == 1 and waiting[0].next_attempt_at >= BULLETIN_DUE + timedelta(seconds=600)
+    ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
+    assert len(memory.sent) == 13, "not before Retry-After"
+    ready.dispatch(BULLETIN_DUE + timedelta(minutes=11))
+    assert len(memory.sent) == 14 and bulletin(ready).status == "sent"
+
+
+def test_a_bounce_marks_the_subscriber_and_the_others_still_go(ready: Pipeline) -> None:
+    memory = MemoryAdapter("headteacher-bulletin")
+    memory.kind = "email"
+    original = memory.send
+
+    def send(post: Post, key: str) -> Receipt:
+        if post.recipient == "head@aveley-primary.example.org":
+            raise ChannelError("email", "SMTP 550 mailbox unavailable", transient=False, recipient_rejected=True)
+        return original(post, key)
+
+    memory.send = send  # type: ignore[method-assign]
+    ready.adapter_for = lambda code, kind: memory
+    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    outcome = ready.dispatch(BULLETIN_DUE)
+    assert outcome.counts["sent"] == 13 and outcome.counts["failed"] == 1
+    bounced = [s.email for s in ready.store.subscribers(status="bounced")]
+    assert bounced == ["head@aveley-primary.example.org"]
+    assert "1 of 14 not delivered" in (bulletin(ready).reason or "")
