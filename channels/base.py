@@ -16,8 +16,15 @@ class ChannelError(CommsError):
     permanent refusal of one address (an SMTP 5xx bounce) rather than of the whole channel.
     """
 
-    def __init__(self, channel: str, message: str, *, transient: bool, retry_after: float | None = None,
-                 recipient_rejected: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        channel: str,
+        message: str,
+        *,
+        transient: bool,
+        retry_after: float | None = None,
+        recipient_rejected: bool = False,
+    ) -> None:
         self.channel, self.transient, self.retry_after = channel, transient, retry_after
         self.recipient_rejected = recipient_rejected
         super().__init__(f"{channel}: {message}")

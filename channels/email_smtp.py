@@ -3,6 +3,7 @@ idempotency key, a bounded pool of reused connections, and an hourly rate limit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import queue
 import smtplib
@@ -131,8 +132,9 @@ class SmtpAdapter:
     def _error(self, code: int, text: bytes | str, recipient: bool = False) -> ChannelError:
         message = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
         permanent = 500 <= code < 600
-        return ChannelError(self.channel, f"SMTP {code} {message}", transient=not permanent,
-                            recipient_rejected=permanent and recipient)  # fmt: skip
+        return ChannelError(
+            self.channel, f"SMTP {code} {message}", transient=not permanent, recipient_rejected=permanent and recipient
+        )
 
     def _connection(self) -> smtplib.SMTP:
         try:
@@ -150,8 +152,9 @@ class SmtpAdapter:
         c = self.config
         try:
             if c.security == "tls":
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout,
-                                                      context=ssl.create_default_context())  # fmt: skip
+                conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                    c.host, c.port, timeout=c.timeout, context=ssl.create_default_context()
+                )
             else:
                 conn = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
                 if c.security == "starttls":
@@ -159,17 +162,18 @@ class SmtpAdapter:
             if c.username:
                 conn.login(c.username, c.password)
         except smtplib.SMTPAuthenticationError as exc:
-            raise ChannelError(self.channel, f"SMTP login refused ({exc.smtp_code}); check COMMS_SMTP_USERNAME "
-                               "and COMMS_SMTP_PASSWORD", transient=False) from None  # fmt: skip
+            raise ChannelError(
+                self.channel,
+                f"SMTP login refused ({exc.smtp_code}); check COMMS_SMTP_USERNAME and COMMS_SMTP_PASSWORD",
+                transient=False,
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelError(self.channel, f"cannot connect to {c.host}:{c.port}: {exc}", transient=True) from None
         return conn
 
     def _discard(self, conn: smtplib.SMTP) -> None:
-        try:
+        with contextlib.suppress(OSError):
             conn.close()
-        except OSError:
-            pass
 
     def close(self) -> None:
         while True:

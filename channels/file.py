@@ -33,8 +33,15 @@ class FileAdapter:
         if path.exists():
             return Receipt(receipt.external_id, receipt.url, duplicate=True)
         self.folder.mkdir(parents=True, exist_ok=True)
-        record = {"key": key, "channel": post.channel, "due_at": post.due_at.isoformat() if post.due_at else None,
-                  "recipient": post.recipient, "subject": post.subject, "text": post.text, "link": post.link}  # fmt: skip
+        record = {
+            "key": key,
+            "channel": post.channel,
+            "due_at": post.due_at.isoformat() if post.due_at else None,
+            "recipient": post.recipient,
+            "subject": post.subject,
+            "text": post.text,
+            "link": post.link,
+        }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)  # atomic: a crash leaves no half-written post

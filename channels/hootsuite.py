@@ -31,8 +31,11 @@ class HootsuiteCsvAdapter:
         if key in keys:
             return Receipt(external_id=str(keys.index(key) + 1), url=self.path.resolve().as_uri(), duplicate=True)
         if len(keys) >= MAX_ROWS:
-            raise ChannelError(self.channel, f"{self.path.name} already holds {MAX_ROWS} posts, Hootsuite's limit; "
-                               "upload it and start a new file", transient=False)  # fmt: skip
+            raise ChannelError(
+                self.channel,
+                f"{self.path.name} already holds {MAX_ROWS} posts, Hootsuite's limit; upload it and start a new file",
+                transient=False,
+            )
         assert post.due_at is not None
         when = post.due_at + timedelta(minutes=(-post.due_at.minute) % 5)  # round up to a 5-minute step
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,15 @@ def retry_after(value: str | None) -> float | None:
             return None
 
 
-def request(session: requests.Session, channel: str, method: str, url: str, *, timeout: tuple[float, float] = (5, 20),
-            **kwargs: Any) -> requests.Response:  # fmt: skip
+def request(
+    session: requests.Session,
+    channel: str,
+    method: str,
+    url: str,
+    *,
+    timeout: tuple[float, float] = (5, 20),
+    **kwargs: Any,
+) -> requests.Response:
     try:
         response = session.request(method, url, timeout=timeout, **kwargs)
     except requests.Timeout:
@@ -36,11 +43,18 @@ def request(session: requests.Session, channel: str, method: str, url: str, *, t
     except requests.RequestException as exc:
         raise ChannelError(channel, f"cannot reach {url}: {type(exc).__name__}", transient=True) from None
     if response.status_code == 429 or response.status_code >= 500:
-        raise ChannelError(channel, f"HTTP {response.status_code} from {url}", transient=True,
-                           retry_after=retry_after(response.headers.get("Retry-After")))  # fmt: skip
+        raise ChannelError(
+            channel,
+            f"HTTP {response.status_code} from {url}",
+            transient=True,
+            retry_after=retry_after(response.headers.get("Retry-After")),
+        )
     if response.status_code in (401, 403):
-        raise ChannelError(channel, f"HTTP {response.status_code}: the token was refused; check the channel's "
-                           "credentials in .env", transient=False)  # fmt: skip
+        raise ChannelError(
+            channel,
+            f"HTTP {response.status_code}: the token was refused; check the channel's credentials in .env",
+            transient=False,
+        )
     if response.status_code >= 400:
         raise ChannelError(channel, f"HTTP {response.status_code}: {_message(response)}", transient=False)
     return response

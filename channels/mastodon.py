@@ -13,11 +13,18 @@ from channels.limits import check_length
 class MastodonAdapter:
     kind = "mastodon"
 
-    def __init__(self, channel: str, base_url: str, token: str, session: requests.Session | None = None,
-                 timeout: tuple[float, float] = (5.0, 20.0)) -> None:  # fmt: skip
+    def __init__(
+        self,
+        channel: str,
+        base_url: str,
+        token: str,
+        session: requests.Session | None = None,
+        timeout: tuple[float, float] = (5.0, 20.0),
+    ) -> None:
         if not base_url or not token:
-            raise ChannelError(channel, "Mastodon needs COMMS_MASTODON_BASE_URL and COMMS_MASTODON_TOKEN in .env",
-                               transient=False)  # fmt: skip
+            raise ChannelError(
+                channel, "Mastodon needs COMMS_MASTODON_BASE_URL and COMMS_MASTODON_TOKEN in .env", transient=False
+            )
         self.channel, self.base_url, self.token = channel, base_url.rstrip("/"), token
         self.session = session or requests.Session()
         self.timeout = timeout
@@ -31,10 +38,14 @@ class MastodonAdapter:
 
     def send(self, post: Post, key: str) -> Receipt:
         response = request(
-            self.session, self.channel, "POST", f"{self.base_url}/api/v1/statuses",
+            self.session,
+            self.channel,
+            "POST",
+            f"{self.base_url}/api/v1/statuses",
             headers={"Authorization": f"Bearer {self.token}", "Idempotency-Key": key, "User-Agent": USER_AGENT},
-            json={"status": self._text(post), "visibility": "public", "language": "en"}, timeout=self.timeout,
-        )  # fmt: skip
+            json={"status": self._text(post), "visibility": "public", "language": "en"},
+            timeout=self.timeout,
+        )
         body = response.json()
         return Receipt(external_id=str(body["id"]), url=body.get("url"))
 

@@ -9,8 +9,9 @@ from channels.limits import check_length
 class MemoryAdapter:
     kind = "memory"
 
-    def __init__(self, channel: str = "memory", counted_as: str | None = None,
-                 failures: list[ChannelError] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, channel: str = "memory", counted_as: str | None = None, failures: list[ChannelError] | None = None
+    ) -> None:
         self.channel, self.counted_as = channel, counted_as
         self.sent: dict[str, Post] = {}
         self.failures = list(failures or [])  # raised, in order, by the next sends

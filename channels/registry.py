@@ -17,11 +17,19 @@ Factory = Callable[[str, Any], Any]
 
 
 def _email(code: str, settings: Any) -> SmtpAdapter:
-    return SmtpAdapter(code, SmtpConfig(
-        host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
-        username=settings.smtp_username, password=settings.smtp_password, sender=settings.mail_from,
-        pool_size=settings.smtp_pool_size, rate_per_hour=settings.smtp_rate_per_hour,
-    ))  # fmt: skip
+    return SmtpAdapter(
+        code,
+        SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            sender=settings.mail_from,
+            pool_size=settings.smtp_pool_size,
+            rate_per_hour=settings.smtp_rate_per_hour,
+        ),
+    )
 
 
 FACTORIES: dict[str, Factory] = {
@@ -41,10 +49,15 @@ def build(code: str, kind: str, settings: Any) -> Any:
     if ("*" in routed and kind != "email") or code in routed:
         return FileAdapter(code, settings.outbox_dir, counted_as=kind)
     if kind in FILE_ONLY:
-        raise ChannelError(code, f"no live adapter for {kind!r} yet: add {code} to COMMS_FILE_CHANNELS to write its "
-                           "posts to the file outbox, or use a hootsuite channel", transient=False)  # fmt: skip
+        raise ChannelError(
+            code,
+            f"no live adapter for {kind!r} yet: add {code} to COMMS_FILE_CHANNELS to write its "
+            "posts to the file outbox, or use a hootsuite channel",
+            transient=False,
+        )
     factory = FACTORIES.get(kind)
     if factory is None:
-        raise ChannelError(code, f"unknown channel kind {kind!r} (known: {', '.join(sorted(FACTORIES))})",
-                           transient=False)  # fmt: skip
+        raise ChannelError(
+            code, f"unknown channel kind {kind!r} (known: {', '.join(sorted(FACTORIES))})", transient=False
+        )
     return factory(code, settings)

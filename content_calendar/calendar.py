@@ -78,8 +78,11 @@ def _entry(row: _Row, strategy: Strategy) -> Entry | None:
             row.bad(field, "is required")
     channel = strategy.channel(row.text("channel"))
     if row.text("channel") and channel is None:
-        row.bad("channel", f"unknown channel {row.text('channel')!r} (the strategy has: "
-                f"{', '.join(c.code for c in strategy.channels)})")  # fmt: skip
+        row.bad(
+            "channel",
+            f"unknown channel {row.text('channel')!r} (the strategy has: "
+            f"{', '.join(c.code for c in strategy.channels)})",
+        )
     objectives = _codes(row, "objectives", {o.code for o in strategy.objectives}, "objective")
     audiences = _codes(row, "audiences", {a.code for a in strategy.audiences}, "audience")
     start, at, until = _when(row)
@@ -99,15 +102,26 @@ def _entry(row: _Row, strategy: Strategy) -> Entry | None:
     if len(row.problems) > before or start is None or at is None:
         return None
     return Entry(
-        id=row.text("id"), title=row.text("title"), channel=row.text("channel"), audiences=audiences,
-        objectives=objectives, template=row.text("template") or (channel and channel.template) or "post",
-        start=start, at=at, key_messages=split_list(row.data.get("key_messages"), r"\||\n"),
-        owner=row.text("owner"), repeat=repeat, until=until, approval=approval,  # type: ignore[arg-type]
+        id=row.text("id"),
+        title=row.text("title"),
+        channel=row.text("channel"),
+        audiences=audiences,
+        objectives=objectives,
+        template=row.text("template") or (channel and channel.template) or "post",
+        start=start,
+        at=at,
+        key_messages=split_list(row.data.get("key_messages"), r"\||\n"),
+        owner=row.text("owner"),
+        repeat=repeat,
+        until=until,
+        approval=approval,  # type: ignore[arg-type]
         on_bank_holiday=policies["on_bank_holiday"] or "move",  # type: ignore[arg-type]
         on_school_holiday=policies["on_school_holiday"] or "keep",  # type: ignore[arg-type]
         on_pre_election=policies["on_pre_election"],  # type: ignore[arg-type]
-        missed_after_hours=missed_after, source=row.file, line=row.line,
-    )  # fmt: skip
+        missed_after_hours=missed_after,
+        source=row.file,
+        line=row.line,
+    )
 
 
 def _raw_rows(path: Path, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:

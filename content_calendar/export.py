@@ -100,8 +100,12 @@ def month_grid(occurrences: list[Occurrence], year: int, month: int, width: int 
         by_day[occ.start.date()].append(occ)
     days = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
     sep = "+" + "+".join("-" * width for _ in days) + "+"
-    lines = [f"{pycal.month_name[month]} {year}".center(len(sep)), sep,
-             "|" + "|".join(d.center(width) for d in days) + "|", sep]  # fmt: skip
+    lines = [
+        f"{pycal.month_name[month]} {year}".center(len(sep)),
+        sep,
+        "|" + "|".join(d.center(width) for d in days) + "|",
+        sep,
+    ]
     for week in pycal.Calendar(firstweekday=0).monthdatescalendar(year, month):
         cells = []
         for day in week:

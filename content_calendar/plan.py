@@ -34,10 +34,16 @@ def localise(naive: datetime, tz: ZoneInfo) -> datetime:
 
 def _occurrence(entry: Entry, start: datetime) -> Occurrence:
     return Occurrence(
-        entry_id=entry.id, title=entry.title, start=start, channel=entry.channel,
-        audiences=entry.audiences, objectives=entry.objectives, template=entry.template,
-        approval=entry.approval, key_messages=entry.key_messages,
-    )  # fmt: skip
+        entry_id=entry.id,
+        title=entry.title,
+        start=start,
+        channel=entry.channel,
+        audiences=entry.audiences,
+        objectives=entry.objectives,
+        template=entry.template,
+        approval=entry.approval,
+        key_messages=entry.key_messages,
+    )
 
 
 def _apply_rules(occ: Occurrence, entry: Entry, strategy: Strategy, tz: ZoneInfo) -> Occurrence:
@@ -51,9 +57,12 @@ def _apply_rules(occ: Occurrence, entry: Entry, strategy: Strategy, tz: ZoneInfo
         return replace(occ, status="skipped", reason=f"skipped: {found.reason}, no clear day to move to")
     moved = localise(datetime.combine(new_day, entry.at), tz)
     return replace(
-        occ, start=moved, original=occ.start, status="moved",
+        occ,
+        start=moved,
+        original=occ.start,
+        status="moved",
         reason=f"moved from {occ.start.date().isoformat()}: {found.reason}",
-    )  # fmt: skip
+    )
 
 
 def plan(strategy: Strategy, entries: list[Entry], first: date, last: date) -> list[Occurrence]:

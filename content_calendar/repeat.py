@@ -16,9 +16,14 @@ from dateutil.rrule import rrulestr
 from content_calendar.models import DateRange
 
 DAYS = {
-    "monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH",
-    "friday": "FR", "saturday": "SA", "sunday": "SU",
-}  # fmt: skip
+    "monday": "MO",
+    "tuesday": "TU",
+    "wednesday": "WE",
+    "thursday": "TH",
+    "friday": "FR",
+    "saturday": "SA",
+    "sunday": "SU",
+}
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 WEEKDAYS = "MO,TU,WE,TH,FR"
 TERM_PHRASE = re.compile(r"^each (?:school )?term at the (start|end)$")

@@ -66,9 +66,15 @@ def _channels(items: list[dict[str, Any]], c: _Collector) -> list[Channel]:
             c.add(line, f"channels.{code}.facing", f"must be one of {', '.join(FACINGS)}, not {facing!r}")
             continue
         out.append(
-            Channel(code, str(item.get("name", code)), str(item["kind"]), facing,  # type: ignore[arg-type]
-                    item.get("template"), int(item.get("lead_days", 2)))
-        )  # fmt: skip
+            Channel(
+                code,
+                str(item.get("name", code)),
+                str(item["kind"]),
+                facing,  # type: ignore[arg-type]
+                item.get("template"),
+                int(item.get("lead_days", 2)),
+            )
+        )
     return out
 
 
@@ -116,8 +122,11 @@ def load_strategy(path: Path) -> Strategy:
         pre_election=tuple(_ranges(data.get("pre_election"), "pre_election", c)),
         timezone=str(data.get("timezone", "Europe/London")),
     )
-    for field, items in (("objectives", strategy.objectives), ("audiences", strategy.audiences),
-                         ("channels", strategy.channels)):  # fmt: skip
+    for field, items in (
+        ("objectives", strategy.objectives),
+        ("audiences", strategy.audiences),
+        ("channels", strategy.channels),
+    ):
         _duplicates([i.code for i in items], field, c)
     if not strategy.objectives:
         c.add(0, "objectives", "the strategy has no objectives")

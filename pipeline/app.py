@@ -64,8 +64,11 @@ class Pipeline:
 
     # the jobs -------------------------------------------------------------------------------
     def collect(self, now: datetime, force: bool = False) -> Outcome:
-        fetcher = HttpFeedFetcher(timeout=self.settings.feed_timeout_seconds, max_bytes=self.settings.feed_max_bytes,
-                                  rewrites=self.feed_rewrites)  # fmt: skip
+        fetcher = HttpFeedFetcher(
+            timeout=self.settings.feed_timeout_seconds,
+            max_bytes=self.settings.feed_max_bytes,
+            rewrites=self.feed_rewrites,
+        )
         try:
             return Collector(self.store, fetcher, self.settings.feed_workers).run(now, force=force)
         finally:
@@ -87,8 +90,11 @@ class Pipeline:
         """One wake-up: collect what is due, compose what is due, send what is due. Each job is
         recorded; one failing job does not stop the next."""
         results = {}
-        for name, job in (("collect", lambda: self.collect(now)), ("compose", lambda: self.compose(now)),
-                          ("dispatch", lambda: self.dispatch(now, dispatcher))):  # fmt: skip
+        for name, job in (
+            ("collect", lambda: self.collect(now)),
+            ("compose", lambda: self.compose(now)),
+            ("dispatch", lambda: self.dispatch(now, dispatcher)),
+        ):
             results[name] = self.run_job(name, now, job)
         return results
 
@@ -102,8 +108,10 @@ class Pipeline:
             outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
         seconds = time.monotonic() - started
         self.store.finish_job(run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures))
-        log.info("job run", extra={"job": name, "seconds": round(seconds, 3), "outcome": outcome.status,
-                                   "summary": outcome.summary()})  # fmt: skip
+        log.info(
+            "job run",
+            extra={"job": name, "seconds": round(seconds, 3), "outcome": outcome.status, "summary": outcome.summary()},
+        )
         return outcome
 
     # the report -----------------------------------------------------------------------------
@@ -117,15 +125,21 @@ class Pipeline:
         start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
         items = self.store.items(due_from=start, due_to=end)
-        failures = tuple(f"{e.occurrence_key}: {'; '.join(e.problems)}" for e in self.store.editions(500)
-                         if e.status == "failed" and first <= _occurrence_day(e.occurrence_key) <= last)  # fmt: skip
+        failures = tuple(
+            f"{e.occurrence_key}: {'; '.join(e.problems)}"
+            for e in self.store.editions(500)
+            if e.status == "failed" and first <= _occurrence_day(e.occurrence_key) <= last
+        )
         return MonthData(
-            strategy=strategy, month=month, months=months,
+            strategy=strategy,
+            month=month,
+            months=months,
             planned=tuple(plan(strategy, self.store.entries(), first, last)),
-            items=tuple(items), deliveries={i.id: tuple(self.store.deliveries(i.id)) for i in items},
+            items=tuple(items),
+            deliveries={i.id: tuple(self.store.deliveries(i.id)) for i in items},
             metrics=tuple(self.store.metrics_between(month_bounds(months[0])[0], last)),
             edition_failures=failures,
-        )  # fmt: skip
+        )
 
     def report(self, month: str) -> dict[str, Any]:
         return build_report(self.month_data(month))
@@ -139,8 +153,9 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def make_pipeline(settings: Settings, store: Store | None = None,
-                  adapter_for: Callable[[str, str], Any] | None = None) -> Pipeline:  # fmt: skip
+def make_pipeline(
+    settings: Settings, store: Store | None = None, adapter_for: Callable[[str, str], Any] | None = None
+) -> Pipeline:
     """Build the pipeline: open and migrate the database, open the workspace, set up templates and
     the channel registry (adapters are cached per channel for the pipeline's life)."""
     workspace = Workspace.open(settings.workspace)

@@ -58,8 +58,9 @@ def _wanted(text: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bo
     return not any(k.lower() in lowered for k in exclude)
 
 
-def parse_feed(body: bytes, headers: dict[str, str], feed: FeedState, base_url: str,
-               now: datetime) -> tuple[list[tuple[str, NationalMessage]], list[str]]:  # fmt: skip
+def parse_feed(
+    body: bytes, headers: dict[str, str], feed: FeedState, base_url: str, now: datetime
+) -> tuple[list[tuple[str, NationalMessage]], list[str]]:
     """Messages with their per-feed dedupe keys, and warnings. Bozo feeds still give good entries."""
     head = body[:4096].lower()
     if b"<!entity" in head or b"<!doctype rss [" in head:
@@ -68,8 +69,13 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedState, base_url: 
     warnings = [f"malformed feed: {parsed.get('bozo_exception')}"] if parsed.get("bozo") else []
     if not parsed.entries and not parsed.get("version"):
         looks_html = b"<html" in head or b"<!doctype html" in head
-        raise FeedError(feed.spec.url, "this is an HTML page, not a feed" if looks_html else
-                        f"not a feed ({parsed.get('bozo_exception') or 'no entries'})", retry=True)  # fmt: skip
+        raise FeedError(
+            feed.spec.url,
+            "this is an HTML page, not a feed"
+            if looks_html
+            else f"not a feed ({parsed.get('bozo_exception') or 'no entries'})",
+            retry=True,
+        )
     out = []
     for entry in parsed.entries:
         link = entry.get("link") or ""
@@ -81,9 +87,16 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedState, base_url: 
         digest = hashlib.sha256(f"{title}\x1f{summary}".encode()).hexdigest()
         guid = entry.get("id") or ""
         key = guid or link or digest
-        msg = NationalMessage(guid=guid or link or digest, link=link, title=title, summary_html=summary,
-                              published_at=_when(entry, now, warnings), content_hash=digest,
-                              objectives=feed.spec.objectives, audiences=feed.spec.audiences)  # fmt: skip
+        msg = NationalMessage(
+            guid=guid or link or digest,
+            link=link,
+            title=title,
+            summary_html=summary,
+            published_at=_when(entry, now, warnings),
+            content_hash=digest,
+            objectives=feed.spec.objectives,
+            audiences=feed.spec.audiences,
+        )
         out.append((key, msg))
     return out, warnings
 
@@ -91,8 +104,15 @@ def parse_feed(body: bytes, headers: dict[str, str], feed: FeedState, base_url: 
 class HttpFeedFetcher:
     """Implements `ports.FeedFetcher` over HTTP with requests."""
 
-    def __init__(self, session: requests.Session | None = None, *, timeout: float = 10.0, max_bytes: int = 5_000_000,
-                 max_redirects: int = 5, rewrites: dict[str, str] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        session: requests.Session | None = None,
+        *,
+        timeout: float = 10.0,
+        max_bytes: int = 5_000_000,
+        max_redirects: int = 5,
+        rewrites: dict[str, str] | None = None,
+    ) -> None:
         self.session = session or requests.Session()
         self.rewrites = rewrites or {}  # feed URL -> where to fetch it (the demo's saved copies)
         self.session.max_redirects = max_redirects
@@ -108,8 +128,9 @@ class HttpFeedFetcher:
         if feed.last_modified:
             headers["If-Modified-Since"] = feed.last_modified
         try:
-            response = self.session.get(fetch_url, headers=headers, timeout=(min(5.0, self.timeout), self.timeout),
-                                        stream=True)  # fmt: skip
+            response = self.session.get(
+                fetch_url, headers=headers, timeout=(min(5.0, self.timeout), self.timeout), stream=True
+            )
             with response:
                 self._check_status(url, response)
                 if response.status_code == 304:
@@ -123,8 +144,14 @@ class HttpFeedFetcher:
             raise FeedError(url, f"cannot fetch: {type(exc).__name__}: {exc}", retry=True) from None
         final_url = url if url in self.rewrites else response.url
         messages, warnings = parse_feed(body, dict(response.headers), feed, final_url, now)
-        return FetchResult(response.status_code, messages, response.headers.get("ETag"),
-                           response.headers.get("Last-Modified"), final_url, warnings)  # fmt: skip
+        return FetchResult(
+            response.status_code,
+            messages,
+            response.headers.get("ETag"),
+            response.headers.get("Last-Modified"),
+            final_url,
+            warnings,
+        )
 
     @staticmethod
     def _check_status(url: str, response: requests.Response) -> None:
@@ -180,8 +207,9 @@ class Collector:
                 new, changed = self.store.save_messages(feed.id, result.messages, now)
                 counts["new"] += new
                 counts["changed"] += changed
-            self.store.record_fetch(feed.id, now, ok=True, etag=result.etag, last_modified=result.last_modified,
-                                    final_url=result.final_url)  # fmt: skip
+            self.store.record_fetch(
+                feed.id, now, ok=True, etag=result.etag, last_modified=result.last_modified, final_url=result.final_url
+            )
             log.info("feed collected", extra={"url": feed.spec.url, "status": result.status})
         return Outcome(counts, tuple(failures))
 
@@ -193,4 +221,3 @@ class Collector:
         except Exception as exc:  # an unexpected parser failure must not stop the other feeds
             log.exception("feed crashed", extra={"url": feed.spec.url})
             return FeedError(feed.spec.url, f"unexpected {type(exc).__name__}: {exc}")
-

@@ -40,8 +40,9 @@ class Due:
     missed_after_hours: int = 24
 
 
-def due_for_composing(strategy: Strategy, occurrences: list[Occurrence], now: datetime,
-                      missed_after: dict[str, int]) -> list[Due]:  # fmt: skip
+def due_for_composing(
+    strategy: Strategy, occurrences: list[Occurrence], now: datetime, missed_after: dict[str, int]
+) -> list[Due]:
     """Occurrences whose compose time (start minus the channel's lead days) has come. Pure."""
     out = []
     for occ in occurrences:
@@ -69,15 +70,26 @@ def _audience_scope(strategy: Strategy, codes: tuple[str, ...]) -> set[str]:
 
 
 def _story_input(story: Story) -> dict[str, Any]:
-    return {"title": story.title, "markdown": story.body_markdown, "link": story.link, "image": story.image,
-            "image_alt": story.image_alt, "day": story.day.isoformat()}  # fmt: skip
+    return {
+        "title": story.title,
+        "markdown": story.body_markdown,
+        "link": story.link,
+        "image": story.image,
+        "image_alt": story.image_alt,
+        "day": story.day.isoformat(),
+    }
 
 
 def _message_input(msg: NationalMessage, sources: dict[str, str]) -> dict[str, Any]:
     host = msg.link.split("/")[2] if msg.link.count("/") >= 2 else ""
-    return {"id": msg.id, "title": msg.title, "link": msg.link, "summary": html_to_text(msg.summary_html, 280),
-            "published": msg.published_at.date().isoformat() if msg.published_at else None,
-            "source": sources.get(host, host)}  # fmt: skip
+    return {
+        "id": msg.id,
+        "title": msg.title,
+        "link": msg.link,
+        "summary": html_to_text(msg.summary_html, 280),
+        "published": msg.published_at.date().isoformat() if msg.published_at else None,
+        "source": sources.get(host, host),
+    }
 
 
 class Composer:
@@ -114,27 +126,57 @@ class Composer:
 
     def compose(self, strategy: Strategy, due: Due, now: datetime) -> str:
         occ, channel = due.occurrence, due.channel
-        base = {"occurrence_key": occ.key, "entry_id": occ.entry_id, "channel": occ.channel, "title": occ.title,
-                "audiences": list(occ.audiences), "objectives": list(occ.objectives),
-                "due_at": occ.start.astimezone(UTC), "approval": occ.approval}  # fmt: skip
+        base = {
+            "occurrence_key": occ.key,
+            "entry_id": occ.entry_id,
+            "channel": occ.channel,
+            "title": occ.title,
+            "audiences": list(occ.audiences),
+            "objectives": list(occ.objectives),
+            "due_at": occ.start.astimezone(UTC),
+            "approval": occ.approval,
+        }
         missed_after = due.missed_after_hours
         if due.missed:
-            self.store.add_item(now, **base, kind="post", body="", status="missed", missed_after_hours=missed_after,
-                                reason="the clock was not running when this was due")  # fmt: skip
+            self.store.add_item(
+                now,
+                **base,
+                kind="post",
+                body="",
+                status="missed",
+                missed_after_hours=missed_after,
+                reason="the clock was not running when this was due",
+            )
             return "missed"
         if channel.kind in EMAIL_KINDS:
             inputs = self.email_inputs(strategy, occ, now)
             edition = self.render_edition(occ, channel, inputs, now)
             if edition.status != "composed":
                 raise TemplateError(edition.template, None, "; ".join(edition.problems))
-            self.store.add_item(now, **base, kind="email", subject=edition.subject, body=edition.text,
-                                html=edition.html, edition_id=edition.id, missed_after_hours=missed_after,
-                                status="awaiting_approval")  # fmt: skip
+            self.store.add_item(
+                now,
+                **base,
+                kind="email",
+                subject=edition.subject,
+                body=edition.text,
+                html=edition.html,
+                edition_id=edition.id,
+                missed_after_hours=missed_after,
+                status="awaiting_approval",
+            )
             return "editions"
         text, problems = self.post_text(strategy, occ, channel, now)
         status = "draft" if problems else "awaiting_approval"
-        self.store.add_item(now, **base, kind="post", body=text, link=self._link(), status=status,
-                            missed_after_hours=missed_after, reason="; ".join(problems) or None)  # fmt: skip
+        self.store.add_item(
+            now,
+            **base,
+            kind="post",
+            body=text,
+            link=self._link(),
+            status=status,
+            missed_after_hours=missed_after,
+            reason="; ".join(problems) or None,
+        )
         return "posts"
 
     def _link(self) -> str | None:
@@ -147,31 +189,42 @@ class Composer:
         previous = self.store.last_edition(occ.entry_id, before=occ.key)
         since = previous.composed_at if previous else now - timedelta(days=45)
         messages = self.store.messages_for(scope, set(occ.objectives), since)
-        window_start = (previous.composed_at.date() if previous else occ.start.date() - timedelta(days=45))
-        stories = [s for s in self.workspace.stories()
-                   if window_start <= s.day <= occ.start.date()
-                   and (scope & set(s.audiences) or set(occ.objectives) & set(s.objectives))]  # fmt: skip
+        window_start = previous.composed_at.date() if previous else occ.start.date() - timedelta(days=45)
+        stories = [
+            s
+            for s in self.workspace.stories()
+            if window_start <= s.day <= occ.start.date()
+            and (scope & set(s.audiences) or set(occ.objectives) & set(s.objectives))
+        ]
         issue = occ.start.date()
         subject = f"{occ.title}: {issue:%B %Y}"
         lists = org.get("lists", {})
         return {
-            "template": occ.template, "title": occ.title, "subject": subject,
+            "template": occ.template,
+            "title": occ.title,
+            "subject": subject,
             "preheader": (occ.key_messages[0] if occ.key_messages else occ.title)[:140],
-            "issue_date": issue.isoformat(), "intro": lists.get(occ.channel, {}).get("intro", ""),
+            "issue_date": issue.isoformat(),
+            "intro": lists.get(occ.channel, {}).get("intro", ""),
             "list_name": lists.get(occ.channel, {}).get("name", occ.title),
-            "key_messages": list(occ.key_messages), "stories": [_story_input(s) for s in stories[:4]],
+            "key_messages": list(occ.key_messages),
+            "stories": [_story_input(s) for s in stories[:4]],
             "national": [_message_input(m, org.get("sources", {})) for m in messages],
-            "resources": org.get("resources", []), "org": {k: v for k, v in org.items() if isinstance(v, str)},
-            "cta": org.get("cta"), "nonce": new_nonce(),
-        }  # fmt: skip
+            "resources": org.get("resources", []),
+            "org": {k: v for k, v in org.items() if isinstance(v, str)},
+            "cta": org.get("cta"),
+            "nonce": new_nonce(),
+        }
 
     def template_context(self, inputs: dict[str, Any]) -> dict[str, Any]:
         nonce = inputs["nonce"]
         context = dict(inputs)
         context["issue_date"] = date.fromisoformat(inputs["issue_date"])
         context["slot"] = lambda name: Markup(sentinel(nonce, name))  # noqa: S704 - a fixed ASCII sentinel
-        context["national"] = [dict(m, published=date.fromisoformat(m["published"]) if m["published"] else None)
-                               for m in inputs["national"]]  # fmt: skip
+        context["national"] = [
+            dict(m, published=date.fromisoformat(m["published"]) if m["published"] else None)
+            for m in inputs["national"]
+        ]
         context["stories"] = [self._story_context(s) for s in inputs["stories"]]
         return context
 
@@ -191,10 +244,19 @@ class Composer:
         if problems:
             log.warning("edition failed", extra={"occurrence": occ.key, "problems": problems})
         return self.store.save_edition(
-            occurrence_key=occ.key, entry_id=occ.entry_id, channel=channel.code, template=template, status=status,
-            subject=inputs["subject"], preheader=inputs["preheader"], html=html, text=text, inputs=inputs,
-            problems=problems, composed_at=now,
-        )  # fmt: skip
+            occurrence_key=occ.key,
+            entry_id=occ.entry_id,
+            channel=channel.code,
+            template=template,
+            status=status,
+            subject=inputs["subject"],
+            preheader=inputs["preheader"],
+            html=html,
+            text=text,
+            inputs=inputs,
+            problems=problems,
+            composed_at=now,
+        )
 
     def rerender(self, edition_id: int) -> tuple[str, str]:
         """The edition's HTML and text rendered again from its stored inputs."""
@@ -207,12 +269,23 @@ class Composer:
         org = self.workspace.organisation
         name = f"posts/{occ.template}.txt.j2"
         if not self.renderer.exists(name):
-            name = f"posts/{channel.kind}.txt.j2" if self.renderer.exists(f"posts/{channel.kind}.txt.j2") \
-                else "posts/default.txt.j2"  # fmt: skip
+            name = (
+                f"posts/{channel.kind}.txt.j2"
+                if self.renderer.exists(f"posts/{channel.kind}.txt.j2")
+                else "posts/default.txt.j2"
+            )
         scope = _audience_scope(strategy, occ.audiences)
-        national = [_message_input(m, org.get("sources", {}))
-                    for m in self.store.messages_for(scope, set(occ.objectives), now - timedelta(days=31), limit=3)]
-        context = {"title": occ.title, "key_messages": list(occ.key_messages), "link": self._link(),
-                   "hashtags": org.get("hashtags", []), "org": org, "national": national}  # fmt: skip
+        national = [
+            _message_input(m, org.get("sources", {}))
+            for m in self.store.messages_for(scope, set(occ.objectives), now - timedelta(days=31), limit=3)
+        ]
+        context = {
+            "title": occ.title,
+            "key_messages": list(occ.key_messages),
+            "link": self._link(),
+            "hashtags": org.get("hashtags", []),
+            "org": org,
+            "national": national,
+        }
         text = self.renderer.text_page(name, context).strip()
         return text, check_length(channel.kind, text)

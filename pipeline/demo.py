@@ -58,11 +58,19 @@ def _demo_settings(out: Path, workspace: Path, smtp: tuple[str, int]) -> Setting
     if not secret_file.exists():
         secret_file.write_text(secrets.token_hex(32))
     return load_settings(
-        environ={}, env_file=None,
-        database_url=f"sqlite:///{(out / 'comms.db').resolve()}", workspace=workspace, outbox_dir=out / "outbox",
-        smtp_host=smtp[0], smtp_port=smtp[1], smtp_security="none", secret_key=secret_file.read_text().strip(),
-        file_channels=("*",), public_base_url="https://comms.example.org", smtp_pool_size=2,
-    )  # fmt: skip
+        environ={},
+        env_file=None,
+        database_url=f"sqlite:///{(out / 'comms.db').resolve()}",
+        workspace=workspace,
+        outbox_dir=out / "outbox",
+        smtp_host=smtp[0],
+        smtp_port=smtp[1],
+        smtp_security="none",
+        secret_key=secret_file.read_text().strip(),
+        file_channels=("*",),
+        public_base_url="https://comms.example.org",
+        smtp_pool_size=2,
+    )
 
 
 def _serve_offline_copies(pipeline: Pipeline, base_url: str) -> int:
@@ -119,8 +127,12 @@ def _write_previews(pipeline: Pipeline, out: Path, month: str) -> dict[str, Path
         if edition.status != "composed" or not edition.occurrence_key.split("@")[1].startswith(month):
             continue
         nonce = pipeline.store.edition_inputs(edition.id)["nonce"]
-        values = recipient_values("Sample Reader", "Sample School", "reader@example.org",
-                                  "https://comms.example.org/unsubscribe?token=preview")  # fmt: skip
+        values = recipient_values(
+            "Sample Reader",
+            "Sample School",
+            "reader@example.org",
+            "https://comms.example.org/unsubscribe?token=preview",
+        )
         name = edition.occurrence_key.replace("@", "-")
         html_path, text_path = folder / f"{name}.html", folder / f"{name}.txt"
         html_path.write_text(Personaliser(edition.html, nonce).render(values), encoding="utf-8")
@@ -133,8 +145,7 @@ def _count_posts(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.json")) if folder.exists() else 0
 
 
-def run_demo(month: str, out: Path, workspace: Path | None = None,
-             echo: Callable[[str], None] = print) -> DemoResult:  # fmt: skip
+def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callable[[str], None] = print) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     workspace = workspace or bundled_workspace()
     result = DemoResult(month, out)
@@ -150,14 +161,18 @@ def run_demo(month: str, out: Path, workspace: Path | None = None,
         assert strategy is not None
         occurrences = [o for o in plan(strategy, pipeline.store.entries(), first, last) if o.status != "skipped"]
         result.planned = len(occurrences)
-        echo(f"1. plan      {entries} calendar entries against {objectives} objectives: "
-             f"{len(occurrences)} activities in {first:%B %Y}")  # fmt: skip
+        echo(
+            f"1. plan      {entries} calendar entries against {objectives} objectives: "
+            f"{len(occurrences)} activities in {first:%B %Y}"
+        )
         _serve_offline_copies(pipeline, feed_base)
         pipeline.import_subscribers()
         collected = pipeline.collect(datetime.combine(first - timedelta(days=1), time(6), tzinfo=tz), force=True)
         result.messages = collected.counts.get("new", 0)
-        echo(f"2. collect   {collected.counts['feeds']} feeds over local HTTP: {result.messages} new national messages"
-             f"{', ' + str(len(collected.failures)) + ' failed' if collected.failures else ''}")  # fmt: skip
+        echo(
+            f"2. collect   {collected.counts['feeds']} feeds over local HTTP: {result.messages} new national messages"
+            f"{', ' + str(len(collected.failures)) + ' failed' if collected.failures else ''}"
+        )
         dispatcher = pipeline.dispatcher()
         posts_before = _count_posts(settings.outbox_dir)
         approved = 0
@@ -175,20 +190,25 @@ def run_demo(month: str, out: Path, workspace: Path | None = None,
         echo(f"4. queue     {approved} items approved ({DEMO_APPROVER})")
         result.emails_received = len(mailbox.received)
         result.posts_written = _count_posts(settings.outbox_dir) - posts_before
-        echo(f"5. send      {result.emails_received} emails received this run by the local SMTP server "
-             f"(127.0.0.1:{smtp[1]})")  # fmt: skip
+        echo(
+            f"5. send      {result.emails_received} emails received this run by the local SMTP server "
+            f"(127.0.0.1:{smtp[1]})"
+        )
         echo(f"6. publish   {result.posts_written} social and intranet posts written to the file outbox this run")
         result.metrics = _import_metrics(pipeline, month)
         echo(f"7. measure   {result.metrics} new metric rows imported (analytics export, feedback forms, by hand)")
         report = pipeline.report(month)
-        result.outputs["report_html"] = write_report_html(pipeline.renderer, report, out / f"report-{month}.html",
-                                                          datetime.now(UTC).astimezone(tz))  # fmt: skip
+        result.outputs["report_html"] = write_report_html(
+            pipeline.renderer, report, out / f"report-{month}.html", datetime.now(UTC).astimezone(tz)
+        )
         (out / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")
         (out / f"report-{month}.csv").write_text(report_csv(report), encoding="utf-8")
         result.outputs["report_json"] = out / f"report-{month}.json"
         result.outputs["report_csv"] = out / f"report-{month}.csv"
-        echo(f"8. report    {len(report['objectives'])} objectives; {report['summary']['delivered']} of "
-             f"{report['summary']['planned']} activities delivered; {len(report['failures'])} failures shown")  # fmt: skip
+        echo(
+            f"8. report    {len(report['objectives'])} objectives; {report['summary']['delivered']} of "
+            f"{report['summary']['planned']} activities delivered; {len(report['failures'])} failures shown"
+        )
         result.outputs |= _write_previews(pipeline, out, month)
         result.outputs["mailbox"] = out / "mailbox"
         result.outputs["outbox"] = settings.outbox_dir

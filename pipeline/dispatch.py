@@ -38,8 +38,9 @@ class Decision:
     reason: str = ""
 
 
-def decide(items: list[OutboxItem], now: datetime, frozen: bool, strategy: Strategy,
-           entries: dict[str, Entry]) -> list[Decision]:  # fmt: skip
+def decide(
+    items: list[OutboxItem], now: datetime, frozen: bool, strategy: Strategy, entries: dict[str, Entry]
+) -> list[Decision]:
     """What to do with each approved item at `now`. Pure."""
     out = []
     for item in items:
@@ -68,10 +69,11 @@ def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> tim
 
 
 class Dispatcher:
-    def __init__(self, store: Store, settings: Any, adapter_for: Callable[[str, str], Any],
-                 seed: int | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, store: Store, settings: Any, adapter_for: Callable[[str, str], Any], seed: int | None = None
+    ) -> None:
         self.store, self.settings, self.adapter_for = store, settings, adapter_for
-        self.rng = random.Random(seed)  # noqa: S311 - jitter, not security
+        self.rng = random.Random(seed)
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
 
     def run(self, now: datetime) -> Outcome:
@@ -107,13 +109,20 @@ class Dispatcher:
             failures.append(f"item {item.id}: {exc}")
             return 0, 0
         if not recipients:
-            self.store.transition(item.id, "failed", now, reason="no recipients: no active subscriber is in "
-                                  f"the audiences {', '.join(item.audiences)}")  # fmt: skip
+            self.store.transition(
+                item.id,
+                "failed",
+                now,
+                reason=f"no recipients: no active subscriber is in the audiences {', '.join(item.audiences)}",
+            )
             failures.append(f"item {item.id}: no recipients")
             return 0, 0
         self.store.ensure_deliveries(item.id, recipients)
-        pending = [d for d in self.store.deliveries(item.id, status="pending")
-                   if d.next_attempt_at is None or d.next_attempt_at <= now]  # fmt: skip
+        pending = [
+            d
+            for d in self.store.deliveries(item.id, status="pending")
+            if d.next_attempt_at is None or d.next_attempt_at <= now
+        ]
         render = self._renderer(item)
         results = {"sent": 0, "failed": 0}
         lock = threading.Lock()
@@ -165,8 +174,15 @@ class Dispatcher:
         base = self.settings.public_base_url.rstrip("/")
         return f"{base}/unsubscribe?token={sign(recipient, self.settings.secret_key)}"
 
-    def deliver(self, adapter: Any, item: OutboxItem, delivery: Delivery, render: Callable[[str, str], tuple[str, str]],
-                now: datetime, failures: list[str]) -> str:  # fmt: skip
+    def deliver(
+        self,
+        adapter: Any,
+        item: OutboxItem,
+        delivery: Delivery,
+        render: Callable[[str, str], tuple[str, str]],
+        now: datetime,
+        failures: list[str],
+    ) -> str:
         key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
         state = self.store.claim(key, "send", now)
         if state == "done":  # recorded in the ledger but not on the delivery: repair, do not resend
@@ -174,14 +190,23 @@ class Dispatcher:
             return "sent"
         unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
         html, text = render(delivery.recipient, unsubscribe or "")
-        post = Post(channel=item.channel, kind=getattr(adapter, "kind", "file"), text=text, subject=item.subject,
-                    html=html, link=item.link, recipient=delivery.recipient, due_at=item.due_at,
-                    unsubscribe_url=unsubscribe)  # fmt: skip
+        post = Post(
+            channel=item.channel,
+            kind=getattr(adapter, "kind", "file"),
+            text=text,
+            subject=item.subject,
+            html=html,
+            link=item.link,
+            recipient=delivery.recipient,
+            due_at=item.due_at,
+            unsubscribe_url=unsubscribe,
+        )
         problems = adapter.validate(post)
         if problems:
             self.store.finish(key, now, ok=False, detail="; ".join(problems))
-            self.store.mark_delivery(delivery.id, "skipped" if item.kind == "email" else "failed", now,
-                                     error="; ".join(problems))  # fmt: skip
+            self.store.mark_delivery(
+                delivery.id, "skipped" if item.kind == "email" else "failed", now, error="; ".join(problems)
+            )
             failures.append(f"item {item.id} to {delivery.recipient}: {'; '.join(problems)}")
             return "failed"
         try:
@@ -192,8 +217,9 @@ class Dispatcher:
         self.store.mark_delivery(delivery.id, "sent", now, external_id=receipt.external_id, url=receipt.url)
         return "sent"
 
-    def _failed(self, exc: ChannelError, key: str, item: OutboxItem, delivery: Delivery, now: datetime,
-                failures: list[str]) -> str:  # fmt: skip
+    def _failed(
+        self, exc: ChannelError, key: str, item: OutboxItem, delivery: Delivery, now: datetime, failures: list[str]
+    ) -> str:
         if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
             # The claim stays `started`: the retry reuses the key, so a send that did land is not repeated.
             wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
@@ -229,9 +255,17 @@ def delivery_metrics(item: OutboxItem, deliveries: list[Delivery]) -> list[Metri
             by_audience[(d.audience, metric)] = by_audience.get((d.audience, metric), 0) + 1
     for (audience, metric), value in sorted(by_audience.items()):
         for objective in item.objectives or ("",):
-            points.append(MetricPoint(
-                day=item.due_at.date(), metric=metric, value=float(value), source="pipeline", channel=item.channel,
-                audience=audience, objective=objective, item_ref=f"outbox:{item.id}",
-                import_key=f"pipeline:{item.id}:{audience}:{objective}:{metric}",
-            ))  # fmt: skip
+            points.append(
+                MetricPoint(
+                    day=item.due_at.date(),
+                    metric=metric,
+                    value=float(value),
+                    source="pipeline",
+                    channel=item.channel,
+                    audience=audience,
+                    objective=objective,
+                    item_ref=f"outbox:{item.id}",
+                    import_key=f"pipeline:{item.id}:{audience}:{objective}:{metric}",
+                )
+            )
     return points

@@ -17,8 +17,9 @@ class FieldsFormatter(logging.Formatter):
         base = f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')} {record.levelname} {record.name} {record.getMessage()}"
         fields = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
         if fields:
-            base += " " + " ".join(f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}"
-                                   for k, v in fields.items())  # fmt: skip
+            base += " " + " ".join(
+                f"{k}={v!r}" if isinstance(v, str) and " " in v else f"{k}={v}" for k, v in fields.items()
+            )
         if record.exc_info:
             base += "\n" + self.formatException(record.exc_info)
         return base

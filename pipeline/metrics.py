@@ -18,9 +18,25 @@ from content_calendar.files import CellError, csv_rows, load_yaml, parse_date, r
 from content_calendar.plan import month_bounds
 from pipeline.records import MetricPoint
 
-METRICS = ("sent", "delivered", "bounced", "opens", "clicks", "impressions", "engagements", "shares", "page_views",
-           "downloads", "event_attendance", "training_completions", "referrals", "community_tension_returns",
-           "knowledge_uplift", "opinion_uplift", "feedback_uplift")  # fmt: skip
+METRICS = (
+    "sent",
+    "delivered",
+    "bounced",
+    "opens",
+    "clicks",
+    "impressions",
+    "engagements",
+    "shares",
+    "page_views",
+    "downloads",
+    "event_attendance",
+    "training_completions",
+    "referrals",
+    "community_tension_returns",
+    "knowledge_uplift",
+    "opinion_uplift",
+    "feedback_uplift",
+)
 
 
 @dataclass(frozen=True)
@@ -39,18 +55,59 @@ class Mapping:
 
 
 BUILT_IN: dict[str, Mapping] = {
-    "generic": Mapping("date", {}, channel_column="channel", audience_column="audience",
-                       objective_column="objective", metric_column="metric", value_column="value"),
-    "facebook": Mapping("date", {"impressions": "impressions", "post_reach": "impressions",
-                                 "engagements": "engagements", "reactions_comments_and_shares": "engagements",
-                                 "shares": "shares", "link_clicks": "clicks"}, channel="facebook"),
-    "x": Mapping("date", {"impressions": "impressions", "engagements": "engagements", "retweets": "shares",
-                          "reposts": "shares", "url_clicks": "clicks"}, channel="x"),
-    "ga4": Mapping("date", {"views": "page_views", "screen_page_views": "page_views", "downloads": "downloads",
-                            "file_downloads": "downloads"}, channel="website"),
-    "govdelivery": Mapping("sent_date", {"total_sent": "sent", "delivered": "delivered", "unique_opens": "opens",
-                                         "unique_clicks": "clicks", "bounced": "bounced"}),
-}  # fmt: skip
+    "generic": Mapping(
+        "date",
+        {},
+        channel_column="channel",
+        audience_column="audience",
+        objective_column="objective",
+        metric_column="metric",
+        value_column="value",
+    ),
+    "facebook": Mapping(
+        "date",
+        {
+            "impressions": "impressions",
+            "post_reach": "impressions",
+            "engagements": "engagements",
+            "reactions_comments_and_shares": "engagements",
+            "shares": "shares",
+            "link_clicks": "clicks",
+        },
+        channel="facebook",
+    ),
+    "x": Mapping(
+        "date",
+        {
+            "impressions": "impressions",
+            "engagements": "engagements",
+            "retweets": "shares",
+            "reposts": "shares",
+            "url_clicks": "clicks",
+        },
+        channel="x",
+    ),
+    "ga4": Mapping(
+        "date",
+        {
+            "views": "page_views",
+            "screen_page_views": "page_views",
+            "downloads": "downloads",
+            "file_downloads": "downloads",
+        },
+        channel="website",
+    ),
+    "govdelivery": Mapping(
+        "sent_date",
+        {
+            "total_sent": "sent",
+            "delivered": "delivered",
+            "unique_opens": "opens",
+            "unique_clicks": "clicks",
+            "bounced": "bounced",
+        },
+    ),
+}
 
 KNOWLEDGE = {"very poor": 1, "poor": 2, "good": 3, "very good": 4}
 OPINION = {"very negative": 1, "negative": 2, "neutral": 3, "positive": 4, "very positive": 5}
@@ -58,15 +115,28 @@ OPINION = {"very negative": 1, "negative": 2, "neutral": 3, "positive": 4, "very
 
 def load_mapping(path: Path) -> Mapping:
     data = load_yaml(read_text(path)[0]) or {}
-    values = {str(k).lower().replace(" ", "_"): str(v) for k, v in (data.get("values") or {}).items() if k != "__line__"}
+    values = {
+        str(k).lower().replace(" ", "_"): str(v) for k, v in (data.get("values") or {}).items() if k != "__line__"
+    }
     unknown = [m for m in values.values() if m not in METRICS]
     if unknown or "date_column" not in data:
-        raise CalendarError([Problem(str(path), 1, "mapping", f"needs date_column and values of known metrics "
-                                     f"(unknown: {', '.join(unknown) or 'none'})")])  # fmt: skip
-    fields = {k: str(data.get(k, "")).lower().replace(" ", "_") for k in
-              ("channel_column", "audience_column", "objective_column", "metric_column", "value_column")}  # fmt: skip
-    return Mapping(str(data["date_column"]).lower().replace(" ", "_"), values, channel=str(data.get("channel", "")),
-                   **fields)  # fmt: skip
+        raise CalendarError(
+            [
+                Problem(
+                    str(path),
+                    1,
+                    "mapping",
+                    f"needs date_column and values of known metrics (unknown: {', '.join(unknown) or 'none'})",
+                )
+            ]
+        )
+    fields = {
+        k: str(data.get(k, "")).lower().replace(" ", "_")
+        for k in ("channel_column", "audience_column", "objective_column", "metric_column", "value_column")
+    }
+    return Mapping(
+        str(data["date_column"]).lower().replace(" ", "_"), values, channel=str(data.get("channel", "")), **fields
+    )
 
 
 def _number(text: str) -> float:
@@ -81,8 +151,9 @@ def _period(month: str | None) -> tuple[date, date] | None:
     return month_bounds(month) if month else None
 
 
-def read_import(path: Path, mapping: Mapping, *, objective: str = "", audience: str = "",
-                month: str | None = None) -> list[MetricPoint]:  # fmt: skip
+def read_import(
+    path: Path, mapping: Mapping, *, objective: str = "", audience: str = "", month: str | None = None
+) -> list[MetricPoint]:
     """MetricPoints from a CSV export, or CalendarError naming each bad line (nothing partly read)."""
     text, _ = read_text(path)
     header, rows = csv_rows(text)
@@ -99,18 +170,26 @@ def read_import(path: Path, mapping: Mapping, *, objective: str = "", audience: 
             day = parse_date(row[mapping.date_column])
             if period and not period[0] <= day <= period[1]:
                 raise CellError(f"{day} is outside {month}")
-            pairs = [(row[mapping.metric_column], row[mapping.value_column])] if mapping.metric_column else \
-                [(metric, row[col]) for col, metric in mapping.values.items() if row.get(col, "").strip()]  # fmt: skip
+            pairs = (
+                [(row[mapping.metric_column], row[mapping.value_column])]
+                if mapping.metric_column
+                else [(metric, row[col]) for col, metric in mapping.values.items() if row.get(col, "").strip()]
+            )
             for metric, raw in pairs:
                 if metric not in METRICS:
                     raise CellError(f"unknown metric {metric!r}")
-                points.append(MetricPoint(
-                    day=day, metric=metric, value=_number(raw), source=f"import:{path.name}",
-                    channel=row.get(mapping.channel_column, "") or mapping.channel,
-                    audience=row.get(mapping.audience_column, "") or audience,
-                    objective=row.get(mapping.objective_column, "") or objective,
-                    import_key=f"{file_key}:{line}:{metric}",
-                ))  # fmt: skip
+                points.append(
+                    MetricPoint(
+                        day=day,
+                        metric=metric,
+                        value=_number(raw),
+                        source=f"import:{path.name}",
+                        channel=row.get(mapping.channel_column, "") or mapping.channel,
+                        audience=row.get(mapping.audience_column, "") or audience,
+                        objective=row.get(mapping.objective_column, "") or objective,
+                        import_key=f"{file_key}:{line}:{metric}",
+                    )
+                )
         except (CellError, ValueError) as exc:
             problems.append(Problem(str(path), line, mapping.date_column if "date" in str(exc) else "value", str(exc)))
     if problems:
@@ -150,14 +229,34 @@ def read_feedback(path: Path, *, objective: str = "5", month: str | None = None)
     file_key = hashlib.sha256(text.encode()).hexdigest()[:16]
     points = []
     for (event, day), forms in sorted(events.items()):
-        base = {"day": day, "source": f"feedback:{path.name}", "channel": "events", "objective": objective,
-                "item_ref": f"event:{event}"}  # fmt: skip
-        points.append(MetricPoint(metric="event_attendance", value=float(len(forms)),
-                                  import_key=f"{file_key}:{event}:{day}:attendance", **base))  # type: ignore[arg-type]
-        for metric, prefix, scale in (("knowledge_uplift", "knowledge", KNOWLEDGE), ("opinion_uplift", "opinion", OPINION)):
+        base = {
+            "day": day,
+            "source": f"feedback:{path.name}",
+            "channel": "events",
+            "objective": objective,
+            "item_ref": f"event:{event}",
+        }
+        points.append(
+            MetricPoint(
+                metric="event_attendance",
+                value=float(len(forms)),
+                import_key=f"{file_key}:{event}:{day}:attendance",
+                **base,
+            )
+        )  # type: ignore[arg-type]
+        for metric, prefix, scale in (
+            ("knowledge_uplift", "knowledge", KNOWLEDGE),
+            ("opinion_uplift", "opinion", OPINION),
+        ):
             answers = [_improved(f[f"{prefix}_before"], f[f"{prefix}_after"], scale) for f in forms]
             counted = [a for a in answers if a is not None]
             if counted:
-                points.append(MetricPoint(metric=metric, value=round(sum(counted) / len(counted), 3),
-                                          import_key=f"{file_key}:{event}:{day}:{metric}", **base))  # type: ignore[arg-type]
+                points.append(
+                    MetricPoint(
+                        metric=metric,
+                        value=round(sum(counted) / len(counted), 3),
+                        import_key=f"{file_key}:{event}:{day}:{metric}",
+                        **base,
+                    )
+                )  # type: ignore[arg-type]
     return points

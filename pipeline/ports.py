@@ -58,5 +58,10 @@ class Store(Protocol):
 
     def finish(self, key: str, now: datetime, *, ok: bool = True, detail: str = "") -> None: ...
 
-    def items(self, status: str | None = None, channel: str | None = None,
-              due_from: datetime | None = None, due_to: datetime | None = None) -> list[OutboxItem]: ...  # fmt: skip
+    def items(
+        self,
+        status: str | None = None,
+        channel: str | None = None,
+        due_from: datetime | None = None,
+        due_to: datetime | None = None,
+    ) -> list[OutboxItem]: ...

@@ -41,8 +41,13 @@ class Renderer:
     def __init__(self, overrides: Sequence[Path] = ()) -> None:
         folders = [str(p) for p in overrides if p.is_dir()] + [str(package_templates())]
         loader = jinja2.FileSystemLoader(folders)
-        common: dict[str, Any] = {"loader": loader, "undefined": jinja2.StrictUndefined, "trim_blocks": True,
-                                  "lstrip_blocks": True, "keep_trailing_newline": True}  # fmt: skip
+        common: dict[str, Any] = {
+            "loader": loader,
+            "undefined": jinja2.StrictUndefined,
+            "trim_blocks": True,
+            "lstrip_blocks": True,
+            "keep_trailing_newline": True,
+        }
         self.markup = jinja2.Environment(autoescape=True, **common)
         self.text = jinja2.Environment(autoescape=False, **common)  # noqa: S701 - plain text, never HTML
         for env in (self.markup, self.text):

@@ -80,18 +80,29 @@ def _objective_section(data: MonthData, code: str) -> dict[str, Any]:
         trend = [_metric_value([p for p in points if _month_of(p.day) == m], metric) for m in data.months]
         actual, previous = trend[-1], trend[-2] if len(trend) > 1 else None
         change = None if actual is None or previous is None else round(actual - previous, 3)
-        outcomes.append({"metric": metric, "actual": actual, "target": target, "status": rag(actual, target),
-                         "change": change, "trend": trend})  # fmt: skip
+        outcomes.append(
+            {
+                "metric": metric,
+                "actual": actual,
+                "target": target,
+                "status": rag(actual, target),
+                "change": change,
+                "trend": trend,
+            }
+        )
     return {
-        "code": code, "title": objective.title, "outcome": objective.outcome,
-        "planned": len(planned), "delivered": len(delivered),
+        "code": code,
+        "title": objective.title,
+        "outcome": objective.outcome,
+        "planned": len(planned),
+        "delivered": len(delivered),
         "reach": {a: len(r) for a, r in sorted(reach.items())},
         "unique_reach": len(set().union(*reach.values())) if reach else 0,
         "impressions": _metric_value(this_month, "impressions") or 0,
         "engagement": sum(_metric_value(this_month, m) or 0 for m in ENGAGEMENT),
         "outcomes": outcomes,
         "status": _overall([o["status"] for o in outcomes], len(planned), len(delivered)),
-    }  # fmt: skip
+    }
 
 
 def _overall(statuses: list[str], planned: int, delivered: int) -> str:
@@ -109,14 +120,17 @@ def _by_channel(data: MonthData, month_points: list[MetricPoint]) -> list[dict[s
         items = [i for i in data.items if i.channel == channel.code]
         reach = _reach([i for i in items if i.status == "sent"], data.deliveries)
         points = [p for p in month_points if p.channel == channel.code]
-        rows.append({
-            "channel": channel.code, "name": channel.name,
-            "planned": sum(1 for o in data.planned if o.channel == channel.code and o.status != "skipped"),
-            "delivered": sum(1 for i in items if i.status == "sent"),
-            "unique_reach": len(set().union(*reach.values())) if reach else 0,
-            "impressions": _metric_value(points, "impressions") or 0,
-            "engagement": sum(_metric_value(points, m) or 0 for m in ENGAGEMENT),
-        })  # fmt: skip
+        rows.append(
+            {
+                "channel": channel.code,
+                "name": channel.name,
+                "planned": sum(1 for o in data.planned if o.channel == channel.code and o.status != "skipped"),
+                "delivered": sum(1 for i in items if i.status == "sent"),
+                "unique_reach": len(set().union(*reach.values())) if reach else 0,
+                "impressions": _metric_value(points, "impressions") or 0,
+                "engagement": sum(_metric_value(points, m) or 0 for m in ENGAGEMENT),
+            }
+        )
     return rows
 
 
@@ -126,12 +140,16 @@ def _by_audience(data: MonthData, month_points: list[MetricPoint]) -> list[dict[
     for audience in data.strategy.audiences:
         scope = data.strategy.audience_with_children(audience.code)
         people = set().union(*(reach.get(a, set()) for a in scope))
-        rows.append({
-            "audience": audience.code, "name": audience.name, "parent": audience.parent,
-            "planned": sum(1 for o in data.planned if scope & set(o.audiences) and o.status != "skipped"),
-            "unique_reach": len(people),
-            "impressions": sum(p.value for p in month_points if p.audience in scope and p.metric == "impressions"),
-        })  # fmt: skip
+        rows.append(
+            {
+                "audience": audience.code,
+                "name": audience.name,
+                "parent": audience.parent,
+                "planned": sum(1 for o in data.planned if scope & set(o.audiences) and o.status != "skipped"),
+                "unique_reach": len(people),
+                "impressions": sum(p.value for p in month_points if p.audience in scope and p.metric == "impressions"),
+            }
+        )
     return rows
 
 
@@ -139,16 +157,38 @@ def build_report(data: MonthData) -> dict[str, Any]:
     month_points = [p for p in data.metrics if _month_of(p.day) == data.month]
     objectives = [_objective_section(data, o.code) for o in data.strategy.objectives]
     audiences = _by_audience(data, month_points)
-    failures = [{"item": i.id, "title": i.title, "channel": i.channel, "status": i.status,
-                 "due_at": i.due_at.isoformat(), "reason": i.reason or i.last_error or ""}
-                for i in data.items if i.status in ("failed", "missed")]  # fmt: skip
-    failures += [{"item": None, "title": f, "channel": "", "status": "edition failed", "due_at": "", "reason": f}
-                 for f in data.edition_failures]  # fmt: skip
-    partial = [{"item": i.id, "title": i.title, "channel": i.channel, "status": "partly delivered",
-                "due_at": i.due_at.isoformat(), "reason": i.reason} for i in data.items
-               if i.status == "sent" and i.reason]  # fmt: skip
+    failures = [
+        {
+            "item": i.id,
+            "title": i.title,
+            "channel": i.channel,
+            "status": i.status,
+            "due_at": i.due_at.isoformat(),
+            "reason": i.reason or i.last_error or "",
+        }
+        for i in data.items
+        if i.status in ("failed", "missed")
+    ]
+    failures += [
+        {"item": None, "title": f, "channel": "", "status": "edition failed", "due_at": "", "reason": f}
+        for f in data.edition_failures
+    ]
+    partial = [
+        {
+            "item": i.id,
+            "title": i.title,
+            "channel": i.channel,
+            "status": "partly delivered",
+            "due_at": i.due_at.isoformat(),
+            "reason": i.reason,
+        }
+        for i in data.items
+        if i.status == "sent" and i.reason
+    ]
     return {
-        "strategy": data.strategy.name, "month": data.month, "months": list(data.months),
+        "strategy": data.strategy.name,
+        "month": data.month,
+        "months": list(data.months),
         "summary": {
             "planned": sum(1 for o in data.planned if o.status != "skipped"),
             "delivered": sum(1 for i in data.items if i.status == "sent"),
@@ -162,11 +202,12 @@ def build_report(data: MonthData) -> dict[str, Any]:
         "audiences": audiences,
         "gaps": {
             "objectives_without_activity": [o["code"] for o in objectives if o["delivered"] == 0],
-            "audiences_not_reached": [a["audience"] for a in audiences if not a["unique_reach"]
-                                      and not a["impressions"]],  # fmt: skip
+            "audiences_not_reached": [
+                a["audience"] for a in audiences if not a["unique_reach"] and not a["impressions"]
+            ],
         },
         "failures": failures + partial,
-    }  # fmt: skip
+    }
 
 
 def report_json(report: dict[str, Any]) -> str:
@@ -177,13 +218,38 @@ def report_csv(report: dict[str, Any]) -> str:
     """One row per objective and outcome metric: what a spreadsheet or a dashboard wants."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["month", "objective", "title", "planned", "delivered", "unique_reach", "impressions",
-                     "engagement", "metric", "actual", "target", "status", "change", "trend"])  # fmt: skip
+    writer.writerow(
+        [
+            "month",
+            "objective",
+            "title",
+            "planned",
+            "delivered",
+            "unique_reach",
+            "impressions",
+            "engagement",
+            "metric",
+            "actual",
+            "target",
+            "status",
+            "change",
+            "trend",
+        ]
+    )
     for o in report["objectives"]:
-        base = [report["month"], o["code"], o["title"], o["planned"], o["delivered"], o["unique_reach"],
-                o["impressions"], o["engagement"]]  # fmt: skip
-        for m in o["outcomes"] or [{"metric": "", "actual": "", "target": "", "status": o["status"],
-                                    "change": "", "trend": []}]:  # fmt: skip
+        base = [
+            report["month"],
+            o["code"],
+            o["title"],
+            o["planned"],
+            o["delivered"],
+            o["unique_reach"],
+            o["impressions"],
+            o["engagement"],
+        ]
+        for m in o["outcomes"] or [
+            {"metric": "", "actual": "", "target": "", "status": o["status"], "change": "", "trend": []}
+        ]:
             trend = " / ".join("" if v is None else f"{v:g}" for v in m["trend"])
             writer.writerow([*base, m["metric"], m["actual"], m["target"], m["status"], m["change"], trend])
     return out.getvalue()

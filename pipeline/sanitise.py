@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 from html.parser import HTMLParser
+from typing import ClassVar
 from urllib.parse import urljoin, urlsplit
 
 import nh3
@@ -20,8 +21,9 @@ _REL_URL = re.compile(r"""(\s(?:href|src)\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
 def _absolute(fragment: str, base: str | None) -> str:
     if not base:
         return fragment
-    return _REL_URL.sub(lambda m: f"{m.group(1)}{m.group(2)}{urljoin(base, html.unescape(m.group(3)))}{m.group(2)}",
-                        fragment)  # fmt: skip
+    return _REL_URL.sub(
+        lambda m: f"{m.group(1)}{m.group(2)}{urljoin(base, html.unescape(m.group(3)))}{m.group(2)}", fragment
+    )
 
 
 def _filter(tag: str, attr: str, value: str) -> str | None:
@@ -36,16 +38,21 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
 def sanitise_html(fragment: str, base_url: str | None = None) -> str:
     """Clean untrusted HTML to the safe subset. Images left without an https source are dropped."""
     cleaned = nh3.clean(
-        _absolute(fragment or "", base_url), tags=TAGS, attributes=ATTRIBUTES, url_schemes={"http", "https", "mailto"},
-        attribute_filter=_filter, link_rel="noopener noreferrer", strip_comments=True,
-    )  # fmt: skip
+        _absolute(fragment or "", base_url),
+        tags=TAGS,
+        attributes=ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        attribute_filter=_filter,
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
     return re.sub(r"<img(?![^>]*\ssrc=)[^>]*>", "", cleaned)
 
 
 class _Text(HTMLParser):
-    BLOCKS = {"p", "br", "li", "h3", "h4", "blockquote", "ul", "ol"}
+    BLOCKS: ClassVar[set[str]] = {"p", "br", "li", "h3", "h4", "blockquote", "ul", "ol"}
 
-    HIDDEN = {"script", "style", "template", "iframe", "noscript"}
+    HIDDEN: ClassVar[set[str]] = {"script", "style", "template", "iframe", "noscript"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -35,8 +35,10 @@ WAKE_HOURS = "0,2-23"  # never 01:00-01:59 local
 
 class ClockBusy(CommsError):
     def __init__(self, holder: str) -> None:
-        super().__init__(f"another clock is already running ({holder}); only one `comms run` may run per database. "
-                         "Stop it first, or start this one with --wait to take over when it stops.")  # fmt: skip
+        super().__init__(
+            f"another clock is already running ({holder}); only one `comms run` may run per database. "
+            "Stop it first, or start this one with --wait to take over when it stops."
+        )
 
 
 def first_working_day(year: int, month: int) -> date:
@@ -111,8 +113,16 @@ def build_scheduler(settings: Settings) -> Any:
     )
     common = {"replace_existing": True}
     scheduler.add_job("pipeline.jobs:wake", "cron", id="wake", minute="*/5", hour=WAKE_HOURS, **common)
-    scheduler.add_job("pipeline.jobs:monthly_report", "cron", id="monthly-report", day="1-7", day_of_week="mon-fri",
-                      hour=8, minute=0, **common)  # fmt: skip
+    scheduler.add_job(
+        "pipeline.jobs:monthly_report",
+        "cron",
+        id="monthly-report",
+        day="1-7",
+        day_of_week="mon-fri",
+        hour=8,
+        minute=0,
+        **common,
+    )
     return scheduler
 
 

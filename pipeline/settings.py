@@ -78,8 +78,9 @@ def _convert(name: str, raw: str) -> object:
     return raw
 
 
-def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env"),
-                  **overrides: object) -> Settings:  # fmt: skip
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env"), **overrides: object
+) -> Settings:
     """Settings from `.env` (if present), then the environment, then explicit overrides; checked."""
     source: dict[str, str] = {}
     if env_file is not None and env_file.exists():
@@ -99,7 +100,9 @@ def validate(settings: Settings) -> None:
     try:
         ZoneInfo(settings.timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise SettingsError(f"COMMS_TIMEZONE={settings.timezone!r} is not a known timezone; use Europe/London") from None
+        raise SettingsError(
+            f"COMMS_TIMEZONE={settings.timezone!r} is not a known timezone; use Europe/London"
+        ) from None
     if not settings.database_url.startswith(("sqlite:", "postgresql")):
         raise SettingsError(
             f"COMMS_DATABASE_URL must be sqlite:///path or postgresql+psycopg://..., not {settings.database_url!r}"
@@ -110,8 +113,13 @@ def validate(settings: Settings) -> None:
         raise SettingsError(f"COMMS_SMTP_PORT={settings.smtp_port}: must be a port number, 1-65535")
     if settings.smtp_pool_size < 1:
         raise SettingsError("COMMS_SMTP_POOL_SIZE must be at least 1")
-    if settings.smtp_password and settings.smtp_security == "none" and settings.smtp_host not in ("localhost", "127.0.0.1"):
-        raise SettingsError("COMMS_SMTP_PASSWORD is set but COMMS_SMTP_SECURITY=none would send it in clear; "
-                            "use starttls or tls")  # fmt: skip
+    if (
+        settings.smtp_password
+        and settings.smtp_security == "none"
+        and settings.smtp_host not in ("localhost", "127.0.0.1")
+    ):
+        raise SettingsError(
+            "COMMS_SMTP_PASSWORD is set but COMMS_SMTP_SECURITY=none would send it in clear; use starttls or tls"
+        )
     if settings.misfire_grace_seconds < 60:
         raise SettingsError("COMMS_MISFIRE_GRACE_SECONDS must be at least 60: a shorter grace loses runs on restart")

@@ -15,10 +15,18 @@ from pipeline.records import FeedSpec, Subscriber
 
 FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n---\s*\n?(.*)\Z", re.S)
 DEFAULT_ORG = {
-    "name": "Your council", "programme": "Prevent", "phone": "", "contact_email": "prevent@example.org",
-    "address": "", "website": "https://example.org", "act_early_url": "https://actearly.uk",
-    "referral_url": "https://actearly.uk", "lists": {}, "resources": [], "hashtags": [],
-}  # fmt: skip
+    "name": "Your council",
+    "programme": "Prevent",
+    "phone": "",
+    "contact_email": "prevent@example.org",
+    "address": "",
+    "website": "https://example.org",
+    "act_early_url": "https://actearly.uk",
+    "referral_url": "https://actearly.uk",
+    "lists": {},
+    "resources": [],
+    "hashtags": [],
+}
 
 
 @dataclass(frozen=True)
@@ -77,10 +85,14 @@ class Workspace:
                 problems.append(Problem(str(path), line, "feeds", "each feed needs a url and a name"))
                 continue
             spec = FeedSpec(
-                url=str(item["url"]), name=str(item["name"]), interval_minutes=int(item.get("interval_minutes", 60)),
-                objectives=split_list(item.get("objectives")), audiences=split_list(item.get("audiences")),
-                include=split_list(item.get("include")), exclude=split_list(item.get("exclude")),
-            )  # fmt: skip
+                url=str(item["url"]),
+                name=str(item["name"]),
+                interval_minutes=int(item.get("interval_minutes", 60)),
+                objectives=split_list(item.get("objectives")),
+                audiences=split_list(item.get("audiences")),
+                include=split_list(item.get("include")),
+                exclude=split_list(item.get("exclude")),
+            )
             out.append((spec, item.get("offline_copy")))
         if problems:
             raise CalendarError(problems)
@@ -97,11 +109,19 @@ class Workspace:
                 day = parse_date(meta.get("date", path.stem[:10]))
             except CellError as exc:
                 raise CalendarError([Problem(str(path), 1, "date", str(exc))]) from None
-            out.append(Story(
-                slug=path.stem, title=str(meta.get("title", path.stem)), day=day, body_markdown=body.strip(),
-                audiences=split_list(meta.get("audiences")), objectives=split_list(meta.get("objectives")),
-                link=meta.get("link"), image=meta.get("image"), image_alt=str(meta.get("image_alt", "")),
-            ))  # fmt: skip
+            out.append(
+                Story(
+                    slug=path.stem,
+                    title=str(meta.get("title", path.stem)),
+                    day=day,
+                    body_markdown=body.strip(),
+                    audiences=split_list(meta.get("audiences")),
+                    objectives=split_list(meta.get("objectives")),
+                    link=meta.get("link"),
+                    image=meta.get("image"),
+                    image_alt=str(meta.get("image_alt", "")),
+                )
+            )
         return out
 
 
@@ -126,8 +146,16 @@ def read_subscribers(path: Path) -> list[Subscriber]:
         if not row["consent_source"]:
             problems.append(Problem(str(path), line, "consent_source", "say where consent came from"))
             continue
-        out.append(Subscriber(row["email"].lower(), row.get("name", ""), row.get("organisation", ""),
-                              split_list(row["audiences"]), row["consent_source"], consent))  # fmt: skip
+        out.append(
+            Subscriber(
+                row["email"].lower(),
+                row.get("name", ""),
+                row.get("organisation", ""),
+                split_list(row["audiences"]),
+                row["consent_source"],
+                consent,
+            )
+        )
     if problems:
         raise CalendarError(problems)
     return out

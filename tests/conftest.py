@@ -72,7 +72,9 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 def _reset_postgres(url: str) -> None:
     engine = create_engine(url)
     with engine.begin() as conn:
-        tables = [r[0] for r in conn.execute(text("select tablename from pg_tables where schemaname = current_schema()"))]
+        tables = [
+            r[0] for r in conn.execute(text("select tablename from pg_tables where schemaname = current_schema()"))
+        ]
         for table in tables:
             conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
@@ -94,9 +96,16 @@ def mailbox() -> Iterator[tuple[Mailbox, tuple[str, int]]]:
 def settings(tmp_path: Path, mailbox: tuple[Mailbox, tuple[str, int]]) -> Settings:
     _box, (host, port) = mailbox
     return load_settings(
-        environ={}, env_file=None, database_url=f"sqlite:///{tmp_path / 'comms.db'}", workspace=EXAMPLE,
-        outbox_dir=tmp_path / "outbox", reports_dir=tmp_path / "reports", smtp_host=host, smtp_port=port,
-        secret_key="test-secret", file_channels=("*",),
+        environ={},
+        env_file=None,
+        database_url=f"sqlite:///{tmp_path / 'comms.db'}",
+        workspace=EXAMPLE,
+        outbox_dir=tmp_path / "outbox",
+        reports_dir=tmp_path / "reports",
+        smtp_host=host,
+        smtp_port=port,
+        secret_key="test-secret",
+        file_channels=("*",),
     )
 
 

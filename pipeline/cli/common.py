@@ -33,7 +33,9 @@ def parse_at(text: str | None, tz: ZoneInfo) -> datetime:
 
 
 def add_at(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--at", metavar="ISO-TIME", help="act as if it were this time (local unless an offset is given)")
+    parser.add_argument(
+        "--at", metavar="ISO-TIME", help="act as if it were this time (local unless an offset is given)"
+    )
 
 
 def local(moment: datetime | None, tz: ZoneInfo) -> str:

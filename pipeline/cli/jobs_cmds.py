@@ -147,27 +147,46 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def _freeze_text(p: Pipeline) -> str:
+    freeze = p.store.freeze()
+    if not freeze.paused:
+        return "Freeze: not paused"
+    return f"Freeze: PAUSED since {common.local(freeze.at, p.settings.tz)} by {freeze.by}: {freeze.reason}"
+
+
+def _section(title: str, lines: list[str]) -> None:
+    print(f"\n{title}:")
+    print("\n".join(f"  {line}" for line in lines) if lines else "  none")
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    tz, now = p.settings.tz, datetime.now(UTC)
-    freeze = p.store.freeze()
-    print(f"Freeze: {'PAUSED since ' + common.local(freeze.at, tz) + ' by ' + freeze.by + ': ' + freeze.reason if freeze.paused else 'not paused'}")
-    print("\nNext wake-ups:")
-    for name, moment in next_wakeups(p.settings, now):
-        print(f"  {common.local(moment, tz)}  {name}")
-    print("\nLast run of each job:")
-    for run in sorted(p.store.last_runs(), key=lambda r: r.job):
-        print(f"  {run.job:10} {common.local(run.started_at, tz)}  {run.outcome:8} {run.detail.splitlines()[0] if run.detail else ''}")
+    tz = p.settings.tz
+    when = lambda moment: common.local(moment, tz)  # noqa: E731
+    print(_freeze_text(p))
+    _section("Next wake-ups", [f"{when(m)}  {name}" for name, m in next_wakeups(p.settings, datetime.now(UTC))])
+    runs = sorted(p.store.last_runs(), key=lambda r: r.job)
+    _section(
+        "Last run of each job",
+        [f"{r.job:10} {when(r.started_at)}  {r.outcome:8} {r.detail.splitlines()[0]}" for r in runs if r.detail]
+        + [f"{r.job:10} {when(r.started_at)}  {r.outcome}" for r in runs if not r.detail],
+    )
     failed = p.store.items(status="failed") + p.store.items(status="missed")
-    print(f"\nFailed or missed items: {len(failed)}")
-    for item in failed[-10:]:
-        print(f"  #{item.id} {item.status:7} {common.local(item.due_at, tz)} {item.channel}: {item.title} ({item.reason})")
+    _section(
+        f"Failed or missed items ({len(failed)})",
+        [f"#{i.id} {i.status:7} {when(i.due_at)} {i.channel}: {i.title} ({i.reason})" for i in failed[-10:]],
+    )
     waiting = p.store.items(status="awaiting_approval")
-    print(f"\nAwaiting approval: {len(waiting)}")
-    for item in waiting[:10]:
-        print(f"  #{item.id} {common.local(item.due_at, tz)} {item.channel}: {item.title}")
-    bad_feeds = [f for f in p.store.feeds() if f.consecutive_failures or f.retired]
-    print(f"\nFeeds with problems: {len(bad_feeds)}")
-    for feed in bad_feeds:
-        print(f"  {feed.spec.name}: {'retired' if feed.retired else str(feed.consecutive_failures) + ' failures'}; {feed.last_error}")
+    _section(
+        f"Awaiting approval ({len(waiting)})",
+        [f"#{i.id} {when(i.due_at)} {i.channel}: {i.title}" for i in waiting[:10]],
+    )
+    feeds = [f for f in p.store.feeds() if f.consecutive_failures or f.retired]
+    _section(
+        "Feeds with problems",
+        [
+            f"{f.spec.name}: {'retired' if f.retired else f'{f.consecutive_failures} failures'}; {f.last_error}"
+            for f in feeds
+        ],
+    )
     return 0

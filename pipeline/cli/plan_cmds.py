@@ -94,9 +94,11 @@ def cmd_gaps(args: argparse.Namespace) -> int:
     names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
     names |= {c.code: c.name for c in strategy.channels}
     print(f"Coverage gaps for {args.month}")
-    for title, codes in (("Objectives with no activity this month", gaps.objectives_without_activity),
-                         ("Audiences not reached in the last three months", gaps.audiences_not_reached),
-                         ("Channels with nothing planned", gaps.channels_without_plans)):  # fmt: skip
+    for title, codes in (
+        ("Objectives with no activity this month", gaps.objectives_without_activity),
+        ("Audiences not reached in the last three months", gaps.audiences_not_reached),
+        ("Channels with nothing planned", gaps.channels_without_plans),
+    ):
         print(f"\n{title}:")
         print("\n".join(f"  - {names.get(c, c)}" for c in codes) if codes else "  none")
     return 0

@@ -28,9 +28,11 @@ def _add_queue(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     ls.add_argument("--status", choices=STATUSES)
     ls.add_argument("--channel")
     ls.set_defaults(func=cmd_list)
-    for name, func, help_text in (("show", cmd_show, "the exact text or HTML, each recipient's status, attempts"),
-                                  ("cancel", cmd_cancel, "cancel an item that has not been sent"),
-                                  ("retry", cmd_retry, "send a failed or missed item's failed deliveries again")):  # fmt: skip
+    for name, func, help_text in (
+        ("show", cmd_show, "the exact text or HTML, each recipient's status, attempts"),
+        ("cancel", cmd_cancel, "cancel an item that has not been sent"),
+        ("retry", cmd_retry, "send a failed or missed item's failed deliveries again"),
+    ):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("id", type=int)
         p.set_defaults(func=func)
@@ -54,8 +56,10 @@ def cmd_list(args: argparse.Namespace) -> int:
     items = p.store.items(status=args.status, channel=args.channel)
     print(f"{'ID':>5}  {'DUE (local)':22} {'STATUS':18} {'CHANNEL':20} TITLE")
     for item in items:
-        print(f"{item.id:>5}  {common.local(item.due_at, p.settings.tz):22} {item.status:18} {item.channel:20} "
-              f"{item.title}")  # fmt: skip
+        print(
+            f"{item.id:>5}  {common.local(item.due_at, p.settings.tz):22} {item.status:18} {item.channel:20} "
+            f"{item.title}"
+        )
     print(f"{len(items)} item(s)")
     return 0
 
@@ -66,8 +70,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     if item is None:
         raise LookupError(f"no outbox item {args.id}")
     tz = p.settings.tz
-    print(f"#{item.id} {item.title}\nchannel: {item.channel} ({item.kind})   status: {item.status}   "
-          f"due: {common.local(item.due_at, tz)}")  # fmt: skip
+    print(
+        f"#{item.id} {item.title}\nchannel: {item.channel} ({item.kind})   status: {item.status}   "
+        f"due: {common.local(item.due_at, tz)}"
+    )
     if item.approved_by:
         print(f"approved by {item.approved_by} at {common.local(item.approved_at, tz)}")
     if item.reason:
@@ -106,8 +112,13 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 def cmd_retry(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
     reset = p.store.reset_failed_deliveries(args.id)
-    item = p.store.transition(args.id, "awaiting_approval", datetime.now(UTC), allowed_from=("failed", "missed"),
-                              reason=f"retry requested; {reset} delivery(ies) to try again")  # fmt: skip
+    item = p.store.transition(
+        args.id,
+        "awaiting_approval",
+        datetime.now(UTC),
+        allowed_from=("failed", "missed"),
+        reason=f"retry requested; {reset} delivery(ies) to try again",
+    )
     print(f"#{item.id} is awaiting approval again; approve it to send ({reset} deliveries reset)")
     return 0
 
@@ -131,8 +142,12 @@ def _add_subscribers(commands: argparse._SubParsersAction) -> None:  # type: ign
     exp = sub.add_parser("export", help="write subscribers as CSV to standard output")
     exp.set_defaults(func=cmd_sub_export)
     for name, func in (("unsubscribe", cmd_unsubscribe), ("erase", cmd_erase)):
-        p = sub.add_parser(name, help="stop sending to an address" if name == "unsubscribe" else
-                           "remove everything personal about an address; aggregate counts stay")  # fmt: skip
+        p = sub.add_parser(
+            name,
+            help="stop sending to an address"
+            if name == "unsubscribe"
+            else "remove everything personal about an address; aggregate counts stay",
+        )
         p.add_argument("email")
         p.set_defaults(func=func)
 
@@ -153,8 +168,17 @@ def cmd_sub_export(args: argparse.Namespace) -> int:
     writer = csv.writer(sys.stdout)
     writer.writerow(["email", "name", "organisation", "audiences", "consent_source", "consent_date", "status"])
     for s in common.pipeline(args).store.subscribers():
-        writer.writerow([s.email, s.name, s.organisation, ";".join(s.audiences), s.consent_source,
-                         s.consent_date.isoformat(), s.status])  # fmt: skip
+        writer.writerow(
+            [
+                s.email,
+                s.name,
+                s.organisation,
+                ";".join(s.audiences),
+                s.consent_source,
+                s.consent_date.isoformat(),
+                s.status,
+            ]
+        )
     return 0
 
 
@@ -195,8 +219,15 @@ def _split(text: str) -> tuple[str, ...]:
 
 
 def cmd_feed_add(args: argparse.Namespace) -> int:
-    spec = FeedSpec(args.url, args.name, args.interval, _split(args.objectives), _split(args.audiences),
-                    _split(args.include), _split(args.exclude))  # fmt: skip
+    spec = FeedSpec(
+        args.url,
+        args.name,
+        args.interval,
+        _split(args.objectives),
+        _split(args.audiences),
+        _split(args.include),
+        _split(args.exclude),
+    )
     common.pipeline(args).store.upsert_feeds([spec])
     print(f"feed added: {args.name}")
     return 0
@@ -217,9 +248,11 @@ def cmd_feed_status(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
     for f in p.store.feeds():
         state = "retired" if f.retired else ("failing" if f.consecutive_failures else "ok")
-        print(f"{f.spec.name}\n  {f.spec.url}\n  {state}; last success {common.local(f.last_success_at, p.settings.tz)}; "
-              f"failures in a row {f.consecutive_failures}; items {f.items_seen}; next poll "
-              f"{common.local(f.next_poll_at, p.settings.tz)}")  # fmt: skip
+        print(
+            f"{f.spec.name}\n  {f.spec.url}\n  {state}; last success {common.local(f.last_success_at, p.settings.tz)}; "
+            f"failures in a row {f.consecutive_failures}; items {f.items_seen}; next poll "
+            f"{common.local(f.next_poll_at, p.settings.tz)}"
+        )
         if f.last_error:
             print(f"  last error: {f.last_error}")
     return 0

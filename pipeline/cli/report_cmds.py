@@ -64,8 +64,15 @@ def cmd_metrics_add(args: argparse.Namespace) -> int:
     if args.value < 0:
         raise ValueError("a value cannot be negative")
     _first, last = month_bounds(args.month)
-    point = MetricPoint(day=last, metric=args.metric, value=args.value, source="by hand", channel=args.channel,
-                        audience=args.audience, objective=args.objective)  # fmt: skip
+    point = MetricPoint(
+        day=last,
+        metric=args.metric,
+        value=args.value,
+        source="by hand",
+        channel=args.channel,
+        audience=args.audience,
+        objective=args.objective,
+    )
     p.store.add_metrics([point])
     print(f"recorded {args.metric}={args.value:g} for objective {args.objective} in {args.month}")
     return 0

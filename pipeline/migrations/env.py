@@ -24,8 +24,7 @@ def run() -> None:
 
 
 def _run_on(conn) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True,
-                      compare_type=True)  # fmt: skip
+    context.configure(connection=conn, target_metadata=target_metadata, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -23,10 +23,22 @@ class CalendarStore(StoreBase):
             for a in strategy.audiences:
                 s.add(AudienceRow(code=a.code, name=a.name, parent=a.parent))
             for c in strategy.channels:
-                s.add(ChannelRow(code=c.code, name=c.name, kind=c.kind, facing=c.facing, template=c.template,
-                                 lead_days=c.lead_days))  # fmt: skip
-            meta = {"name": strategy.name, "timezone": strategy.timezone, "terms": ranges_to_list(strategy.terms),
-                    "pre_election": ranges_to_list(strategy.pre_election)}  # fmt: skip
+                s.add(
+                    ChannelRow(
+                        code=c.code,
+                        name=c.name,
+                        kind=c.kind,
+                        facing=c.facing,
+                        template=c.template,
+                        lead_days=c.lead_days,
+                    )
+                )
+            meta = {
+                "name": strategy.name,
+                "timezone": strategy.timezone,
+                "terms": ranges_to_list(strategy.terms),
+                "pre_election": ranges_to_list(strategy.pre_election),
+            }
             row = s.get(MetaRow, "strategy") or MetaRow(key="strategy")
             row.value = meta
             s.add(row)
@@ -38,11 +50,15 @@ class CalendarStore(StoreBase):
             meta = s.get(MetaRow, "strategy")
             if meta is None:
                 return None
-            objectives = [Objective(r.code, r.title, r.outcome, tuple(r.targets.items()))
-                          for r in s.exec(select(ObjectiveRow).order_by(ObjectiveRow.code))]  # fmt: skip
+            objectives = [
+                Objective(r.code, r.title, r.outcome, tuple(r.targets.items()))
+                for r in s.exec(select(ObjectiveRow).order_by(ObjectiveRow.code))
+            ]
             audiences = [Audience(r.code, r.name, r.parent) for r in s.exec(select(AudienceRow))]
-            channels = [Channel(r.code, r.name, r.kind, r.facing, r.template, r.lead_days)  # type: ignore[arg-type]
-                        for r in s.exec(select(ChannelRow))]  # fmt: skip
+            channels = [
+                Channel(r.code, r.name, r.kind, r.facing, r.template, r.lead_days)  # type: ignore[arg-type]
+                for r in s.exec(select(ChannelRow))
+            ]
             return strategy_from_parts(meta.value, objectives, audiences, channels)
 
     def entries(self) -> list[Entry]:

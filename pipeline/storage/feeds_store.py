@@ -14,16 +14,44 @@ from pipeline.storage.tables import FeedRow, MessageRow, MessageSourceRow
 
 def _state(row: FeedRow) -> FeedState:
     assert row.id is not None
-    spec = FeedSpec(row.url, row.name, row.interval_minutes, tuple(row.objectives), tuple(row.audiences),
-                    tuple(row.include), tuple(row.exclude))  # fmt: skip
-    return FeedState(row.id, spec, row.etag, row.last_modified, row.final_url, row.last_polled_at,
-                     row.last_success_at, row.last_error, row.consecutive_failures, row.retired,
-                     row.next_poll_at, row.items_seen)  # fmt: skip
+    spec = FeedSpec(
+        row.url,
+        row.name,
+        row.interval_minutes,
+        tuple(row.objectives),
+        tuple(row.audiences),
+        tuple(row.include),
+        tuple(row.exclude),
+    )
+    return FeedState(
+        row.id,
+        spec,
+        row.etag,
+        row.last_modified,
+        row.final_url,
+        row.last_polled_at,
+        row.last_success_at,
+        row.last_error,
+        row.consecutive_failures,
+        row.retired,
+        row.next_poll_at,
+        row.items_seen,
+    )
 
 
 def _message(row: MessageRow) -> NationalMessage:
-    return NationalMessage(row.guid, row.link, row.title, row.summary_html, row.published_at, row.content_hash,
-                           tuple(row.objectives), tuple(row.audiences), row.id, row.changed_after_sent)  # fmt: skip
+    return NationalMessage(
+        row.guid,
+        row.link,
+        row.title,
+        row.summary_html,
+        row.published_at,
+        row.content_hash,
+        tuple(row.objectives),
+        tuple(row.audiences),
+        row.id,
+        row.changed_after_sent,
+    )
 
 
 class FeedStore(StoreBase):
@@ -56,9 +84,19 @@ class FeedStore(StoreBase):
     def feeds_due(self, now: datetime) -> list[FeedState]:
         return [f for f in self.feeds() if not f.retired and (f.next_poll_at is None or f.next_poll_at <= now)]
 
-    def record_fetch(self, feed_id: int, now: datetime, *, ok: bool, error: str | None = None,
-                     etag: str | None = None, last_modified: str | None = None, final_url: str | None = None,
-                     retired: bool = False, retry_after: float | None = None) -> None:  # fmt: skip
+    def record_fetch(
+        self,
+        feed_id: int,
+        now: datetime,
+        *,
+        ok: bool,
+        error: str | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        final_url: str | None = None,
+        retired: bool = False,
+        retry_after: float | None = None,
+    ) -> None:
         """Health after a poll. Failures back off exponentially (capped at a day)."""
         with self.session() as s:
             row = s.get(FeedRow, feed_id)
@@ -77,7 +115,9 @@ class FeedStore(StoreBase):
                 row.next_poll_at = now + max(backoff, timedelta(seconds=retry_after or 0))
             s.add(row)
 
-    def save_messages(self, feed_id: int, messages: list[tuple[str, NationalMessage]], now: datetime) -> tuple[int, int]:
+    def save_messages(
+        self, feed_id: int, messages: list[tuple[str, NationalMessage]], now: datetime
+    ) -> tuple[int, int]:
         """Store a feed's messages, each with its per-feed dedupe key. Returns (new, changed).
 
         Dedupe: per feed by key (guid, else link, else hash); across feeds by link, so the same link
@@ -87,13 +127,23 @@ class FeedStore(StoreBase):
         new = changed = 0
         with self.session() as s:
             for key, msg in messages:
-                source = s.exec(select(MessageSourceRow).where(
-                    MessageSourceRow.feed_id == feed_id, MessageSourceRow.key == key)).first()  # fmt: skip
+                source = s.exec(
+                    select(MessageSourceRow).where(MessageSourceRow.feed_id == feed_id, MessageSourceRow.key == key)
+                ).first()
                 row = s.get(MessageRow, source.message_id) if source else self._by_link(s, msg.link)
                 if row is None:
-                    row = MessageRow(guid=msg.guid, link=msg.link, title=msg.title, summary_html=msg.summary_html,
-                                     published_at=msg.published_at, content_hash=msg.content_hash, first_seen_at=now,
-                                     updated_at=now, objectives=list(msg.objectives), audiences=list(msg.audiences))  # fmt: skip
+                    row = MessageRow(
+                        guid=msg.guid,
+                        link=msg.link,
+                        title=msg.title,
+                        summary_html=msg.summary_html,
+                        published_at=msg.published_at,
+                        content_hash=msg.content_hash,
+                        first_seen_at=now,
+                        updated_at=now,
+                        objectives=list(msg.objectives),
+                        audiences=list(msg.audiences),
+                    )
                     s.add(row)
                     s.flush()
                     new += 1
@@ -120,8 +170,9 @@ class FeedStore(StoreBase):
             return None
         return s.exec(select(MessageRow).where(MessageRow.link == link)).first()
 
-    def messages_for(self, audiences: set[str], objectives: set[str], since: datetime | None,
-                     limit: int = 6) -> list[NationalMessage]:  # fmt: skip
+    def messages_for(
+        self, audiences: set[str], objectives: set[str], since: datetime | None, limit: int = 6
+    ) -> list[NationalMessage]:
         """Newest messages first seen after `since` that share an audience or an objective."""
         with self.session() as s:
             query = select(MessageRow).order_by(col(MessageRow.published_at).desc(), col(MessageRow.id).desc())

@@ -25,9 +25,19 @@ class MetricsStore(StoreBase):
             for p in points:
                 if p.import_key and p.import_key in known:
                     continue
-                s.add(MetricRow(day=p.day, channel=p.channel, audience=p.audience, objective=p.objective,
-                                item_ref=p.item_ref, metric=p.metric, value=p.value, source=p.source,
-                                import_key=p.import_key))  # fmt: skip
+                s.add(
+                    MetricRow(
+                        day=p.day,
+                        channel=p.channel,
+                        audience=p.audience,
+                        objective=p.objective,
+                        item_ref=p.item_ref,
+                        metric=p.metric,
+                        value=p.value,
+                        source=p.source,
+                        import_key=p.import_key,
+                    )
+                )
                 if p.import_key:
                     known.add(p.import_key)
                 added += 1
@@ -36,6 +46,9 @@ class MetricsStore(StoreBase):
     def metrics_between(self, first: date, last: date) -> list[MetricPoint]:
         with self.session() as s:
             q = select(MetricRow).where(MetricRow.day >= first, MetricRow.day <= last)
-            return [MetricPoint(r.day, r.metric, r.value, r.source, r.channel, r.audience, r.objective, r.item_ref,
-                                r.import_key) for r in s.exec(q)]  # fmt: skip
-
+            return [
+                MetricPoint(
+                    r.day, r.metric, r.value, r.source, r.channel, r.audience, r.objective, r.item_ref, r.import_key
+                )
+                for r in s.exec(q)
+            ]

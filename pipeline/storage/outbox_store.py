@@ -27,21 +27,64 @@ def content_hash(*parts: str) -> str:
 
 def _edition(r: EditionRow) -> Edition:
     assert r.id is not None
-    return Edition(r.id, r.occurrence_key, r.entry_id, r.channel, r.template, r.status, r.subject, r.preheader,
-                   r.html, r.text, r.composed_at, tuple(r.problems))  # fmt: skip
+    return Edition(
+        r.id,
+        r.occurrence_key,
+        r.entry_id,
+        r.channel,
+        r.template,
+        r.status,
+        r.subject,
+        r.preheader,
+        r.html,
+        r.text,
+        r.composed_at,
+        tuple(r.problems),
+    )
 
 
 def _item(r: OutboxRow) -> OutboxItem:
     assert r.id is not None
-    return OutboxItem(r.id, r.occurrence_key, r.entry_id, r.channel, r.kind, r.title, r.subject, r.body, r.html,
-                      r.link, tuple(r.audiences), tuple(r.objectives), r.due_at, r.missed_after_hours, r.status,
-                      r.approval, r.approved_by, r.approved_at, r.edition_id, r.reason, r.last_error)  # fmt: skip
+    return OutboxItem(
+        r.id,
+        r.occurrence_key,
+        r.entry_id,
+        r.channel,
+        r.kind,
+        r.title,
+        r.subject,
+        r.body,
+        r.html,
+        r.link,
+        tuple(r.audiences),
+        tuple(r.objectives),
+        r.due_at,
+        r.missed_after_hours,
+        r.status,
+        r.approval,
+        r.approved_by,
+        r.approved_at,
+        r.edition_id,
+        r.reason,
+        r.last_error,
+    )
 
 
 def _delivery(r: DeliveryRow) -> Delivery:
     assert r.id is not None
-    return Delivery(r.id, r.outbox_id, r.recipient, r.audience, r.status, r.attempts, r.external_id, r.url,
-                    r.last_error, r.sent_at, r.next_attempt_at)  # fmt: skip
+    return Delivery(
+        r.id,
+        r.outbox_id,
+        r.recipient,
+        r.audience,
+        r.status,
+        r.attempts,
+        r.external_id,
+        r.url,
+        r.last_error,
+        r.sent_at,
+        r.next_attempt_at,
+    )
 
 
 class OutboxStore(StoreBase):
@@ -69,9 +112,15 @@ class OutboxStore(StoreBase):
     def last_edition(self, entry_id: str, before: str) -> Edition | None:
         """The entry's latest composed edition other than `before` (an occurrence key)."""
         with self.session() as s:
-            row = s.exec(select(EditionRow).where(EditionRow.entry_id == entry_id, EditionRow.status == "composed",
-                                                  EditionRow.occurrence_key != before)
-                         .order_by(col(EditionRow.composed_at).desc())).first()  # fmt: skip
+            row = s.exec(
+                select(EditionRow)
+                .where(
+                    EditionRow.entry_id == entry_id,
+                    EditionRow.status == "composed",
+                    EditionRow.occurrence_key != before,
+                )
+                .order_by(col(EditionRow.composed_at).desc())
+            ).first()
             return _edition(row) if row else None
 
     def editions(self, limit: int = 100) -> list[Edition]:
@@ -99,8 +148,13 @@ class OutboxStore(StoreBase):
             row = s.get(OutboxRow, item_id)
             return _item(row) if row else None
 
-    def items(self, status: str | None = None, channel: str | None = None,
-              due_from: datetime | None = None, due_to: datetime | None = None) -> list[OutboxItem]:  # fmt: skip
+    def items(
+        self,
+        status: str | None = None,
+        channel: str | None = None,
+        due_from: datetime | None = None,
+        due_to: datetime | None = None,
+    ) -> list[OutboxItem]:
         with self.session() as s:
             q = select(OutboxRow).order_by(OutboxRow.due_at, OutboxRow.id)
             if status:
@@ -113,8 +167,16 @@ class OutboxStore(StoreBase):
                 q = q.where(OutboxRow.due_at < due_to)
             return [_item(r) for r in s.exec(q)]
 
-    def transition(self, item_id: int, to: str, now: datetime, *, by: str | None = None,
-                   reason: str | None = None, allowed_from: tuple[str, ...] = ()) -> OutboxItem:  # fmt: skip
+    def transition(
+        self,
+        item_id: int,
+        to: str,
+        now: datetime,
+        *,
+        by: str | None = None,
+        reason: str | None = None,
+        allowed_from: tuple[str, ...] = (),
+    ) -> OutboxItem:
         """Move an item to a new status, refusing moves its current status does not allow."""
         with self.session() as s:
             row = s.get(OutboxRow, item_id)
@@ -173,9 +235,17 @@ class OutboxStore(StoreBase):
                 q = q.where(DeliveryRow.status == status)
             return [_delivery(r) for r in s.exec(q)]
 
-    def mark_delivery(self, delivery_id: int, status: str, now: datetime, *, error: str | None = None,
-                      external_id: str | None = None, url: str | None = None,
-                      next_attempt_at: datetime | None = None) -> None:  # fmt: skip
+    def mark_delivery(
+        self,
+        delivery_id: int,
+        status: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+        external_id: str | None = None,
+        url: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
         with self.session() as s:
             row = s.get(DeliveryRow, delivery_id)
             assert row is not None

@@ -12,8 +12,9 @@ from pipeline.storage.tables import SubscriberRow
 
 
 def _sub(r: SubscriberRow) -> Subscriber:
-    return Subscriber(r.email, r.name, r.organisation, tuple(r.audiences), r.consent_source, r.consent_date,
-                      r.status, r.id)  # fmt: skip
+    return Subscriber(
+        r.email, r.name, r.organisation, tuple(r.audiences), r.consent_source, r.consent_date, r.status, r.id
+    )
 
 
 class SubscriberStore(StoreBase):

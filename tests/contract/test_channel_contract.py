@@ -46,8 +46,11 @@ class FakeMastodon:
         key = request.headers.get("Idempotency-Key", "")
         if key not in self.statuses:
             status_id = str(next(self.ids))
-            self.statuses[key] = {"id": status_id, "url": f"https://social.example/@council/{status_id}",
-                                  "content": request.json()["status"]}  # fmt: skip
+            self.statuses[key] = {
+                "id": status_id,
+                "url": f"https://social.example/@council/{status_id}",
+                "content": request.json()["status"],
+            }
         return Response(200, json.dumps(self.statuses[key]), {"Content-Type": "application/json"})
 
 
@@ -58,8 +61,10 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dest
         memory = MemoryAdapter("facebook", counted_as="facebook")
         yield Destination(memory, lambda: len(memory.sent))
     elif kind == "file":
-        yield Destination(FileAdapter("facebook", tmp_path, counted_as="facebook"),
-                          lambda: len(list((tmp_path / "facebook").glob("*.json"))))
+        yield Destination(
+            FileAdapter("facebook", tmp_path, counted_as="facebook"),
+            lambda: len(list((tmp_path / "facebook").glob("*.json"))),
+        )
     elif kind == "hootsuite":
         adapter = HootsuiteCsvAdapter("x", tmp_path)
         yield Destination(adapter, lambda: len(adapter.path.read_text().splitlines()) if adapter.path.exists() else 0)
@@ -76,8 +81,16 @@ def destination(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dest
 
 
 def post(dest: Destination, text: str = "Inter Faith Week: our Prevent team works with faith leaders.") -> Post:
-    return Post(channel="c", kind=dest.adapter.kind, text=text, subject="Prevent update", html="<p>x</p>",
-                link="https://www.thurrock.gov.uk/prevent", recipient=dest.recipient, due_at=DUE)
+    return Post(
+        channel="c",
+        kind=dest.adapter.kind,
+        text=text,
+        subject="Prevent update",
+        html="<p>x</p>",
+        link="https://www.thurrock.gov.uk/prevent",
+        recipient=dest.recipient,
+        due_at=DUE,
+    )
 
 
 def test_a_good_post_validates(destination: Destination) -> None:
@@ -112,14 +125,17 @@ def test_over_the_limit_is_refused(destination: Destination) -> None:
 
 # Mastodon against its failure modes -----------------------------------------------------------
 
+
 def test_mastodon_failures_are_classified() -> None:
     with http_server() as server:
         adapter = MastodonAdapter("mastodon", server.url, "good-token")
         p = Post(channel="m", kind="mastodon", text="hello")
-        for response, transient, retry_after in ((Response(429, "{}", {"Retry-After": "120"}), True, 120.0),
-                                                 (Response(500, "oops"), True, None),
-                                                 (Response(401, '{"error": "invalid token"}'), False, None),
-                                                 (Response(422, '{"error": "Text is too long"}'), False, None)):  # fmt: skip
+        for response, transient, retry_after in (
+            (Response(429, "{}", {"Retry-After": "120"}), True, 120.0),
+            (Response(500, "oops"), True, None),
+            (Response(401, '{"error": "invalid token"}'), False, None),
+            (Response(422, '{"error": "Text is too long"}'), False, None),
+        ):
             server.route("/api/v1/statuses", response)
             with pytest.raises(ChannelError) as caught:
                 adapter.send(p, "k")

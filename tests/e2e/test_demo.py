@@ -24,8 +24,10 @@ def _emails(out: Path) -> list:  # type: ignore[type-arg]
     import email
     import email.policy
 
-    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
-            for p in sorted((out / "mailbox").glob("*.eml"))]
+    return [
+        email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+        for p in sorted((out / "mailbox").glob("*.eml"))
+    ]
 
 
 def test_newsletter_and_bulletin_arrive_as_multipart(demo) -> None:  # type: ignore[no-untyped-def]
@@ -41,7 +43,7 @@ def test_newsletter_and_bulletin_arrive_as_multipart(demo) -> None:  # type: ign
 
 
 def test_the_report_names_all_six_objectives(demo) -> None:  # type: ignore[no-untyped-def]
-    out, first, _ = demo
+    _out, first, _ = demo
     report = json.loads(first.outputs["report_json"].read_text())
     assert [o["code"] for o in report["objectives"]] == ["1", "2", "3", "4", "5", "6"]
     doc = html5lib.parse(first.outputs["report_html"].read_text(), namespaceHTMLElements=False)

@@ -55,8 +55,9 @@ def test_show_grid_and_ics(env: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert "Objectives with no activity" in capsys.readouterr().out
 
 
-def test_a_bad_setting_stops_start_up_with_a_clear_message(env: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_bad_setting_stops_start_up_with_a_clear_message(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("COMMS_TIMEZONE", "Europe/Londres")
     assert main(["status"]) == 2
     assert "COMMS_TIMEZONE='Europe/Londres' is not a known timezone" in capsys.readouterr().err
@@ -78,12 +79,37 @@ def test_pause_resume_status_and_metrics(env: Path, capsys: pytest.CaptureFixtur
     out = capsys.readouterr().out
     assert "PAUSED" in out and "critical incident" in out and "Next wake-ups" in out
     assert main(["resume", "--by", "duty officer"]) == 0
-    assert main(["metrics", "add", "--objective", "5", "--metric", "referrals", "--value", "3",
-                 "--month", "2026-11"]) == 0
+    assert (
+        main(["metrics", "add", "--objective", "5", "--metric", "referrals", "--value", "3", "--month", "2026-11"]) == 0
+    )
     assert main(["report", "--month", "2026-11", "--format", "csv"]) == 0
     assert "2026-11,6," in capsys.readouterr().out
-    assert main(["metrics", "import", str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv"),
-                 "--format", "feedback", "--month", "2026-11"]) == 0
-    assert main(["metrics", "import", str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv"),
-                 "--format", "feedback", "--month", "2026-11"]) == 0
+    assert (
+        main(
+            [
+                "metrics",
+                "import",
+                str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv"),
+                "--format",
+                "feedback",
+                "--month",
+                "2026-11",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "metrics",
+                "import",
+                str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv"),
+                "--format",
+                "feedback",
+                "--month",
+                "2026-11",
+            ]
+        )
+        == 0
+    )
     assert "0 metric rows added (3 already imported)" in capsys.readouterr().out

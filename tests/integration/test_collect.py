@@ -35,9 +35,13 @@ def add(store: Store, *urls: str, **kw) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_atom_and_rss_are_collected_with_tags(store: Store, server: Server) -> None:
-    add(store, server.route("/gov.atom", Response(200, ATOM, ATOM_TYPE)),
+    add(
+        store,
+        server.route("/gov.atom", Response(200, ATOM, ATOM_TYPE)),
         server.route("/act.rss", Response(200, RSS, {"Content-Type": "application/rss+xml"})),
-        objectives=("3",), audiences=("residents",))
+        objectives=("3",),
+        audiences=("residents",),
+    )
     outcome = collector(store).run(NOW)
     assert outcome.counts["new"] == 5 and not outcome.failures
     assert all(m.objectives == ("3",) and m.audiences == ("residents",) for m in store.messages())
@@ -66,33 +70,52 @@ def test_redated_and_edited_items_are_not_duplicated(store: Store, server: Serve
     collector(store).run(NOW)
     store.mark_messages_used([m.id for m in store.messages()])  # type: ignore[misc]
     edited = ATOM.replace(b"2026-10-30T09:30:00", b"2026-11-21T10:00:00").replace(
-        b"Official statistics on individuals", b"Updated official statistics on individuals")
+        b"Official statistics on individuals", b"Updated official statistics on individuals"
+    )
     server.route(path, Response(200, edited, ATOM_TYPE))
     outcome = collector(store).run(NOW + timedelta(days=1), force=True)
     assert outcome.counts["new"] == 0 and outcome.counts["changed"] == 1
     assert len(store.messages()) == 3
     assert [m.title for m in store.messages() if m.changed_after_sent] == [
-        "Prevent referral statistics published for the year ending March 2026"]
+        "Prevent referral statistics published for the year ending March 2026"
+    ]
 
 
 BAD_CASES = {
     "/malformed": (Response(200, ATOM.replace(b"</feed>", b"<entry><title>broken"), ATOM_TYPE), "ok"),
     "/wrong-type": (Response(200, RSS, {"Content-Type": "text/plain"}), "ok"),
-    "/html": (Response(200, b"<!doctype html><html><body>Not a feed</body></html>", {"Content-Type": "text/html"}),
-              "HTML page, not a feed"),
-    "/huge": (Response(200, b"<rss>" + b" " * 300_000 + b"</rss>", {"Content-Type": "application/rss+xml"}),
-              "byte cap"),
+    "/html": (
+        Response(200, b"<!doctype html><html><body>Not a feed</body></html>", {"Content-Type": "text/html"}),
+        "HTML page, not a feed",
+    ),
+    "/huge": (
+        Response(200, b"<rss>" + b" " * 300_000 + b"</rss>", {"Content-Type": "application/rss+xml"}),
+        "byte cap",
+    ),
     "/slow": (Response(200, RSS, delay=3.0), "timed out"),
     "/loop": (Response(302, b"", {"Location": "/loop"}), "redirect"),
     "/missing": (Response(404), "HTTP 404"),
     "/gone": (Response(410), "retired"),
     "/busy": (Response(429, b"", {"Retry-After": "120"}), "HTTP 429"),
     "/broken": (Response(500), "HTTP 500"),
-    "/latin1": (Response(200, RSS.replace(b"UTF-8", b"ISO-8859-1").replace(b"someone", "caf\xe9".encode("latin-1")),
-                         {"Content-Type": "application/rss+xml; charset=utf-8"}), "ok"),
-    "/billion-laughs": (Response(200, b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
-                                      b'"&lol;&lol;&lol;&lol;">]><rss version="2.0"><channel><title>&lol2;</title>'
-                                      b"</channel></rss>", ATOM_TYPE), "entit"),
+    "/latin1": (
+        Response(
+            200,
+            RSS.replace(b"UTF-8", b"ISO-8859-1").replace(b"someone", "caf\xe9".encode("latin-1")),
+            {"Content-Type": "application/rss+xml; charset=utf-8"},
+        ),
+        "ok",
+    ),
+    "/billion-laughs": (
+        Response(
+            200,
+            b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 '
+            b'"&lol;&lol;&lol;&lol;">]><rss version="2.0"><channel><title>&lol2;</title>'
+            b"</channel></rss>",
+            ATOM_TYPE,
+        ),
+        "entit",
+    ),
 }
 
 
@@ -115,10 +138,12 @@ def test_each_bad_feed_is_recorded_and_the_others_still_collected(store: Store, 
 
 
 def test_undated_and_future_items(store: Store, server: Server) -> None:
-    rss = (b'<rss version="2.0"><channel><title>t</title>'
-           b"<item><title>No date</title><link>https://x.example/a</link></item>"
-           b"<item><title>From the future</title><link>https://x.example/b</link>"
-           b"<pubDate>Fri, 01 Jan 2100 00:00:00 +0000</pubDate></item></channel></rss>")
+    rss = (
+        b'<rss version="2.0"><channel><title>t</title>'
+        b"<item><title>No date</title><link>https://x.example/a</link></item>"
+        b"<item><title>From the future</title><link>https://x.example/b</link>"
+        b"<pubDate>Fri, 01 Jan 2100 00:00:00 +0000</pubDate></item></channel></rss>"
+    )
     add(store, server.route("/d", Response(200, rss, {"Content-Type": "application/rss+xml"})))
     collector(store).run(NOW)
     by_title = {m.title: m for m in store.messages()}
@@ -127,13 +152,25 @@ def test_undated_and_future_items(store: Store, server: Server) -> None:
 
 
 def test_the_sanitiser_removes_every_unsafe_construct() -> None:
-    dirty = ('<p onclick="x()" style="color:red">Hi <a href="javascript:alert(1)">js</a> '
-             '<a href="/relative/page">rel</a></p><script>alert(1)</script><style>p{}</style>'
-             '<iframe src="https://evil.example"></iframe><img src="http://insecure.example/a.png" alt="a">'
-             '<img src="https://ok.example/b.png" alt="b" onerror="x()"><svg onload="x()"></svg>')
+    dirty = (
+        '<p onclick="x()" style="color:red">Hi <a href="javascript:alert(1)">js</a> '
+        '<a href="/relative/page">rel</a></p><script>alert(1)</script><style>p{}</style>'
+        '<iframe src="https://evil.example"></iframe><img src="http://insecure.example/a.png" alt="a">'
+        '<img src="https://ok.example/b.png" alt="b" onerror="x()"><svg onload="x()"></svg>'
+    )
     clean = sanitise_html(dirty, base_url="https://www.gov.uk/government/news/item")
-    for bad in ("onclick", "style", "javascript:", "<script", "alert(1)</", "<iframe", "http://insecure", "onerror",
-                "<svg", "onload"):
+    for bad in (
+        "onclick",
+        "style",
+        "javascript:",
+        "<script",
+        "alert(1)</",
+        "<iframe",
+        "http://insecure",
+        "onerror",
+        "<svg",
+        "onload",
+    ):
         assert bad not in clean, bad
     assert 'href="https://www.gov.uk/relative/page"' in clean
     assert 'src="https://ok.example/b.png"' in clean

@@ -19,19 +19,30 @@ from pipeline.render import Renderer
 
 NOW = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 TEMPLATES = ["resident_newsletter", "headteacher_bulletin", "member_briefing", "partner_newsletter"]
-HOSTILE = ('<p>Read <a href="/guidance">this</a> &amp; share.</p><script>alert("x")</script>'
-           '<img src="x" onerror="alert(1)"> a < b {{ 7*7 }} %%Pdeadbeef_email%%')
+HOSTILE = (
+    '<p>Read <a href="/guidance">this</a> &amp; share.</p><script>alert("x")</script>'
+    '<img src="x" onerror="alert(1)"> a < b {{ 7*7 }} %%Pdeadbeef_email%%'
+)
 
 
 @pytest.fixture
 def composed(pipeline: Pipeline) -> Pipeline:
     pipeline.import_plan(now=NOW)
     pipeline.import_subscribers()
-    pipeline.store.upsert_feeds([FeedSpec("https://www.gov.uk/feed.atom", "GOV.UK", audiences=("educators",),
-                                          objectives=("6",))])  # fmt: skip
+    pipeline.store.upsert_feeds(
+        [FeedSpec("https://www.gov.uk/feed.atom", "GOV.UK", audiences=("educators",), objectives=("6",))]
+    )
     (feed,) = pipeline.store.feeds()
-    msg = NationalMessage("g", "https://www.gov.uk/government/news/a", "Title with <b>markup</b> & ampersand",
-                          HOSTILE, datetime(2026, 10, 30, tzinfo=UTC), "h", ("6",), ("educators",))  # fmt: skip
+    msg = NationalMessage(
+        "g",
+        "https://www.gov.uk/government/news/a",
+        "Title with <b>markup</b> & ampersand",
+        HOSTILE,
+        datetime(2026, 10, 30, tzinfo=UTC),
+        "h",
+        ("6",),
+        ("educators",),
+    )
     pipeline.store.save_messages(feed.id, [("g", msg)], datetime(2026, 10, 30, tzinfo=UTC))
     return pipeline
 
@@ -60,8 +71,12 @@ def test_bulletin_is_valid_html_with_absolute_links_and_no_script(composed: Pipe
 
 
 def test_every_template_renders_with_its_text_part(composed: Pipeline) -> None:
-    for entry, day in (("resident-newsletter", "2026-11-03"), ("headteacher-bulletin", "2026-11-05"),
-                       ("member-briefing", "2026-11-10"), ("stronger-together", "2026-11-18")):
+    for entry, day in (
+        ("resident-newsletter", "2026-11-03"),
+        ("headteacher-bulletin", "2026-11-05"),
+        ("member-briefing", "2026-11-10"),
+        ("stronger-together", "2026-11-18"),
+    ):
         edition = _edition(composed, entry, day)
         assert edition.status == "composed", (entry, edition.problems)
         assert edition.text.startswith("Thurrock Council") and "Unsubscribe:" in edition.text
@@ -73,7 +88,9 @@ def test_every_template_renders_with_its_text_part(composed: Pipeline) -> None:
 def test_personalisation_escapes_and_fills_every_slot(composed: Pipeline) -> None:
     edition = _edition(composed, "headteacher-bulletin", "2026-11-05")
     nonce = composed.store.edition_inputs(edition.id)["nonce"]
-    values = recipient_values("Mrs <A> Patel", "Gable Hall", "head@gable-hall.example.org", "https://u.example/x?t=1&a=2")
+    values = recipient_values(
+        "Mrs <A> Patel", "Gable Hall", "head@gable-hall.example.org", "https://u.example/x?t=1&a=2"
+    )
     html = Personaliser(edition.html, nonce).render(values)
     assert "Dear Mrs &lt;A&gt; Patel" in html and "https://u.example/x?t=1&amp;a=2" in html
     assert f"%%P{nonce}" not in html
@@ -83,7 +100,8 @@ def test_golden_text_of_the_member_briefing(composed: Pipeline) -> None:
     edition = _edition(composed, "member-briefing", "2026-11-10")
     nonce = composed.store.edition_inputs(edition.id)["nonce"]
     text = Personaliser(edition.text, nonce, escape=False).render(
-        recipient_values("Cllr B. Johnson", "", "cllr@example.org", "https://example.org/u"))
+        recipient_values("Cllr B. Johnson", "", "cllr@example.org", "https://example.org/u")
+    )
     golden = Path(__file__).resolve().parent.parent / "golden" / "member_briefing.txt"
     if not golden.exists():
         golden.parent.mkdir(exist_ok=True)
@@ -108,17 +126,23 @@ def test_a_team_can_override_a_template(tmp_path: Path) -> None:
     assert Renderer([tmp_path]).text_page("posts/default.txt.j2", {"title": "T"}) == "OURS: T"
 
 
-GOOD = '<html lang="en-GB"><body><h1>A</h1><h2>B</h2><a href="https://x">Read the guidance</a><img src="https://i" alt="Pupils"></body></html>'
+GOOD = (
+    '<html lang="en-GB"><body><h1>A</h1><h2>B</h2><a href="https://x">Read the guidance</a>'
+    '<img src="https://i" alt="Pupils"></body></html>'
+)
 
 
-@pytest.mark.parametrize(("html", "subject", "text", "problem"), [
-    (GOOD.replace(' alt="Pupils"', ""), "Subject", "t", "no alt text"),
-    (GOOD.replace(' lang="en-GB"', ""), "Subject", "t", "no language"),
-    (GOOD.replace("<h2>B</h2>", "<h3>B</h3>"), "Subject", "t", "must not skip"),
-    (GOOD.replace("Read the guidance", "click here"), "Subject", "t", "does not say where"),
-    (GOOD, "S" * 80, "t", "keep it under 80"),
-    (GOOD, "Subject", "  ", "no plain-text part"),
-])
+@pytest.mark.parametrize(
+    ("html", "subject", "text", "problem"),
+    [
+        (GOOD.replace(' alt="Pupils"', ""), "Subject", "t", "no alt text"),
+        (GOOD.replace(' lang="en-GB"', ""), "Subject", "t", "no language"),
+        (GOOD.replace("<h2>B</h2>", "<h3>B</h3>"), "Subject", "t", "must not skip"),
+        (GOOD.replace("Read the guidance", "click here"), "Subject", "t", "does not say where"),
+        (GOOD, "S" * 80, "t", "keep it under 80"),
+        (GOOD, "Subject", "  ", "no plain-text part"),
+    ],
+)
 def test_each_accessibility_check_fails_a_crafted_edition(html: str, subject: str, text: str, problem: str) -> None:
     assert check_edition("Subject", GOOD, "t") == []
     problems = check_edition(subject, html, text)
@@ -133,8 +157,17 @@ def test_decorative_images_may_have_empty_alt() -> None:
 
 def test_posts_respect_channel_limits(composed: Pipeline) -> None:
     strategy = composed.store.strategy()
-    long = Entry("long", "A very long post", "x", ("residents",), ("3",), "post", date(2026, 11, 10), time(12),
-                 key_messages=("word " * 80,))
+    long = Entry(
+        "long",
+        "A very long post",
+        "x",
+        ("residents",),
+        ("3",),
+        "post",
+        date(2026, 11, 10),
+        time(12),
+        key_messages=("word " * 80,),
+    )
     composed.store.import_plan(strategy, [long], NOW)
     composed.compose(datetime(2026, 11, 10, 13, 0, tzinfo=UTC))
     (item,) = composed.store.items()

@@ -37,8 +37,9 @@ def test_nothing_goes_out_without_approval(ready: Pipeline, mailbox: tuple[Mailb
     assert box.received == []
 
 
-def test_approved_bulletin_goes_to_each_recipient_once_with_the_right_headers(ready: Pipeline,
-                                                                              mailbox: tuple[Mailbox, Any]) -> None:
+def test_approved_bulletin_goes_to_each_recipient_once_with_the_right_headers(
+    ready: Pipeline, mailbox: tuple[Mailbox, Any]
+) -> None:
     box, _ = mailbox
     item = bulletin(ready)
     ready.store.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
@@ -59,8 +60,12 @@ def test_approved_bulletin_goes_to_each_recipient_once_with_the_right_headers(re
     ready.dispatch(BULLETIN_DUE + timedelta(minutes=10))
     assert len(box.received) == 14, "a second wake-up sends nothing"
     sent = [p for p in ready.store.metrics_between(BULLETIN_DUE.date(), BULLETIN_DUE.date()) if p.metric == "sent"]
-    assert {(p.audience, p.objective, p.value) for p in sent} == {("headteachers", "6", 12), ("headteachers", "3", 12),
-                                                                 ("governors", "6", 2), ("governors", "3", 2)}
+    assert {(p.audience, p.objective, p.value) for p in sent} == {
+        ("headteachers", "6", 12),
+        ("headteachers", "3", 12),
+        ("governors", "6", 2),
+        ("governors", "3", 2),
+    }
 
 
 class CrashAfterSend:
@@ -85,8 +90,9 @@ class CrashAfterSend:
 
 
 @pytest.mark.parametrize("crash_on", [1, 7, 14])
-def test_exactly_once_across_a_crash_between_send_and_record(ready: Pipeline, mailbox: tuple[Mailbox, Any],
-                                                             crash_on: int) -> None:
+def test_exactly_once_across_a_crash_between_send_and_record(
+    ready: Pipeline, mailbox: tuple[Mailbox, Any], crash_on: int
+) -> None:
     box, _ = mailbox
     ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
     live = ready.adapter_for
@@ -122,8 +128,9 @@ def test_past_its_window_an_item_is_missed_not_sent_late(ready: Pipeline, mailbo
 
 
 def test_transient_failures_back_off_then_send(ready: Pipeline) -> None:
-    memory = MemoryAdapter("headteacher-bulletin", failures=[ChannelError("x", "HTTP 429", transient=True,
-                                                                          retry_after=600)])
+    memory = MemoryAdapter(
+        "headteacher-bulletin", failures=[ChannelError("x", "HTTP 429", transient=True, retry_after=600)]
+    )
     memory.kind = "email"
     ready.adapter_for = lambda code, kind: memory
     ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")

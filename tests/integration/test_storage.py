@@ -41,9 +41,20 @@ def test_ledger_claims_once(store: Store) -> None:
 
 
 def _item(store: Store, key: str = "e@2026-11-05", approval: str = "required"):  # type: ignore[no-untyped-def]
-    return store.add_item(NOW, occurrence_key=key, entry_id="e", channel="facebook", kind="post", title="T",
-                          body="Hello", audiences=["residents"], objectives=["1"], due_at=NOW, approval=approval,
-                          status="awaiting_approval")
+    return store.add_item(
+        NOW,
+        occurrence_key=key,
+        entry_id="e",
+        channel="facebook",
+        kind="post",
+        title="T",
+        body="Hello",
+        audiences=["residents"],
+        objectives=["1"],
+        due_at=NOW,
+        approval=approval,
+        status="awaiting_approval",
+    )
 
 
 def test_outbox_life_cycle(store: Store) -> None:
@@ -66,8 +77,10 @@ def test_deliveries_are_unique_per_recipient(store: Store) -> None:
 
 
 def test_metric_imports_are_idempotent(store: Store) -> None:
-    points = [MetricPoint(date(2026, 11, 3), "impressions", 120, "import:x.csv", import_key="k1"),
-              MetricPoint(date(2026, 11, 4), "impressions", 80, "import:x.csv", import_key="k2")]
+    points = [
+        MetricPoint(date(2026, 11, 3), "impressions", 120, "import:x.csv", import_key="k1"),
+        MetricPoint(date(2026, 11, 4), "impressions", 80, "import:x.csv", import_key="k2"),
+    ]
     assert store.add_metrics(points) == 2
     assert store.add_metrics(points) == 0
     assert sum(p.value for p in store.metrics_between(date(2026, 11, 1), date(2026, 11, 30))) == 200

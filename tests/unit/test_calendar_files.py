@@ -28,15 +28,17 @@ def test_the_example_calendar_is_clean(strategy) -> None:  # type: ignore[no-unt
 
 
 def test_every_problem_is_reported_with_file_line_and_field(tmp_path: Path, strategy) -> None:  # type: ignore[no-untyped-def]
-    path = write(tmp_path, HEADER +
-                 "a,Fine,facebook,residents,1,2026-11-03,09:00,,\n"
-                 "b,Bad objective,facebook,residents,9,2026-11-03,09:00,,\n"
-                 "c,Bad channel,telegraph,residents,1,2026-11-03,09:00,,\n"
-                 "d,Bad date,facebook,residents,1,31/02/2026,09:00,,\n"
-                 "e,Bad repeat,facebook,residents,1,2026-11-03,09:00,every blue moon,\n"
-                 "f,Clock change hour,facebook,residents,1,2026-11-03,01:30,,\n"
-                 "a,Duplicate,facebook,residents,1,2026-11-03,09:00,,\n"
-                 "g,Bad approval,facebook,residents,1,2026-11-03,09:00,,sometimes\n")
+    path = write(
+        tmp_path,
+        HEADER + "a,Fine,facebook,residents,1,2026-11-03,09:00,,\n"
+        "b,Bad objective,facebook,residents,9,2026-11-03,09:00,,\n"
+        "c,Bad channel,telegraph,residents,1,2026-11-03,09:00,,\n"
+        "d,Bad date,facebook,residents,1,31/02/2026,09:00,,\n"
+        "e,Bad repeat,facebook,residents,1,2026-11-03,09:00,every blue moon,\n"
+        "f,Clock change hour,facebook,residents,1,2026-11-03,01:30,,\n"
+        "a,Duplicate,facebook,residents,1,2026-11-03,09:00,,\n"
+        "g,Bad approval,facebook,residents,1,2026-11-03,09:00,,sometimes\n",
+    )
     entries, problems = check_calendar([path], strategy)
     assert [e.id for e in entries] == ["a"]
     text = [str(p) for p in problems]
@@ -59,9 +61,11 @@ def test_load_is_all_or_nothing(tmp_path: Path, strategy) -> None:  # type: igno
 
 
 def test_bom_semicolons_uk_dates_excel_serials_and_windows_1252(tmp_path: Path, strategy) -> None:  # type: ignore[no-untyped-def]
-    text = ("\ufeffid;title;channel;audiences;objectives;start_date;time\n"
-            "a;Café evening – faith forum;facebook;residents,parents;1|3;03/11/2026;9:30\n"
-            "b;Excel date;facebook;residents;1;46329;0.375\n")
+    text = (
+        "\ufeffid;title;channel;audiences;objectives;start_date;time\n"
+        "a;Café evening – faith forum;facebook;residents,parents;1|3;03/11/2026;9:30\n"
+        "b;Excel date;facebook;residents;1;46329;0.375\n"
+    )
     entries = load_calendar([write(tmp_path, text)], strategy)
     assert entries[0].title == "Café evening – faith forum" and entries[0].start == date(2026, 11, 3)
     assert entries[0].audiences == ("residents", "parents") and entries[0].objectives == ("1", "3")
@@ -76,19 +80,27 @@ def test_missing_columns_named_on_the_header_line(tmp_path: Path, strategy) -> N
 
 
 def test_yaml_calendar_with_line_numbers(tmp_path: Path, strategy) -> None:  # type: ignore[no-untyped-def]
-    path = write(tmp_path, "entries:\n"
-                 "  - {id: a, title: A, channel: facebook, audiences: [residents], objectives: ['1'],"
-                 " start_date: 2026-11-03, time: '09:00', repeat: monthly on the first Tuesday}\n"
-                 "  - id: b\n    title: B\n    channel: facebook\n    objectives: ['7']\n"
-                 "    start_date: 2026-11-03\n    time: '10:00'\n", "cal.yaml")
+    path = write(
+        tmp_path,
+        "entries:\n"
+        "  - {id: a, title: A, channel: facebook, audiences: [residents], objectives: ['1'],"
+        " start_date: 2026-11-03, time: '09:00', repeat: monthly on the first Tuesday}\n"
+        "  - id: b\n    title: B\n    channel: facebook\n    objectives: ['7']\n"
+        "    start_date: 2026-11-03\n    time: '10:00'\n",
+        "cal.yaml",
+    )
     entries, problems = check_calendar([path], strategy)
     assert [e.id for e in entries] == ["a"]
     assert str(problems[0]).startswith(f"{path}:3: objectives: unknown objective '7'")
 
 
 def test_strategy_problems_are_all_reported(tmp_path: Path) -> None:
-    path = write(tmp_path, "objectives:\n  - {code: '1'}\nchannels:\n  - {code: x, kind: x, facing: aliens}\n"
-                 "terms:\n  - {start: 2026-09-03, end: 2026-07-01}\n", "strategy.yaml")
+    path = write(
+        tmp_path,
+        "objectives:\n  - {code: '1'}\nchannels:\n  - {code: x, kind: x, facing: aliens}\n"
+        "terms:\n  - {start: 2026-09-03, end: 2026-07-01}\n",
+        "strategy.yaml",
+    )
     with pytest.raises(CalendarError) as caught:
         load_strategy(path)
     fields = {p.field for p in caught.value.problems}

@@ -33,7 +33,7 @@ def _expand_ics(ics: bytes, first: date, last: date) -> set[tuple[str, datetime]
     for event in cal.walk("VEVENT"):
         uid = str(event["uid"]).split("@")[0]
         start = event["dtstart"].dt
-        if "recurrence-id" in event or "rrule" not in event and "rdate" not in event:
+        if "recurrence-id" in event or ("rrule" not in event and "rdate" not in event):
             if lo <= start <= hi:
                 out.add((uid.split("-20")[0] if "recurrence-id" not in event else uid, start))
             continue
@@ -41,7 +41,7 @@ def _expand_ics(ics: bytes, first: date, last: date) -> set[tuple[str, datetime]
         if "rrule" in event:
             rules.rrule(rrulestr(event["rrule"].to_ical().decode(), dtstart=start))
         for rdate in event.get("rdate", []) if isinstance(event.get("rdate"), list) else [event.get("rdate")]:
-            for d in (rdate.dts if rdate else []):
+            for d in rdate.dts if rdate else []:
                 rules.rdate(d.dt)
         exdates = event.get("exdate", [])
         for ex in exdates if isinstance(exdates, list) else [exdates]:
@@ -66,13 +66,16 @@ def test_ics_round_trip_matches_our_expansion(strategy) -> None:  # type: ignore
 def test_json_has_every_field_and_offsets(strategy) -> None:  # type: ignore[no-untyped-def]
     entries = load_calendar(sorted((EXAMPLE / "calendar").glob("*")), strategy)
     data = json.loads(to_json(plan_month(strategy, entries, "2026-11")))
-    assert {"entry_id", "title", "start", "channel", "audiences", "objectives", "template", "status",
-            "reason"} <= set(data[0])
+    assert {"entry_id", "title", "start", "channel", "audiences", "objectives", "template", "status", "reason"} <= set(
+        data[0]
+    )
     assert data[0]["start"].endswith("+00:00")  # November is GMT
 
 
 def test_grid_lists_titles_and_notes(strategy) -> None:  # type: ignore[no-untyped-def]
-    e = Entry("x", "Prevent champions", "intranet", ("team-thurrock",), ("2",), "intranet", date(2027, 5, 3), time(9, 30))
+    e = Entry(
+        "x", "Prevent champions", "intranet", ("team-thurrock",), ("2",), "intranet", date(2027, 5, 3), time(9, 30)
+    )
     grid = month_grid(plan_month(strategy, [e], "2027-05"), 2027, 5)
     assert "May 2027" in grid and "→09:30 Prevent" in grid and "bank holiday (May Day)" in grid
 

@@ -14,16 +14,25 @@ LONDON_OFFSETS = {"GMT": timedelta(0), "BST": timedelta(hours=1)}
 
 
 def entry(**kw) -> Entry:  # type: ignore[no-untyped-def]
-    base = {"id": "e", "title": "T", "channel": "facebook", "audiences": ("residents",), "objectives": ("1",),
-            "template": "post", "start": date(2026, 1, 1), "at": time(9, 0)}
+    base = {
+        "id": "e",
+        "title": "T",
+        "channel": "facebook",
+        "audiences": ("residents",),
+        "objectives": ("1",),
+        "template": "post",
+        "start": date(2026, 1, 1),
+        "at": time(9, 0),
+    }
     base.update(kw)
     return Entry(**base)
 
 
 @pytest.mark.parametrize("repeat", ["daily", "weekly on Sunday", "monthly on the last Sunday"])
 @pytest.mark.parametrize(("month", "change"), [("2026-03", date(2026, 3, 29)), ("2026-10", date(2026, 10, 25))])
-def test_nine_oclock_stays_nine_oclock_across_the_clock_change(strategy: Strategy, repeat: str, month: str,
-                                                                change: date) -> None:
+def test_nine_oclock_stays_nine_oclock_across_the_clock_change(
+    strategy: Strategy, repeat: str, month: str, change: date
+) -> None:
     e = entry(repeat=repeat, on_bank_holiday="keep")
     occurrences = plan_month(strategy, [e], month)
     assert occurrences, repeat
@@ -101,8 +110,10 @@ def test_pre_election_holds_back_resident_and_member_channels_only(strategy: Str
     member = entry(id="m", channel="member-briefing", start=date(2027, 4, 7))
     internal = entry(id="i", channel="intranet", start=date(2027, 4, 8))
     schools = entry(id="s", channel="headteacher-bulletin", start=date(2027, 4, 8))
-    got = {o.entry_id: o for o in plan(strategy, [resident, member, internal, schools],
-                                       date(2027, 3, 1), date(2027, 6, 30))}
+    got = {
+        o.entry_id: o
+        for o in plan(strategy, [resident, member, internal, schools], date(2027, 3, 1), date(2027, 6, 30))
+    }
     assert got["r"].start.date() == date(2027, 5, 7) and "pre-election" in got["r"].reason
     assert got["m"].start.date() == date(2027, 5, 7)
     assert got["i"].start.date() == date(2027, 4, 8) and got["i"].status == "planned"

@@ -29,8 +29,10 @@ CASES = [
     ("annually", rrule(YEARLY, dtstart=DTSTART, until=UNTIL)),
     ("last weekday of the month", rrule(MONTHLY, byweekday=WEEKDAYS, bysetpos=-1, dtstart=DTSTART, until=UNTIL)),
     ("FREQ=MONTHLY;BYDAY=1TU", rrule(MONTHLY, byweekday=TU(1), dtstart=DTSTART, until=UNTIL)),
-    ("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2",
-     rrule(MONTHLY, byweekday=WEEKDAYS, bysetpos=2, dtstart=DTSTART, until=UNTIL)),
+    (
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=2",
+        rrule(MONTHLY, byweekday=WEEKDAYS, bysetpos=2, dtstart=DTSTART, until=UNTIL),
+    ),
 ]
 
 
@@ -49,9 +51,13 @@ def test_until_and_window_bound_the_expansion() -> None:
 def test_term_phrase_uses_the_term_dates() -> None:
     terms = (DateRange(date(2026, 9, 3), date(2026, 10, 23)), DateRange(date(2026, 11, 2), date(2026, 12, 18)))
     assert [d.date() for d in expand("each school term at the start", START, AT, WINDOW, terms=terms)] == [
-        date(2026, 9, 3), date(2026, 11, 2)]
+        date(2026, 9, 3),
+        date(2026, 11, 2),
+    ]
     assert [d.date() for d in expand("each term at the end", START, AT, WINDOW, terms=terms)] == [
-        date(2026, 10, 23), date(2026, 12, 18)]
+        date(2026, 10, 23),
+        date(2026, 12, 18),
+    ]
 
 
 def test_one_off_entry() -> None:
@@ -59,8 +65,17 @@ def test_one_off_entry() -> None:
     assert expand(None, date(2025, 11, 9), AT, WINDOW) == []
 
 
-@pytest.mark.parametrize("bad", ["every blue moon", "monthly on day 32", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
-                                 "FREQ=SOMETIMES", "weekly on Funday", "FREQ=DAILY;BYHOUR=9"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "every blue moon",
+        "monthly on day 32",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=SOMETIMES",
+        "weekly on Funday",
+        "FREQ=DAILY;BYHOUR=9",
+    ],
+)
 def test_impossible_repeats_are_refused(bad: str) -> None:
     with pytest.raises(RepeatError):
         to_rrule(bad)
