@@ -12,13 +12,13 @@ import threading
 import time
 from dataclasses import dataclass
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
 from email.utils import format_datetime, parseaddr
 
 from channels.base import ChannelError, Post, Receipt
+from channels.mime import build_mime
 
 ADDRESS_SHAPE = "local@domain.tld"
+IDLE_CHECK_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -48,23 +48,17 @@ def valid_address(address: str) -> bool:
     return bool(parsed.username) and "." in parsed.domain and " " not in address
 
 
-def build_message(post: Post, key: str, sender: str) -> EmailMessage:
-    msg = EmailMessage(policy=SMTP)
-    msg["From"] = sender
-    msg["To"] = post.recipient
-    msg["Subject"] = post.subject
-    msg["Message-ID"] = message_id(key, sender)
+def build_message(post: Post, key: str, sender: str) -> tuple[str, bytes]:
+    """The Message-ID and the message bytes (multipart/alternative, CRLF, RFC 8058 headers)."""
+    mid = message_id(key, sender)
+    headers = [("From", sender), ("To", post.recipient), ("Subject", post.subject), ("Message-ID", mid)]
     if post.due_at is not None:
-        msg["Date"] = format_datetime(post.due_at)
+        headers.append(("Date", format_datetime(post.due_at)))
     if post.unsubscribe_url:
-        msg["List-Unsubscribe"] = f"<{post.unsubscribe_url}>"
-        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    for name, value in post.headers:
-        msg[name] = value
-    msg.set_content(post.text)
-    if post.html:
-        msg.add_alternative(post.html, subtype="html")
-    return msg
+        headers += [("List-Unsubscribe", f"<{post.unsubscribe_url}>"),
+                    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]  # fmt: skip
+    headers += list(post.headers)
+    return mid, build_mime(headers, post.text, post.html or None)
 
 
 class _RateLimit:
@@ -92,7 +86,7 @@ class SmtpAdapter:
 
     def __init__(self, channel: str, config: SmtpConfig) -> None:
         self.channel, self.config = channel, config
-        self._idle: queue.LifoQueue[smtplib.SMTP] = queue.LifoQueue()
+        self._idle: queue.LifoQueue[tuple[smtplib.SMTP, float]] = queue.LifoQueue()
         self._slots = threading.BoundedSemaphore(config.pool_size)
         self._rate = _RateLimit(config.rate_per_hour)
 
@@ -107,14 +101,14 @@ class SmtpAdapter:
         return problems
 
     def send(self, post: Post, key: str) -> Receipt:
-        msg = build_message(post, key, self.config.sender)
+        mid, msg = build_message(post, key, self.config.sender)
         self._rate.wait()
         with self._slots:
             conn = self._connection()
             try:
-                refused = conn.send_message(msg, from_addr=parseaddr(self.config.sender)[1], to_addrs=[post.recipient])
+                refused = conn.sendmail(parseaddr(self.config.sender)[1], [post.recipient], msg)
             except smtplib.SMTPRecipientsRefused as exc:
-                self._idle.put(conn)
+                self._idle.put((conn, time.monotonic()))
                 code, text = next(iter(exc.recipients.values()))
                 raise self._error(code, text, recipient=True) from None
             except smtplib.SMTPResponseException as exc:
@@ -123,11 +117,11 @@ class SmtpAdapter:
             except (smtplib.SMTPException, OSError) as exc:
                 self._discard(conn)
                 raise ChannelError(self.channel, f"connection failed: {exc}", transient=True) from None
-            self._idle.put(conn)
+            self._idle.put((conn, time.monotonic()))
         if refused:
             code, text = next(iter(refused.values()))
             raise self._error(code, text, recipient=True)
-        return Receipt(external_id=str(msg["Message-ID"]))
+        return Receipt(external_id=mid)
 
     def _error(self, code: int, text: bytes | str, recipient: bool = False) -> ChannelError:
         message = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
@@ -138,9 +132,9 @@ class SmtpAdapter:
 
     def _connection(self) -> smtplib.SMTP:
         try:
-            conn = self._idle.get_nowait()
-            if conn.noop()[0] == 250:
-                return conn
+            conn, since = self._idle.get_nowait()
+            if time.monotonic() - since < IDLE_CHECK_SECONDS or conn.noop()[0] == 250:
+                return conn  # a connection idle for a while is checked with NOOP first
             self._discard(conn)
         except queue.Empty:
             pass
@@ -178,7 +172,7 @@ class SmtpAdapter:
     def close(self) -> None:
         while True:
             try:
-                conn = self._idle.get_nowait()
+                conn, _since = self._idle.get_nowait()
             except queue.Empty:
                 return
             try:

@@ -137,7 +137,7 @@ class Pipeline:
             planned=tuple(plan(strategy, self.store.entries(), first, last)),
             items=tuple(items),
             deliveries={i.id: tuple(self.store.deliveries(i.id)) for i in items},
-            metrics=tuple(self.store.metrics_between(month_bounds(months[0])[0], last)),
+            metrics=tuple(p for m in months for p in self.store.metric_totals(*month_bounds(m))),
             edition_failures=failures,
         )
 

@@ -124,13 +124,16 @@ class Dispatcher:
             if d.next_attempt_at is None or d.next_attempt_at <= now
         ]
         render = self._renderer(item)
+        prefix = f"send:{item.channel}:{item.id}:"
+        states = self.store.claim_many([prefix + d.recipient for d in pending], "send", now)
         results = {"sent": 0, "failed": 0}
         lock = threading.Lock()
 
         def one(delivery: Delivery) -> None:
             if self.stop.is_set():
                 return
-            outcome = self.deliver(adapter, item, delivery, render, now, failures)
+            state = states[prefix + delivery.recipient]
+            outcome = "sent" if state == "done" else self.deliver(adapter, item, delivery, render, now, failures)
             with lock:
                 results[outcome] = results.get(outcome, 0) + 1
 
@@ -141,6 +144,7 @@ class Dispatcher:
         else:
             for delivery in pending:
                 one(delivery)
+        self.store.sync_sent(item.id, prefix, now)
         self._settle(item, now)
         return results["sent"], results["failed"]
 
@@ -183,11 +187,9 @@ class Dispatcher:
         now: datetime,
         failures: list[str],
     ) -> str:
+        """One send, its key already claimed. A success is recorded in the ledger only; the delivery
+        rows catch up in one query when the item's loop ends (`sync_sent`)."""
         key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
-        state = self.store.claim(key, "send", now)
-        if state == "done":  # recorded in the ledger but not on the delivery: repair, do not resend
-            self.store.mark_delivery(delivery.id, "sent", now)
-            return "sent"
         unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
         html, text = render(delivery.recipient, unsubscribe or "")
         post = Post(
@@ -203,18 +205,20 @@ class Dispatcher:
         )
         problems = adapter.validate(post)
         if problems:
-            self.store.finish(key, now, ok=False, detail="; ".join(problems))
-            self.store.mark_delivery(
-                delivery.id, "skipped" if item.kind == "email" else "failed", now, error="; ".join(problems)
-            )
+            why = "; ".join(problems)
+            status = "skipped" if item.kind == "email" else "failed"
+            self.store.record_attempt(key, delivery.id, status, now, ledger="failed", detail=why, error=why)
             failures.append(f"item {item.id} to {delivery.recipient}: {'; '.join(problems)}")
             return "failed"
         try:
             receipt = adapter.send(post, key)
         except ChannelError as exc:
             return self._failed(exc, key, item, delivery, now, failures)
-        self.store.finish(key, now, detail=receipt.external_id)
-        self.store.mark_delivery(delivery.id, "sent", now, external_id=receipt.external_id, url=receipt.url)
+        if item.kind == "email":  # the hot path: one statement; the delivery row is synced after the loop
+            self.store.finish_fast(key, now, detail=receipt.external_id)
+        else:
+            self.store.record_attempt(key, delivery.id, "sent", now, ledger="done", detail=receipt.external_id,
+                                      external_id=receipt.external_id, url=receipt.url)  # fmt: skip
         return "sent"
 
     def _failed(
@@ -223,11 +227,11 @@ class Dispatcher:
         if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
             # The claim stays `started`: the retry reuses the key, so a send that did land is not repeated.
             wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
-            self.store.mark_delivery(delivery.id, "pending", now, error=str(exc), next_attempt_at=now + wait)
+            self.store.record_attempt(key, delivery.id, "pending", now, ledger=None, error=str(exc),
+                                      next_attempt_at=now + wait)  # fmt: skip
             log.info("send deferred", extra={"item": item.id, "error": str(exc), "retry_in": wait.total_seconds()})
             return "deferred"
-        self.store.finish(key, now, ok=False, detail=str(exc))
-        self.store.mark_delivery(delivery.id, "failed", now, error=str(exc))
+        self.store.record_attempt(key, delivery.id, "failed", now, ledger="failed", detail=str(exc), error=str(exc))
         if exc.recipient_rejected:
             self.store.set_subscriber_status(delivery.recipient, "bounced", now, reason=str(exc))
         failures.append(f"item {item.id} to {delivery.recipient}: {exc}")

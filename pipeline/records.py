@@ -126,6 +126,7 @@ class MetricPoint:
     objective: str = ""
     item_ref: str = ""
     import_key: str | None = None
+    count: int = 1  # rows summed into `value` (aggregated totals carry more than one)
 
 
 @dataclass(frozen=True)

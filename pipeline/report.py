@@ -46,10 +46,11 @@ def rag(actual: float | None, target: float | None) -> str:
 
 
 def _metric_value(points: list[MetricPoint], metric: str) -> float | None:
-    values = [p.value for p in points if p.metric == metric]
-    if not values:
+    chosen = [p for p in points if p.metric == metric]
+    if not chosen:
         return None
-    return round(sum(values) / len(values), 3) if metric in MEAN_METRICS else sum(values)
+    total = sum(p.value for p in chosen)
+    return round(total / sum(p.count for p in chosen), 3) if metric in MEAN_METRICS else total
 
 
 def _month_of(day: date) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import select
+from sqlmodel import func, select
 
 from pipeline.records import MetricPoint
 from pipeline.storage.base import StoreBase
@@ -42,6 +42,21 @@ class MetricsStore(StoreBase):
                     known.add(p.import_key)
                 added += 1
         return added
+
+    def metric_totals(self, first: date, last: date) -> list[MetricPoint]:
+        """Totals for the period, summed in SQL per (channel, audience, objective, metric): one point
+        per group, dated `first`, with `count` the rows summed (for means such as uplift)."""
+        keys = (MetricRow.channel, MetricRow.audience, MetricRow.objective, MetricRow.metric)
+        with self.session() as s:
+            q = (
+                select(*keys, func.sum(MetricRow.value), func.count())
+                .where(MetricRow.day >= first, MetricRow.day <= last)
+                .group_by(*keys)
+            )
+            return [
+                MetricPoint(first, metric, float(total), "total", channel, audience, objective, count=int(n))
+                for channel, audience, objective, metric, total, n in s.exec(q)
+            ]
 
     def metrics_between(self, first: date, last: date) -> list[MetricPoint]:
         with self.session() as s:

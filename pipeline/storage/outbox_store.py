@@ -6,12 +6,13 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import bindparam, update
 from sqlmodel import col, select
 
 from content_calendar.errors import CommsError
 from pipeline.records import Delivery, Edition, OutboxItem
 from pipeline.storage.base import StoreBase
-from pipeline.storage.tables import DeliveryRow, EditionRow, OutboxRow
+from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow
 
 STATUSES = ("draft", "awaiting_approval", "approved", "sent", "failed", "cancelled", "missed")
 FINAL = frozenset({"sent", "cancelled"})
@@ -235,26 +236,39 @@ class OutboxStore(StoreBase):
                 q = q.where(DeliveryRow.status == status)
             return [_delivery(r) for r in s.exec(q)]
 
-    def mark_delivery(
-        self,
-        delivery_id: int,
-        status: str,
-        now: datetime,
-        *,
-        error: str | None = None,
-        external_id: str | None = None,
-        url: str | None = None,
-        next_attempt_at: datetime | None = None,
-    ) -> None:
-        with self.session() as s:
-            row = s.get(DeliveryRow, delivery_id)
-            assert row is not None
-            row.status, row.attempts, row.last_error = status, row.attempts + 1, error
-            row.external_id, row.url = external_id or row.external_id, url or row.url
-            row.next_attempt_at = next_attempt_at
-            if status == "sent":
-                row.sent_at = now
-            s.add(row)
+    def record_attempt(self, key: str, delivery_id: int, status: str, now: datetime, *, ledger: str | None,
+                       detail: str = "", error: str | None = None, external_id: str | None = None,
+                       url: str | None = None, next_attempt_at: datetime | None = None) -> None:  # fmt: skip
+        """After one send attempt, in one transaction: the delivery's new state and, when the effect is
+        settled (`ledger` is done or failed), the ledger row. A pending retry leaves the ledger started."""
+        deliveries, ledger_table = DeliveryRow.__table__, LedgerRow.__table__
+        values: dict[str, Any] = {"status": status, "attempts": deliveries.c.attempts + 1, "last_error": error,
+                                  "next_attempt_at": next_attempt_at}  # fmt: skip
+        if external_id:
+            values |= {"external_id": external_id, "url": url}
+        if status == "sent":
+            values["sent_at"] = now
+        with self.engine.begin() as conn:
+            conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+            if ledger is not None:
+                conn.execute(update(ledger_table).where(ledger_table.c.key == key)
+                             .values(state=ledger, finished_at=now, detail=detail[:2000]))  # fmt: skip
+
+    def sync_sent(self, item_id: int, key_prefix: str, now: datetime) -> int:
+        """Mark pending deliveries sent where the ledger says their send is done (one query each way)."""
+        deliveries, ledger = DeliveryRow.__table__, LedgerRow.__table__
+        with self.engine.begin() as conn:
+            done = dict(conn.execute(select(ledger.c.key, ledger.c.detail).where(
+                ledger.c.key.startswith(key_prefix), ledger.c.state == "done")).all())  # fmt: skip
+            pending = conn.execute(select(deliveries.c.id, deliveries.c.recipient).where(
+                deliveries.c.outbox_id == item_id, deliveries.c.status == "pending")).all()  # fmt: skip
+            rows = [{"row_id": i, "mid": done[key_prefix + r]} for i, r in pending if key_prefix + r in done]
+            if rows:
+                stmt = (update(deliveries).where(deliveries.c.id == bindparam("row_id"))
+                        .values(status="sent", sent_at=now, external_id=bindparam("mid"),
+                                attempts=deliveries.c.attempts + 1))  # fmt: skip
+                conn.execute(stmt, rows)
+            return len(rows)
 
     def reset_failed_deliveries(self, item_id: int) -> int:
         with self.session() as s:
