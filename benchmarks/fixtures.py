@@ -31,7 +31,8 @@ def entries(n: int, seed: int = 1) -> list[Entry]:
     for i in range(n):
         out.append(Entry(
             id=f"e{i}", title=f"Entry {i}", channel=rng.choice(channels), audiences=(rng.choice(audiences),),
-            objectives=(str(rng.randint(1, 6)),), template="post", start=date(2026, 1, 1) + timedelta(rng.randint(0, 60)),
+            objectives=(str(rng.randint(1, 6)),), template="post",
+            start=date(2026, 1, 1) + timedelta(rng.randint(0, 60)),
             at=time(rng.choice([8, 9, 10, 12, 14, 19]), rng.choice([0, 15, 30])), repeat=REPEATS[i % len(REPEATS)],
             on_school_holiday=rng.choice(["keep", "move"]),
         ))  # fmt: skip

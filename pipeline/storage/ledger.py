@@ -3,9 +3,8 @@ doubled or replayed wake-up never loses work and never repeats it."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import threading
+from datetime import datetime
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection
@@ -14,7 +13,6 @@ from sqlmodel import select
 
 from pipeline.storage.base import StoreBase
 from pipeline.storage.tables import LedgerRow
-
 
 _LEDGER = LedgerRow.__table__
 _FINISH = (
