@@ -174,18 +174,22 @@ def build_report(data: MonthData) -> dict[str, Any]:
         {"item": None, "title": f, "channel": "", "status": "edition failed", "due_at": "", "reason": f}
         for f in data.edition_failures
     ]
-    partial = [
-        {
-            "item": i.id,
-            "title": i.title,
-            "channel": i.channel,
-            "status": "partly delivered",
-            "due_at": i.due_at.isoformat(),
-            "reason": i.reason,
-        }
-        for i in data.items
-        if i.status == "sent" and i.reason
-    ]
+    partial = []
+    for i in data.items:
+        got = data.deliveries.get(i.id, ())
+        bad = [d for d in got if d.status in ("failed", "skipped")]
+        if i.status == "sent" and bad:
+            why = "; ".join(sorted({d.last_error or d.status for d in bad}))
+            partial.append(
+                {
+                    "item": i.id,
+                    "title": i.title,
+                    "channel": i.channel,
+                    "status": "partly delivered",
+                    "due_at": i.due_at.isoformat(),
+                    "reason": f"{len(bad)} of {len(got)} not delivered: {why}",
+                }
+            )
     return {
         "strategy": data.strategy.name,
         "month": data.month,

@@ -1,0 +1,150 @@
+"""The clock: wake-ups across the clock changes (time-machine), downtime, freeze, and two clocks at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from pipeline import jobs
+from pipeline.scheduler import WAKE_HOURS, first_working_day, next_wakeups
+from pipeline.settings import load_settings
+from tests.conftest import EXAMPLE
+
+LONDON = ZoneInfo("Europe/London")
+CALENDAR = """id,title,channel,audiences,objectives,start_date,time,repeat,approval,on_bank_holiday,missed_after_hours
+daily,Daily reminder,x,residents,3,2026-03-01,09:00,daily,auto,keep,{hours}
+weekly,Sunday post,facebook,residents,1,2026-03-01,09:30,weekly on Sunday,auto,keep,{hours}
+monthly,Last Sunday post,intranet,team-thurrock,2,2026-03-01,10:00,monthly on the last Sunday,auto,keep,{hours}
+"""
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    ws = tmp_path / "ws"
+    (ws / "calendar").mkdir(parents=True)
+    shutil.copy(EXAMPLE / "strategy.yaml", ws / "strategy.yaml")
+    shutil.copy(EXAMPLE / "organisation.yaml", ws / "organisation.yaml")
+    (ws / "calendar" / "cal.csv").write_text(CALENDAR.format(hours=24))
+    env = {
+        "COMMS_DATABASE_URL": f"sqlite:///{tmp_path / 'comms.db'}",
+        "COMMS_WORKSPACE": str(ws),
+        "COMMS_FILE_CHANNELS": "*",
+        "COMMS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "COMMS_SECRET_KEY": "k",
+        "COMMS_REPORTS_DIR": str(tmp_path / "reports"),
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    from pipeline.app import make_pipeline
+
+    p = make_pipeline(load_settings(env_file=None))
+    p.import_plan(now=datetime(2026, 2, 1, tzinfo=UTC))
+    p.store.engine.dispose()
+    return tmp_path
+
+
+def posts(tmp_path: Path) -> list[tuple[str, datetime]]:
+    out = []
+    for path in sorted((tmp_path / "outbox").rglob("*.json")):
+        record = json.loads(path.read_text())
+        out.append((path.parent.name, datetime.fromisoformat(record["due_at"]).astimezone(LONDON)))
+    return out
+
+
+def wake_at(moment: datetime) -> None:
+    with time_machine.travel(moment, tick=False):
+        jobs.wake()
+
+
+@pytest.mark.parametrize("change", [date(2026, 3, 29), date(2026, 10, 25)], ids=["spring-forward", "fall-back"])
+def test_each_entry_fires_once_at_local_time_across_the_change(workspace: Path, change: date) -> None:
+    days = [change - timedelta(days=1), change, change + timedelta(days=1)]
+    for day in days:
+        for minutes in range(8 * 60, 11 * 60, 15):  # every 15 minutes, 08:00-10:45 local
+            wake_at(datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=LONDON))
+    # the repeated hour on the fall-back night, both times, changes nothing
+    wake_at(datetime(change.year, change.month, change.day, 1, 30, tzinfo=LONDON))
+    wake_at(datetime(change.year, change.month, change.day, 1, 30, fold=1, tzinfo=LONDON))
+    got = posts(workspace)
+    daily = [t for ch, t in got if ch == "x" and t.date() in days]
+    assert [(t.date(), t.hour, t.minute) for t in daily] == [(d, 9, 0) for d in days]
+    assert [(t.hour, t.minute) for ch, t in got if ch == "facebook" and t.date() == change] == [(9, 30)]
+    assert [(t.hour, t.minute) for ch, t in got if ch == "intranet" and t.date() == change] == [(10, 0)]
+    assert len(got) == len(set(got)), "nothing happened twice"
+
+
+def test_the_clock_never_wakes_between_one_and_two() -> None:
+    settings = load_settings(environ={}, env_file=None)
+    for start in (datetime(2026, 3, 28, 23, tzinfo=UTC), datetime(2026, 10, 24, 23, tzinfo=UTC)):
+        fires = [m for name, m in next_wakeups(settings, start, count=40) if name == "wake"]
+        assert fires and all(m.astimezone(LONDON).hour != 1 for m in fires)
+        assert len(fires) == len(set(fires))
+    assert WAKE_HOURS == "0,2-23"
+
+
+def test_downtime_catches_up_once_and_marks_late_items_missed(workspace: Path) -> None:
+    ws = workspace / "ws"
+    (ws / "calendar" / "cal.csv").write_text(CALENDAR.format(hours=96))
+    lines = (ws / "calendar" / "cal.csv").read_text().splitlines()
+    lines[1] = lines[1].rsplit(",", 1)[0] + ",24"  # the daily reminder may be at most a day late
+    (ws / "calendar" / "cal.csv").write_text("\n".join(lines) + "\n")
+    from pipeline.app import make_pipeline
+
+    p = make_pipeline(load_settings(env_file=None))
+    p.import_plan(now=datetime(2026, 11, 1, tzinfo=UTC))
+    wake_at(datetime(2026, 11, 20, 12, 0, tzinfo=LONDON))  # up and running
+    before = set(posts(workspace))
+    wake_at(datetime(2026, 11, 23, 12, 0, tzinfo=LONDON))  # back after three days down
+    wake_at(datetime(2026, 11, 23, 12, 5, tzinfo=LONDON))  # and the next wake-up does nothing more
+    new = set(posts(workspace)) - before
+    assert sorted((ch, t.date()) for ch, t in new) == [("facebook", date(2026, 11, 22)), ("x", date(2026, 11, 23))]
+    missed = {i.occurrence_key for i in p.store.items(status="missed")}
+    assert {"daily@2026-11-21", "daily@2026-11-22"} <= missed
+    assert "weekly@2026-11-22" not in missed and "daily@2026-11-23" not in missed
+
+
+def test_freeze_holds_then_resume_sends(workspace: Path) -> None:
+    from pipeline.app import make_pipeline
+
+    p = make_pipeline(load_settings(env_file=None))
+    p.store.set_freeze(True, "duty officer", "critical incident", datetime(2026, 11, 2, tzinfo=UTC))
+    wake_at(datetime(2026, 11, 2, 9, 5, tzinfo=LONDON))
+    assert posts(workspace) == []
+    p.store.set_freeze(False, "duty officer", "", datetime(2026, 11, 2, 10, tzinfo=UTC))
+    wake_at(datetime(2026, 11, 2, 10, 5, tzinfo=LONDON))
+    assert [(ch, t.date()) for ch, t in posts(workspace)] == [("x", date(2026, 11, 2))]
+
+
+def test_monthly_report_on_the_first_working_day_once(workspace: Path) -> None:
+    assert first_working_day(2027, 1) == date(2027, 1, 4)  # 1 Jan bank holiday, then a weekend
+    wake_at(datetime(2026, 12, 1, 7, 55, tzinfo=LONDON))
+    assert not (workspace / "reports").exists()
+    wake_at(datetime(2026, 12, 1, 8, 5, tzinfo=LONDON))
+    wake_at(datetime(2026, 12, 1, 8, 10, tzinfo=LONDON))
+    reports = sorted(p.name for p in (workspace / "reports").iterdir())
+    assert reports == ["report-2026-11.csv", "report-2026-11.html", "report-2026-11.json"]
+
+
+def test_two_clocks_started_together_send_nothing_twice(workspace: Path) -> None:
+    env = {**os.environ}
+    command = [sys.executable, "-m", "pipeline.cli", "run", "--once", "--at", "2026-11-02T09:05"]
+    procs = [
+        subprocess.Popen(command, env=env, cwd=workspace, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes in ([0, 0], [0, 3]), results
+    if codes == [0, 3]:
+        assert "another clock is already running" in next(err for code, err in results if code == 3)
+    got = [(ch, t.date()) for ch, t in posts(workspace)]
+    assert sorted(got) == [("facebook", date(2026, 11, 1)), ("x", date(2026, 11, 2))], "each once"
