@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import col, select
 
 from pipeline.records import Freeze, JobRun
@@ -67,7 +67,7 @@ class ControlStore(StoreBase):
                 row.holder, row.heartbeat_at = holder, now
                 s.add(row)
                 return None
-        except IntegrityError:  # another process inserted it first
+        except (IntegrityError, OperationalError):  # another process took it first, or holds the write lock
             return "another clock"
 
     def release_lock(self, name: str, holder: str) -> None:
