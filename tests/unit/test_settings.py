@@ -1,0 +1,48 @@
+"""Settings: read from the environment and .env, checked at start-up, secrets never shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import SettingsError
+from pipeline.settings import ENV, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_env_example_documents_every_setting() -> None:
+    text = (ROOT / ".env.example").read_text()
+    assert [v for v in ENV.values() if f"\n{v}=" not in text] == []
+
+
+def test_dotenv_then_environment(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("COMMS_SMTP_PORT=2525\nCOMMS_TIMEZONE=Europe/London\nCOMMS_FILE_CHANNELS=facebook, x\n")
+    s = load_settings(environ={"COMMS_SMTP_PORT": "587"}, env_file=env_file)
+    assert s.smtp_port == 587 and s.file_channels == ("facebook", "x")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"COMMS_TIMEZONE": "Mars/Olympus"}, "not a known timezone"),
+        ({"COMMS_DATABASE_URL": "mysql://x"}, "must be sqlite"),
+        ({"COMMS_SMTP_SECURITY": "ssl3"}, "use none, starttls or tls"),
+        ({"COMMS_SMTP_PORT": "abc"}, "must be a whole number"),
+        ({"COMMS_SMTP_PASSWORD": "p", "COMMS_SMTP_HOST": "smtp.example.org"}, "would send it in clear"),
+        ({"COMMS_MISFIRE_GRACE_SECONDS": "1"}, "loses runs on restart"),
+    ],
+)
+def test_bad_settings_say_what_to_change(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(environ=env, env_file=None)
+
+
+def test_secrets_are_redacted() -> None:
+    s = load_settings(
+        environ={"COMMS_SMTP_PASSWORD": "hunter2", "COMMS_SECRET_KEY": "k", "COMMS_SMTP_SECURITY": "tls"}, env_file=None
+    )
+    shown = s.redacted()
+    assert shown["smtp_password"] == "(set)" and "hunter2" not in str(shown) and "hunter2" not in repr(s)
