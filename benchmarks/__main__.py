@@ -31,8 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     m = machine()
-    print(f"machine: {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
-          f"{'quick' if args.quick else 'full'} run in {time.perf_counter() - started:.0f} s\n")  # fmt: skip
+    print(
+        f"machine: {m['cores']} cores, {m['memory_gib']} GiB, Python {m['python']}; "
+        f"{'quick' if args.quick else 'full'} run in {time.perf_counter() - started:.0f} s\n"
+    )
     print(table(results))
     if args.json:
         write_json(results, args.json, args.quick)

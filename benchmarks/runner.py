@@ -91,28 +91,52 @@ def measure(w: Workload) -> Result:
 
 def machine() -> dict[str, Any]:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {"cores": os.cpu_count(), "memory_gib": round(mem, 1), "python": platform.python_version(),
-            "platform": platform.platform()}  # fmt: skip
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
 
 
 def table(results: list[Result]) -> str:
-    head = f"{'workload':22} {'items':>9} {'median':>10} {'throughput':>16} {'baseline':>10} {'ratio':>7} " \
-           f"{'peak RSS':>9}  target"  # fmt: skip
+    head = (
+        f"{'workload':22} {'items':>9} {'median':>10} {'throughput':>16} {'baseline':>10} {'ratio':>7} "
+        f"{'peak RSS':>9}  target"
+    )
     lines = [head, "-" * len(head)]
     for r in results:
         ratio = f"{r.ratio:.2f}" if r.ratio is not None else "-"
         base = f"{r.baseline_s:.3f}s" if r.baseline_s else "-"
         verdict = "" if r.met is None else (" ✓" if r.met else " ✗ missed")
-        lines.append(f"{r.name:22} {r.items:>9,} {r.median_s:>9.3f}s {r.throughput:>11,.0f} {r.unit:4} {base:>10} "
-                     f"{ratio:>7} {r.peak_rss_mb:>7.0f}MB  {r.target}{verdict}")  # fmt: skip
+        lines.append(
+            f"{r.name:22} {r.items:>9,} {r.median_s:>9.3f}s {r.throughput:>11,.0f} {r.unit:4} {base:>10} "
+            f"{ratio:>7} {r.peak_rss_mb:>7.0f}MB  {r.target}{verdict}"
+        )
         lines += [f"{'':22} note: {n}" for n in r.notes]
     return "\n".join(lines)
 
 
 def write_json(results: list[Result], path: Path, quick: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"machine": machine(), "quick": quick, "results": [
-        {"name": r.name, "items": r.items, "unit": r.unit, "median_s": r.median_s, "baseline_s": r.baseline_s,
-         "ratio": r.ratio, "throughput": r.throughput, "peak_rss_mb": r.peak_rss_mb, "target": r.target,
-         "met": r.met, "notes": r.notes} for r in results]}  # fmt: skip
+    data = {
+        "machine": machine(),
+        "quick": quick,
+        "results": [
+            {
+                "name": r.name,
+                "items": r.items,
+                "unit": r.unit,
+                "median_s": r.median_s,
+                "baseline_s": r.baseline_s,
+                "ratio": r.ratio,
+                "throughput": r.throughput,
+                "peak_rss_mb": r.peak_rss_mb,
+                "target": r.target,
+                "met": r.met,
+                "notes": r.notes,
+            }
+            for r in results
+        ],
+    }
     path.write_text(json.dumps(data, indent=2))

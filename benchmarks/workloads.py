@@ -140,12 +140,33 @@ def collect_workloads(quick: bool, tmp: Path) -> list[Workload]:
         server.terminate()
 
     return [
-        Workload("collect-first", count, "feed", first, bare, "bare requests + feedparser loop",
-                 "ratio <= 1.3", lambda _s, r: r is not None and r <= 1.3, repeat=3 if quick else 5, before_each=fresh),
-        Workload("collect-304", count, "feed", second, first, "the first poll (same run)",
-                 "ratio <= 0.1 (10x faster than the first poll)", lambda _s, r: r is not None and r <= 0.1,
-                 repeat=3 if quick else 5, before_each=primed, before_baseline=fresh, cleanup=done),
-    ]  # fmt: skip
+        Workload(
+            "collect-first",
+            count,
+            "feed",
+            first,
+            bare,
+            "bare requests + feedparser loop",
+            "ratio <= 1.3",
+            lambda _s, r: r is not None and r <= 1.3,
+            repeat=3 if quick else 5,
+            before_each=fresh,
+        ),
+        Workload(
+            "collect-304",
+            count,
+            "feed",
+            second,
+            first,
+            "the first poll (same run)",
+            "ratio <= 0.1 (10x faster than the first poll)",
+            lambda _s, r: r is not None and r <= 0.1,
+            repeat=3 if quick else 5,
+            before_each=primed,
+            before_baseline=fresh,
+            cleanup=done,
+        ),
+    ]
 
 
 # personalise --------------------------------------------------------------------------------
@@ -165,36 +186,78 @@ def personalise_workloads(quick: bool, tmp: Path) -> list[Workload]:
     for slot in ("first_name", "organisation", "greeting", "unsubscribe_url", "email"):
         jinja_source = jinja_source.replace(sentinel(nonce, slot), "{{ " + slot + " }}")
     bare_template = jinja2.Environment(autoescape=True).from_string(jinja_source)
-    people = [recipient_values(f"Head Teacher {i}", f"School {i}", f"head{i}@schools.example.org",
-                               f"https://comms.example.org/unsubscribe?token=t{i}") for i in range(n)]  # fmt: skip
+    people = [
+        recipient_values(
+            f"Head Teacher {i}",
+            f"School {i}",
+            f"head{i}@schools.example.org",
+            f"https://comms.example.org/unsubscribe?token=t{i}",
+        )
+        for i in range(n)
+    ]
 
-    compile_timer = Workload("mjml-compile", 1, "ed", lambda: mjml2html(mjml), None, "",
-                             "report only: MJML compile per edition", None, repeat=20)  # fmt: skip
+    compile_timer = Workload(
+        "mjml-compile",
+        1,
+        "ed",
+        lambda: mjml2html(mjml),
+        None,
+        "",
+        "report only: MJML compile per edition",
+        None,
+        repeat=20,
+    )
     return [
-        Workload("personalise", n, "rcpt", lambda: [ours.render(p) for p in people],
-                 lambda: [bare_template.render(**p) for p in people], "bare Jinja2 on the same compiled HTML",
-                 "throughput >= 0.8 x bare Jinja2 (ratio <= 1.25)", lambda _s, r: r is not None and r <= 1.25),
+        Workload(
+            "personalise",
+            n,
+            "rcpt",
+            lambda: [ours.render(p) for p in people],
+            lambda: [bare_template.render(**p) for p in people],
+            "bare Jinja2 on the same compiled HTML",
+            "throughput >= 0.8 x bare Jinja2 (ratio <= 1.25)",
+            lambda _s, r: r is not None and r <= 1.25,
+        ),
         compile_timer,
-    ]  # fmt: skip
+    ]
 
 
 def _bulletin_context(nonce: str) -> dict[str, Any]:
     from markupsafe import Markup
 
-    national = [{"title": f"National update {i}", "link": f"https://www.gov.uk/news/{i}", "summary": "Summary " * 20,
-                 "published": date(2026, 10, 30), "source": "GOV.UK"} for i in range(6)]  # fmt: skip
+    national = [
+        {
+            "title": f"National update {i}",
+            "link": f"https://www.gov.uk/news/{i}",
+            "summary": "Summary " * 20,
+            "published": date(2026, 10, 30),
+            "source": "GOV.UK",
+        }
+        for i in range(6)
+    ]
     return {
-        "org": {"name": "Kent County Council", "programme": "Prevent", "phone": "03000 41 41 41",
-                "contact_email": "prevent@kent.example.org", "act_early_url": "https://actearly.uk",
-                "address": "Sessions House, Maidstone", "website": "https://www.kent.gov.uk"},
-        "title": "Prevent update for schools", "subject": "Prevent update for schools: November 2026",
-        "preheader": "Let's Talk About It", "issue_date": date(2026, 11, 5), "intro": "This month's update.",
-        "key_messages": ["Share the toolkit", "Online radicalisation", "Make a referral"], "stories": [],
-        "national": national, "cta": {"lead": "Worried?", "text": "Share a concern", "url": "https://actearly.uk"},
+        "org": {
+            "name": "Kent County Council",
+            "programme": "Prevent",
+            "phone": "03000 41 41 41",
+            "contact_email": "prevent@kent.example.org",
+            "act_early_url": "https://actearly.uk",
+            "address": "Sessions House, Maidstone",
+            "website": "https://www.kent.gov.uk",
+        },
+        "title": "Prevent update for schools",
+        "subject": "Prevent update for schools: November 2026",
+        "preheader": "Let's Talk About It",
+        "issue_date": date(2026, 11, 5),
+        "intro": "This month's update.",
+        "key_messages": ["Share the toolkit", "Online radicalisation", "Make a referral"],
+        "stories": [],
+        "national": national,
+        "cta": {"lead": "Worried?", "text": "Share a concern", "url": "https://actearly.uk"},
         "list_name": "the headteacher bulletin",
         "resources": [{"title": "Let's Talk About It", "url": "https://www.ltai.info", "note": "toolkit"}],
         "slot": lambda name: Markup(sentinel(nonce, name)),
-    }  # fmt: skip
+    }
 
 
 # dispatch -----------------------------------------------------------------------------------
@@ -234,9 +297,17 @@ def dispatch_workloads(quick: bool, tmp: Path) -> list[Workload]:
         def before() -> None:
             runs["n"] += 1
             db = tmp / f"dispatch-{runs['n']}.db"
-            settings = load_settings(environ={}, env_file=None, database_url=f"sqlite:///{db}",
-                                     workspace=fixtures.EXAMPLE, smtp_host="127.0.0.1", smtp_port=port,
-                                     secret_key="bench", smtp_pool_size=pool, file_channels=("*",))  # fmt: skip
+            settings = load_settings(
+                environ={},
+                env_file=None,
+                database_url=f"sqlite:///{db}",
+                workspace=fixtures.EXAMPLE,
+                smtp_host="127.0.0.1",
+                smtp_port=port,
+                secret_key="bench",
+                smtp_pool_size=pool,
+                file_channels=("*",),
+            )
             p = make_pipeline(settings)
             p.import_plan(now=due - timedelta(days=3))
             p.store.upsert_subscribers(fixtures.subscribers(n))
@@ -252,9 +323,11 @@ def dispatch_workloads(quick: bool, tmp: Path) -> list[Workload]:
     item = next(i for i in sample.store.items() if i.entry_id == "headteacher-bulletin")
     nonce = sample.store.edition_inputs(item.edition_id)["nonce"]
     values = recipient_values("Head Teacher 1", "School 1", "school1@schools.example.org", "https://x.example/u")
-    payload = build_mime([("From", "prevent@example.org"), ("To", "school1@schools.example.org"),
-                          ("Subject", item.subject)], Personaliser(item.body, nonce, escape=False).render(values),
-                         Personaliser(item.html, nonce).render(values))  # fmt: skip
+    payload = build_mime(
+        [("From", "prevent@example.org"), ("To", "school1@schools.example.org"), ("Subject", item.subject)],
+        Personaliser(item.body, nonce, escape=False).render(values),
+        Personaliser(item.html, nonce).render(values),
+    )
 
     def bare() -> None:
         with smtplib.SMTP("127.0.0.1", port) as conn:
@@ -265,13 +338,32 @@ def dispatch_workloads(quick: bool, tmp: Path) -> list[Workload]:
         return lambda: pipelines[pool].dispatch(due)
 
     return [
-        Workload("dispatch", n, "mail", run(1), bare, "bare smtplib loop, one connection, same message bytes",
-                 "throughput >= 0.8 x bare smtplib (ratio <= 1.25)", lambda _s, r: r is not None and r <= 1.25,
-                 repeat=3, before_each=setup(1)),
-        Workload("dispatch-pool4", n, "mail", run(4), bare, "bare smtplib loop, one connection",
-                 "throughput >= 2 x bare smtplib (ratio <= 0.5)", lambda _s, r: r is not None and r <= 0.5,
-                 repeat=3, before_each=setup(4), cleanup=sink.terminate),
-    ]  # fmt: skip
+        Workload(
+            "dispatch",
+            n,
+            "mail",
+            run(1),
+            bare,
+            "bare smtplib loop, one connection, same message bytes",
+            "throughput >= 0.8 x bare smtplib (ratio <= 1.25)",
+            lambda _s, r: r is not None and r <= 1.25,
+            repeat=3,
+            before_each=setup(1),
+        ),
+        Workload(
+            "dispatch-pool4",
+            n,
+            "mail",
+            run(4),
+            bare,
+            "bare smtplib loop, one connection",
+            "throughput >= 2 x bare smtplib (ratio <= 0.5)",
+            lambda _s, r: r is not None and r <= 0.5,
+            repeat=3,
+            before_each=setup(4),
+            cleanup=sink.terminate,
+        ),
+    ]
 
 
 # report -------------------------------------------------------------------------------------
@@ -287,8 +379,10 @@ def report_workloads(quick: bool, tmp: Path) -> list[Workload]:
     p = make_pipeline(settings)
     p.import_plan(now=datetime(2026, 10, 1, tzinfo=UTC))
     _fill_metrics(db, rows)
-    sql = ("SELECT objective, metric, channel, audience, sum(value), count(*) FROM metrics "
-           "WHERE day BETWEEN ? AND ? GROUP BY objective, metric, channel, audience")  # fmt: skip
+    sql = (
+        "SELECT objective, metric, channel, audience, sum(value), count(*) FROM metrics "
+        "WHERE day BETWEEN ? AND ? GROUP BY objective, metric, channel, audience"
+    )
 
     def bare() -> None:
         with sqlite3.connect(db) as conn:
@@ -318,15 +412,31 @@ def _fill_metrics(db: Path, rows: int) -> None:
         def gen():  # type: ignore[no-untyped-def]
             for i in range(rows):
                 day = date(2026, 11, 1) + timedelta(days=i % 30)
-                yield (day.isoformat(), channels[i % 5], audiences[(i // 5) % 5], str(i % 6 + 1), "",
-                       metrics[i % 7], float(i % 100), "bench")  # fmt: skip
+                yield (
+                    day.isoformat(),
+                    channels[i % 5],
+                    audiences[(i // 5) % 5],
+                    str(i % 6 + 1),
+                    "",
+                    metrics[i % 7],
+                    float(i % 100),
+                    "bench",
+                )
 
-        conn.executemany("INSERT INTO metrics (day, channel, audience, objective, item_ref, metric, value, source) "
-                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", gen())  # fmt: skip
+        conn.executemany(
+            "INSERT INTO metrics (day, channel, audience, objective, item_ref, metric, value, source) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            gen(),
+        )
 
 
-ALL = {"plan": plan_workload, "collect": collect_workloads, "personalise": personalise_workloads,
-       "dispatch": dispatch_workloads, "report": report_workloads}  # fmt: skip
+ALL = {
+    "plan": plan_workload,
+    "collect": collect_workloads,
+    "personalise": personalise_workloads,
+    "dispatch": dispatch_workloads,
+    "report": report_workloads,
+}
 
 
 def temp_dir() -> Path:

@@ -55,8 +55,10 @@ def build_message(post: Post, key: str, sender: str) -> tuple[str, bytes]:
     if post.due_at is not None:
         headers.append(("Date", format_datetime(post.due_at)))
     if post.unsubscribe_url:
-        headers += [("List-Unsubscribe", f"<{post.unsubscribe_url}>"),
-                    ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]  # fmt: skip
+        headers += [
+            ("List-Unsubscribe", f"<{post.unsubscribe_url}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
     headers += list(post.headers)
     return mid, build_mime(headers, post.text, post.html or None)
 

@@ -10,6 +10,8 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.files import CellError, csv_rows, load_yaml, parse_date, parse_time, read_text, split_list
 from content_calendar.models import POLICIES, Entry, Strategy
@@ -133,7 +135,7 @@ def _raw_rows(path: Path, problems: list[Problem]) -> list[tuple[int, dict[str, 
     if path.suffix.lower() in (".yaml", ".yml"):
         try:
             data = load_yaml(text) or []
-        except Exception as exc:  # yaml.YAMLError
+        except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problems.append(Problem(str(path), mark.line + 1 if mark else 0, "yaml", str(exc).splitlines()[0]))
             return []

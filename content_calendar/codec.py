@@ -19,7 +19,7 @@ def entry_to_dict(entry: Entry) -> dict[str, Any]:
 
 def entry_from_dict(data: dict[str, Any]) -> Entry:
     known = {f.name for f in fields(Entry)}
-    values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+    values: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
     values["start"] = date.fromisoformat(data["start"])
     values["at"] = time.fromisoformat(data["at"])
     values["until"] = date.fromisoformat(data["until"]) if data.get("until") else None

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.files import CellError, load_yaml, parse_date, read_text
 from content_calendar.models import FACINGS, Audience, Channel, DateRange, Objective, Strategy
@@ -106,20 +108,20 @@ def load_strategy(path: Path) -> Strategy:
     """Read and check strategy.yaml. Raises CalendarError listing every problem."""
     c = _Collector(path)
     try:
-        data = load_yaml(read_text(path)[0]) or {}
+        data: dict[str, Any] = load_yaml(read_text(path)[0]) or {}
     except (OSError, CellError) as exc:
         raise CalendarError([Problem(str(path), 0, "file", str(exc))]) from None
-    except Exception as exc:  # yaml.YAMLError carries its own line
+    except yaml.YAMLError as exc:  # carries its own line
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 0
         raise CalendarError([Problem(str(path), line, "yaml", str(getattr(exc, "problem", exc)))]) from None
     strategy = Strategy(
         name=str(data.get("name", path.parent.name)),
-        objectives=tuple(_objectives(data.get("objectives"), c)),
-        audiences=tuple(_audiences(data.get("audiences"), c)),
-        channels=tuple(_channels(data.get("channels"), c)),
-        terms=tuple(_ranges(data.get("terms"), "terms", c)),
-        pre_election=tuple(_ranges(data.get("pre_election"), "pre_election", c)),
+        objectives=tuple(_objectives(data.get("objectives") or [], c)),
+        audiences=tuple(_audiences(data.get("audiences") or [], c)),
+        channels=tuple(_channels(data.get("channels") or [], c)),
+        terms=tuple(_ranges(data.get("terms") or [], "terms", c)),
+        pre_election=tuple(_ranges(data.get("pre_election") or [], "pre_election", c)),
         timezone=str(data.get("timezone", "Europe/London")),
     )
     for field, items in (

@@ -13,6 +13,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -184,7 +185,7 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
             result.failures += [f for o in outcomes.values() for f in o.failures]
             approved += _approve_all(pipeline, now)
             if approved:
-                dispatch = pipeline.run_job("dispatch", now, lambda now=now: pipeline.dispatch(now, dispatcher))
+                dispatch = pipeline.run_job("dispatch", now, partial(pipeline.dispatch, now, dispatcher))
                 result.failures += list(dispatch.failures)
         echo(f"3. compose   {result.editions} email editions compiled with MJML, {result.posts} posts written")
         echo(f"4. queue     {approved} items approved ({DEMO_APPROVER})")

@@ -217,8 +217,16 @@ class Dispatcher:
         if item.kind == "email":  # the hot path: one statement; the delivery row is synced after the loop
             self.store.finish_fast(key, now, detail=receipt.external_id)
         else:
-            self.store.record_attempt(key, delivery.id, "sent", now, ledger="done", detail=receipt.external_id,
-                                      external_id=receipt.external_id, url=receipt.url)  # fmt: skip
+            self.store.record_attempt(
+                key,
+                delivery.id,
+                "sent",
+                now,
+                ledger="done",
+                detail=receipt.external_id,
+                external_id=receipt.external_id,
+                url=receipt.url,
+            )
         return "sent"
 
     def _failed(
@@ -227,8 +235,9 @@ class Dispatcher:
         if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
             # The claim stays `started`: the retry reuses the key, so a send that did land is not repeated.
             wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
-            self.store.record_attempt(key, delivery.id, "pending", now, ledger=None, error=str(exc),
-                                      next_attempt_at=now + wait)  # fmt: skip
+            self.store.record_attempt(
+                key, delivery.id, "pending", now, ledger=None, error=str(exc), next_attempt_at=now + wait
+            )
             log.info("send deferred", extra={"item": item.id, "error": str(exc), "retry_in": wait.total_seconds()})
             return "deferred"
         self.store.record_attempt(key, delivery.id, "failed", now, ledger="failed", detail=str(exc), error=str(exc))

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from aiosmtpd.controller import Controller
 
@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    extensions_map: ClassVar[dict[str, str]] = {
+    extensions_map = {  # noqa: RUF012 - the base class declares it as an instance attribute
         **SimpleHTTPRequestHandler.extensions_map,
         ".atom": "application/atom+xml",
         ".rss": "application/rss+xml",

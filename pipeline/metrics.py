@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.files import CellError, csv_rows, load_yaml, parse_date, read_text
@@ -229,7 +230,7 @@ def read_feedback(path: Path, *, objective: str = "5", month: str | None = None)
     file_key = hashlib.sha256(text.encode()).hexdigest()[:16]
     points = []
     for (event, day), forms in sorted(events.items()):
-        base = {
+        base: dict[str, Any] = {
             "day": day,
             "source": f"feedback:{path.name}",
             "channel": "events",

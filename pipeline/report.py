@@ -76,7 +76,7 @@ def _objective_section(data: MonthData, code: str) -> dict[str, Any]:
     reach = _reach(delivered, data.deliveries)
     points = [p for p in data.metrics if p.objective == code]
     this_month = [p for p in points if _month_of(p.day) == data.month]
-    outcomes = []
+    outcomes: list[dict[str, Any]] = []
     for metric, target in objective.targets:
         trend = [_metric_value([p for p in points if _month_of(p.day) == m], metric) for m in data.months]
         actual, previous = trend[-1], trend[-2] if len(trend) > 1 else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import Connection
@@ -12,9 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from pipeline.storage.base import StoreBase
-from pipeline.storage.tables import LedgerRow
+from pipeline.storage.tables import LedgerRow, table
 
-_LEDGER = LedgerRow.__table__
+_LEDGER = table(LedgerRow)
 _FINISH = (
     update(_LEDGER)
     .where(_LEDGER.c.key == bindparam("k"))
@@ -36,32 +37,33 @@ class LedgerStore(StoreBase):
     def claim(self, key: str, kind: str, now: datetime) -> str:
         """Record that an effect is starting. Returns `new` when this call created the row, otherwise
         the state found (`started` means an earlier attempt may or may not have taken effect)."""
-        table = LedgerRow.__table__  # Core, not the ORM: this runs once per recipient on the hot path
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(table).values(key=key, kind=kind, state="started", started_at=now))
+                conn.execute(insert(_LEDGER).values(key=key, kind=kind, state="started", started_at=now))
             return "new"
         except IntegrityError:
             with self.engine.connect() as conn:
-                state = conn.execute(select(table.c.state).where(table.c.key == key)).scalar()
+                state = conn.execute(select(_LEDGER.c.state).where(_LEDGER.c.key == key)).scalar()
             return state or "started"
 
     def claim_many(self, keys: list[str], kind: str, now: datetime) -> dict[str, str]:
         """`claim` for many keys in one transaction (claiming ahead of a send is harmless: a key left
         `started` is simply sent on the next wake-up). Falls back to one by one on a race."""
-        table = LedgerRow.__table__
         states: dict[str, str] = {}
         try:
             with self.engine.begin() as conn:
                 for i in range(0, len(keys), 500):
                     chunk = keys[i : i + 500]
-                    found = conn.execute(select(table.c.key, table.c.state).where(table.c.key.in_(chunk)))
-                    states.update({k: s for k, s in found})
-                    new = [{"key": k, "kind": kind, "state": "started", "started_at": now} for k in chunk
-                           if k not in states]  # fmt: skip
+                    found = conn.execute(select(_LEDGER.c.key, _LEDGER.c.state).where(_LEDGER.c.key.in_(chunk)))
+                    states.update({str(k): str(s) for k, s in found})
+                    new: list[dict[str, Any]] = [
+                        {"key": k, "kind": kind, "state": "started", "started_at": now}
+                        for k in chunk
+                        if k not in states
+                    ]
                     if new:
-                        conn.execute(insert(table), new)
-                        states.update({row["key"]: "new" for row in new})
+                        conn.execute(insert(_LEDGER), new)
+                        states.update({str(row["key"]): "new" for row in new})
         except IntegrityError:
             return {key: self.claim(key, kind, now) for key in keys}
         return states

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from content_calendar.errors import CommsError
 from pipeline.records import Delivery, Edition, OutboxItem
 from pipeline.storage.base import StoreBase
-from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow
+from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow, table
 
 STATUSES = ("draft", "awaiting_approval", "approved", "sent", "failed", "cancelled", "missed")
 FINAL = frozenset({"sent", "cancelled"})
@@ -157,7 +157,7 @@ class OutboxStore(StoreBase):
         due_to: datetime | None = None,
     ) -> list[OutboxItem]:
         with self.session() as s:
-            q = select(OutboxRow).order_by(OutboxRow.due_at, OutboxRow.id)
+            q = select(OutboxRow).order_by(col(OutboxRow.due_at), col(OutboxRow.id))
             if status:
                 q = q.where(OutboxRow.status == status)
             if channel:
@@ -231,19 +231,34 @@ class OutboxStore(StoreBase):
 
     def deliveries(self, item_id: int, status: str | None = None) -> list[Delivery]:
         with self.session() as s:
-            q = select(DeliveryRow).where(DeliveryRow.outbox_id == item_id).order_by(DeliveryRow.id)
+            q = select(DeliveryRow).where(DeliveryRow.outbox_id == item_id).order_by(col(DeliveryRow.id))
             if status:
                 q = q.where(DeliveryRow.status == status)
             return [_delivery(r) for r in s.exec(q)]
 
-    def record_attempt(self, key: str, delivery_id: int, status: str, now: datetime, *, ledger: str | None,
-                       detail: str = "", error: str | None = None, external_id: str | None = None,
-                       url: str | None = None, next_attempt_at: datetime | None = None) -> None:  # fmt: skip
+    def record_attempt(
+        self,
+        key: str,
+        delivery_id: int,
+        status: str,
+        now: datetime,
+        *,
+        ledger: str | None,
+        detail: str = "",
+        error: str | None = None,
+        external_id: str | None = None,
+        url: str | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> None:
         """After one send attempt, in one transaction: the delivery's new state and, when the effect is
         settled (`ledger` is done or failed), the ledger row. A pending retry leaves the ledger started."""
-        deliveries, ledger_table = DeliveryRow.__table__, LedgerRow.__table__
-        values: dict[str, Any] = {"status": status, "attempts": deliveries.c.attempts + 1, "last_error": error,
-                                  "next_attempt_at": next_attempt_at}  # fmt: skip
+        deliveries, ledger_table = table(DeliveryRow), table(LedgerRow)
+        values: dict[str, Any] = {
+            "status": status,
+            "attempts": deliveries.c.attempts + 1,
+            "last_error": error,
+            "next_attempt_at": next_attempt_at,
+        }
         if external_id:
             values |= {"external_id": external_id, "url": url}
         if status == "sent":
@@ -251,22 +266,37 @@ class OutboxStore(StoreBase):
         with self.engine.begin() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
             if ledger is not None:
-                conn.execute(update(ledger_table).where(ledger_table.c.key == key)
-                             .values(state=ledger, finished_at=now, detail=detail[:2000]))  # fmt: skip
+                conn.execute(
+                    update(ledger_table)
+                    .where(ledger_table.c.key == key)
+                    .values(state=ledger, finished_at=now, detail=detail[:2000])
+                )
 
     def sync_sent(self, item_id: int, key_prefix: str, now: datetime) -> int:
         """Mark pending deliveries sent where the ledger says their send is done (one query each way)."""
-        deliveries, ledger = DeliveryRow.__table__, LedgerRow.__table__
+        deliveries, ledger = table(DeliveryRow), table(LedgerRow)
         with self.engine.begin() as conn:
-            done = dict(conn.execute(select(ledger.c.key, ledger.c.detail).where(
-                ledger.c.key.startswith(key_prefix), ledger.c.state == "done")).all())  # fmt: skip
-            pending = conn.execute(select(deliveries.c.id, deliveries.c.recipient).where(
-                deliveries.c.outbox_id == item_id, deliveries.c.status == "pending")).all()  # fmt: skip
+            done: dict[str, str] = dict(
+                conn.execute(
+                    select(ledger.c.key, ledger.c.detail).where(
+                        ledger.c.key.startswith(key_prefix), ledger.c.state == "done"
+                    )
+                ).all()
+            )
+            pending = conn.execute(
+                select(deliveries.c.id, deliveries.c.recipient).where(
+                    deliveries.c.outbox_id == item_id, deliveries.c.status == "pending"
+                )
+            ).all()
             rows = [{"row_id": i, "mid": done[key_prefix + r]} for i, r in pending if key_prefix + r in done]
             if rows:
-                stmt = (update(deliveries).where(deliveries.c.id == bindparam("row_id"))
-                        .values(status="sent", sent_at=now, external_id=bindparam("mid"),
-                                attempts=deliveries.c.attempts + 1))  # fmt: skip
+                stmt = (
+                    update(deliveries)
+                    .where(deliveries.c.id == bindparam("row_id"))
+                    .values(
+                        status="sent", sent_at=now, external_id=bindparam("mid"), attempts=deliveries.c.attempts + 1
+                    )
+                )
                 conn.execute(stmt, rows)
             return len(rows)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -242,3 +242,8 @@ class LockRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=60)
     holder: str
     heartbeat_at: datetime
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for the few hot paths that skip the ORM."""
+    return model.__table__  # type: ignore[attr-defined, no-any-return]
