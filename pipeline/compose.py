@@ -108,9 +108,11 @@ class Composer:
         missed_after = {e.id: e.missed_after_hours for e in entries}
         counts = {"editions": 0, "posts": 0, "missed": 0, "failed": 0}
         failures: list[str] = []
-        for due in due_for_composing(strategy, occurrences, now, missed_after):
+        due_now = due_for_composing(strategy, occurrences, now, missed_after)
+        done = self.store.ledger_states_for([f"compose:{d.occurrence.key}" for d in due_now])
+        for due in due_now:
             key = f"compose:{due.occurrence.key}"
-            if self.store.ledger_state(key) == "done":
+            if done.get(key) == "done":
                 continue
             self.store.claim(key, "compose", now)
             try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlmodel import delete, select
@@ -34,6 +35,7 @@ class CalendarStore(StoreBase):
                     )
                 )
             meta = {
+                "version": uuid.uuid4().hex,  # readers cache the plan until this changes
                 "name": strategy.name,
                 "timezone": strategy.timezone,
                 "terms": ranges_to_list(strategy.terms),
@@ -46,10 +48,24 @@ class CalendarStore(StoreBase):
                 s.add(EntryRow(id=e.id, data=entry_to_dict(e), source=e.source, line=e.line, imported_at=now))
 
     def strategy(self) -> Strategy | None:
+        snapshot = self._snapshot()
+        return snapshot[0] if snapshot else None
+
+    def entries(self) -> list[Entry]:
+        snapshot = self._snapshot()
+        return list(snapshot[1]) if snapshot else []
+
+    def _snapshot(self) -> tuple[Strategy, tuple[Entry, ...]] | None:
+        """The imported plan, read once per import: one small query says whether it changed (another
+        process may have imported since), and only then are the rows read again."""
         with self.session() as s:
             meta = s.get(MetaRow, "strategy")
             if meta is None:
                 return None
+            version = meta.value.get("version")
+            cached = self.__dict__.get("_plan_cache")
+            if cached is not None and version is not None and cached[0] == version:
+                return cached[1]  # type: ignore[no-any-return]
             objectives = [
                 Objective(r.code, r.title, r.outcome, tuple(r.targets.items()))
                 for r in s.exec(select(ObjectiveRow).order_by(ObjectiveRow.code))
@@ -59,8 +75,7 @@ class CalendarStore(StoreBase):
                 Channel(r.code, r.name, r.kind, r.facing, r.template, r.lead_days)  # type: ignore[arg-type]
                 for r in s.exec(select(ChannelRow))
             ]
-            return strategy_from_parts(meta.value, objectives, audiences, channels)
-
-    def entries(self) -> list[Entry]:
-        with self.session() as s:
-            return [entry_from_dict(r.data) for r in s.exec(select(EntryRow).order_by(EntryRow.id))]  # type: ignore[arg-type]
+            entries = tuple(entry_from_dict(r.data) for r in s.exec(select(EntryRow).order_by(EntryRow.id)))  # type: ignore[arg-type]
+            snapshot = (strategy_from_parts(meta.value, objectives, audiences, channels), entries)
+            self.__dict__["_plan_cache"] = (version, snapshot)
+            return snapshot
