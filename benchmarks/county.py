@@ -12,16 +12,19 @@ import json
 import multiprocessing
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
 
 from benchmarks import fixtures
+from benchmarks.runner import Result
 from benchmarks.workloads import _serve, _smtp_sink
+from pipeline.demo import wake_times
 from pipeline.localservers import free_port
 from pipeline.records import FeedSpec, Subscriber
 
@@ -60,23 +63,26 @@ def run(scale: float) -> dict[str, float]:
     ready.wait(10)
     try:
         started = time.perf_counter()
-        settings = load_settings(environ={}, env_file=None, database_url=f"sqlite:///{tmp / 'comms.db'}",
-                                 workspace=tmp / "ws", outbox_dir=tmp / "outbox", smtp_host="127.0.0.1",
-                                 smtp_port=port, secret_key="bench", file_channels=("facebook",), smtp_pool_size=4)  # fmt: skip
+        settings = load_settings(
+            environ={}, env_file=None, database_url=f"sqlite:///{tmp / 'comms.db'}", workspace=tmp / "ws",
+            outbox_dir=tmp / "outbox", smtp_host="127.0.0.1", smtp_port=port, secret_key="bench",
+            file_channels=("facebook",), smtp_pool_size=4,
+        )  # fmt: skip
         p = make_pipeline(settings)
         p.import_plan(now=datetime(2026, 10, 25, tzinfo=UTC))
         p.store.upsert_feeds(FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",)) for i, u in enumerate(urls))
         schools = fixtures.subscribers(int(SCHOOLS * scale))
         per_district = int(RESIDENTS * scale) // DISTRICTS
-        residents = [Subscriber(f"r{d}-{i}@residents.example.org", f"Resident {i}", "", (f"district-{d}",),
-                                "benchmark", date(2026, 1, 1)) for d in range(DISTRICTS) for i in range(per_district)]  # fmt: skip
+        residents = [
+            Subscriber(f"r{d}-{i}@residents.example.org", f"Resident {i}", "", (f"district-{d}",), "benchmark",
+                       date(2026, 1, 1))
+            for d in range(DISTRICTS) for i in range(per_district)
+        ]  # fmt: skip
         p.store.upsert_subscribers(schools + residents)
         p.collect(datetime(2026, 10, 31, 6, tzinfo=UTC), force=True)
-        moment = datetime(2026, 11, 1, 0, 5, tzinfo=UTC)
-        while moment < datetime(2026, 12, 1, tzinfo=UTC):  # a wake-up every hour of the month
+        for moment in wake_times(p, "2026-11", settings.tz):  # every moment something is due, as the clock would
             p.compose(moment)
             p.dispatch(moment)
-            moment += timedelta(hours=1)
         sent = sum(1 for i in p.store.items() if i.status == "sent")
         return {"scale": scale, "seconds": round(time.perf_counter() - started, 2), "items_sent": sent,
                 "emails": len(schools) + len(residents),
@@ -85,6 +91,38 @@ def run(scale: float) -> dict[str, float]:
         sink.terminate()
         feeds_process.terminate()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def results(quick: bool) -> list[Result]:
+    """Each scale in its own process; the growth from the smallest scale is noted."""
+    scales = (0.005,) if quick else (0.25, 0.5, 1.0)
+    runs = []
+    for scale in scales:
+        done = subprocess.run(
+            [sys.executable, "-m", "benchmarks.county", str(scale)], capture_output=True, text=True, check=True
+        )
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    out = []
+    for run_ in runs:
+        growth = run_["seconds"] / runs[0]["seconds"]
+        note = (
+            f"scale {run_['scale']:g}: {run_['emails']:,} emails, {run_['items_sent']} items sent; time x{growth:.2f} "
+            f"and peak RSS x{run_['peak_rss_mb'] / runs[0]['peak_rss_mb']:.2f} of scale {runs[0]['scale']:g}"
+        )
+        out.append(
+            Result(
+                f"county-month@{run_['scale']:g}",
+                run_["emails"],
+                "mail",
+                run_["seconds"],
+                None,
+                run_["peak_rss_mb"],
+                "report only: wall time and peak memory by scale",
+                None,
+                [note],
+            )
+        )
+    return out
 
 
 if __name__ == "__main__":

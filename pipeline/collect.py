@@ -194,6 +194,7 @@ class Collector:
         failures: list[str] = []
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(feeds)))) as pool:
             results = list(pool.map(lambda f: self._fetch(f, now), feeds))
+        unchanged: list[int] = []
         for feed, result in zip(feeds, results, strict=True):
             if isinstance(result, FeedError):
                 counts["failed"] += 1
@@ -201,16 +202,18 @@ class Collector:
                 self.store.record_fetch(feed.id, now, ok=False, error=str(result), retired=result.retired)
                 log.warning("feed failed", extra={"url": feed.spec.url, "error": str(result)})
                 continue
-            if result.messages is None:
+            log.info("feed collected", extra={"url": feed.spec.url, "status": result.status})
+            if result.messages is None:  # a 304: recorded for all such feeds at once, below
                 counts["not_modified"] += 1
-            else:
-                new, changed = self.store.save_messages(feed.id, result.messages, now)
-                counts["new"] += new
-                counts["changed"] += changed
+                unchanged.append(feed.id)
+                continue
+            new, changed = self.store.save_messages(feed.id, result.messages, now)
+            counts["new"] += new
+            counts["changed"] += changed
             self.store.record_fetch(
                 feed.id, now, ok=True, etag=result.etag, last_modified=result.last_modified, final_url=result.final_url
             )
-            log.info("feed collected", extra={"url": feed.spec.url, "status": result.status})
+        self.store.record_not_modified(unchanged, now)
         return Outcome(counts, tuple(failures))
 
     def _fetch(self, feed: FeedState, now: datetime) -> FetchResult | FeedError:

@@ -83,7 +83,7 @@ def _serve_offline_copies(pipeline: Pipeline, base_url: str) -> int:
     return len(pipeline.feed_rewrites)
 
 
-def _wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
+def wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
     """Every moment in the month when something is to be composed or sent, in order."""
     strategy = pipeline.store.strategy()
     assert strategy is not None
@@ -177,7 +177,7 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         dispatcher = pipeline.dispatcher()
         posts_before = _count_posts(settings.outbox_dir)
         approved = 0
-        for moment in _wake_times(pipeline, month, tz):
+        for moment in wake_times(pipeline, month, tz):
             now = moment.astimezone(UTC)
             outcomes = pipeline.wake(now, dispatcher)
             result.editions += outcomes["compose"].counts.get("editions", 0)

@@ -115,6 +115,17 @@ class FeedStore(StoreBase):
                 row.next_poll_at = now + max(backoff, timedelta(seconds=retry_after or 0))
             s.add(row)
 
+    def record_not_modified(self, feed_ids: list[int], now: datetime) -> None:
+        """Health after a 304 for many feeds, in one transaction."""
+        if not feed_ids:
+            return
+        with self.session() as s:
+            for row in s.exec(select(FeedRow).where(col(FeedRow.id).in_(feed_ids))):
+                row.last_polled_at = row.last_success_at = now
+                row.last_error, row.consecutive_failures = None, 0
+                row.next_poll_at = now + timedelta(minutes=row.interval_minutes)
+                s.add(row)
+
     def save_messages(
         self, feed_id: int, messages: list[tuple[str, NationalMessage]], now: datetime
     ) -> tuple[int, int]:
