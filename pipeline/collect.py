@@ -20,7 +20,7 @@ from typing import Any
 import feedparser
 import requests
 
-from channels.http import USER_AGENT
+from channels.http import USER_AGENT, retry_after
 from pipeline.errors import FeedError
 from pipeline.records import FeedState, NationalMessage, Outcome
 from pipeline.sanitise import html_to_text, sanitise_html
@@ -159,7 +159,8 @@ class HttpFeedFetcher:
         if code == 410:
             raise FeedError(url, "HTTP 410 Gone: the feed is retired", retry=False, retired=True)
         if code == 429 or code >= 500:
-            raise FeedError(url, f"HTTP {code}; will retry later", retry=True)
+            wait = retry_after(response.headers.get("Retry-After"))
+            raise FeedError(url, f"HTTP {code}; will retry later", retry=True, retry_after=wait)
         if code >= 400:
             raise FeedError(url, f"HTTP {code}", retry=True)
 
@@ -199,7 +200,9 @@ class Collector:
             if isinstance(result, FeedError):
                 counts["failed"] += 1
                 failures.append(str(result))
-                self.store.record_fetch(feed.id, now, ok=False, error=str(result), retired=result.retired)
+                self.store.record_fetch(
+                    feed.id, now, ok=False, error=str(result), retired=result.retired, retry_after=result.retry_after
+                )
                 log.warning("feed failed", extra={"url": feed.spec.url, "error": str(result)})
                 continue
             log.info("feed collected", extra={"url": feed.spec.url, "status": result.status})

@@ -256,6 +256,9 @@ class Dispatcher:
         note = f"{len(bad)} of {len(deliveries)} not delivered" if bad else None
         self.store.transition(item.id, "sent" if sent else "failed", now, reason=note)
         self.store.add_metrics(delivery_metrics(item, deliveries))
+        if sent and item.edition_id is not None:  # so a later change at the source is flagged
+            used = [m["id"] for m in self.store.edition_inputs(item.edition_id).get("national", []) if m.get("id")]
+            self.store.mark_messages_used(used)
 
 
 def delivery_metrics(item: OutboxItem, deliveries: list[Delivery]) -> list[MetricPoint]:

@@ -13,8 +13,10 @@ class SettingsError(CommsError):
 
 
 class FeedError(CommsError):
-    def __init__(self, url: str, message: str, *, retry: bool = True, retired: bool = False) -> None:
-        self.url, self.retry, self.retired = url, retry, retired
+    def __init__(
+        self, url: str, message: str, *, retry: bool = True, retired: bool = False, retry_after: float | None = None
+    ) -> None:
+        self.url, self.retry, self.retired, self.retry_after = url, retry, retired, retry_after
         super().__init__(f"{url}: {message}")
 
 

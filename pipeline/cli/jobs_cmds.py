@@ -10,6 +10,7 @@ from pathlib import Path
 from pipeline import logs
 from pipeline.app import Pipeline
 from pipeline.cli import common
+from pipeline.errors import SettingsError
 from pipeline.records import Outcome
 from pipeline.scheduler import ClockLock, acquire_or_wait, next_wakeups, run_clock
 
@@ -53,6 +54,10 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     resume.add_argument("--by", default=None)
     resume.add_argument("--reason", default="")
     resume.set_defaults(func=cmd_resume)
+    serve = commands.add_parser("serve", help="the one-click unsubscribe endpoint (COMMS_PUBLIC_BASE_URL points here)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.set_defaults(func=cmd_serve)
     status = commands.add_parser("status", help="freeze, next wake-ups, last runs, failures, feeds")
     status.set_defaults(func=cmd_status)
 
@@ -133,6 +138,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     return max(show(name, outcome) for name, outcome in results.items())
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from pipeline.web import serve
+
+    p = common.pipeline(args)
+    if not p.settings.secret_key:
+        raise SettingsError("COMMS_SECRET_KEY is not set: unsubscribe links cannot be checked")
+    print(f"serving one-click unsubscribe on http://{args.host}:{args.port}/unsubscribe (Ctrl-C to stop)")
+    serve(p.store, p.settings.secret_key, p.workspace.organisation.get("name", "us"), args.host, args.port)
+    return 0
+
+
 def cmd_pause(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
     p.store.set_freeze(True, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
@@ -181,6 +197,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"Awaiting approval ({len(waiting)})",
         [f"#{i.id} {when(i.due_at)} {i.channel}: {i.title}" for i in waiting[:10]],
     )
+    changed = [m for m in p.store.messages(200) if m.changed_after_sent]
+    _section("National messages changed at the source after we sent them", [f"{m.title}: {m.link}" for m in changed])
     feeds = [f for f in p.store.feeds() if f.consecutive_failures or f.retired]
     _section(
         "Feeds with problems",

@@ -65,5 +65,16 @@ def test_every_stage_did_real_work(demo) -> None:  # type: ignore[no-untyped-def
     assert first.planned >= 10 and first.messages >= 8 and first.editions >= 5 and first.metrics > 0
     assert (out / "outbox" / "facebook").is_dir() and (out / "outbox" / "intranet").is_dir()
     assert first.outputs["edition:headteacher-bulletin"].read_text().count("Dear Sample Reader") == 1
+    from pipeline.storage.store import open_store
+
+    store = open_store(f"sqlite:///{out / 'comms.db'}")
+    assert any(m.title.startswith("Campaign helps parents") for m in store.messages())
+    with store.session() as s:
+        from sqlmodel import select
+
+        from pipeline.storage.tables import MessageRow
+
+        assert s.exec(select(MessageRow).where(MessageRow.used_in_sent)).first() is not None
+    store.engine.dispose()
     # the subscriber typed in from a paper form has a bad address: skipped, recorded, the rest still sent
     assert any("resident.six@example" in f for f in first.failures)

@@ -134,6 +134,7 @@ def test_each_bad_feed_is_recorded_and_the_others_still_collected(store: Store, 
             assert feed.last_error and expected in feed.last_error, (path, feed.last_error)
             assert feed.next_poll_at > NOW, "a failing feed is backed off"
     assert feeds[urls["/gone"]].retired
+    assert feeds[urls["/busy"]].next_poll_at >= NOW + timedelta(seconds=120), "Retry-After is honoured"
     assert outcome.counts["failed"] == sum(1 for _, e in BAD_CASES.values() if e != "ok")
 
 

@@ -1,0 +1,74 @@
+"""The small public endpoint: one-click unsubscribe (RFC 8058) and a health check.
+
+GET /unsubscribe?token=T shows one button (link scanners in mail clients follow GETs, so a GET never
+unsubscribes anyone); POST /unsubscribe?token=T unsubscribes, which is what mail clients send for
+`List-Unsubscribe-Post: List-Unsubscribe=One-Click`. The token is the signed address, nothing else.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from pipeline.storage.store import Store
+from pipeline.tokens import TokenError, verify
+
+log = logging.getLogger(__name__)
+PAGE = """<!doctype html><html lang="en-GB"><head><meta charset="utf-8"><title>{title}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: Arial, sans-serif; max-width: 36em; margin: 3em auto; line-height: 1.5">
+<h1>{title}</h1>{body}</body></html>"""
+
+
+def _page(start: Callable[..., Any], status: str, title: str, body: str) -> Iterable[bytes]:
+    start(status, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")])
+    return [PAGE.format(title=html.escape(title), body=body).encode()]
+
+
+def make_app(store: Store, secret_key: str, organisation: str = "us") -> Callable[..., Iterable[bytes]]:
+    def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
+        path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
+        if path == "/healthz":
+            start("200 OK", [("Content-Type", "text/plain")])
+            return [b"ok"]
+        if path != "/unsubscribe":
+            return _page(start, "404 Not Found", "Not found", "<p>There is nothing here.</p>")
+        token = parse_qs(environ.get("QUERY_STRING", "")).get("token", [""])[0]
+        try:
+            email = verify(token, secret_key)
+        except TokenError:
+            return _page(
+                start,
+                "400 Bad Request",
+                "This link is not valid",
+                f"<p>Please contact {html.escape(organisation)} to unsubscribe.</p>",
+            )
+        if method == "POST":
+            store.set_subscriber_status(email, "unsubscribed", datetime.now(UTC), "one-click unsubscribe")
+            log.info("unsubscribed", extra={"via": "one-click"})
+            return _page(
+                start,
+                "200 OK",
+                "You are unsubscribed",
+                f"<p>{html.escape(email)} will not receive these emails from {html.escape(organisation)} again.</p>",
+            )
+        form = (
+            f'<form method="post" action="/unsubscribe?token={html.escape(token)}">'
+            f"<p>Stop sending these emails to {html.escape(email)}?</p>"
+            '<button type="submit">Unsubscribe</button></form>'
+        )
+        return _page(start, "200 OK", "Unsubscribe", form)
+
+    return app
+
+
+def serve(store: Store, secret_key: str, organisation: str, host: str, port: int) -> None:
+    from wsgiref.simple_server import make_server
+
+    with make_server(host, port, make_app(store, secret_key, organisation)) as server:
+        log.info("serving", extra={"host": host, "port": port})
+        server.serve_forever()
