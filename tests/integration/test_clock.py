@@ -148,3 +148,46 @@ def test_two_clocks_started_together_send_nothing_twice(workspace: Path) -> None
         assert "another clock is already running" in next(err for code, err in results if code == 3)
     got = [(ch, t.date()) for ch, t in posts(workspace)]
     assert sorted(got) == [("facebook", date(2026, 11, 1)), ("x", date(2026, 11, 2))], "each once"
+
+
+def test_the_clock_process_starts_guards_and_stops_on_sigterm(workspace: Path) -> None:
+    import signal
+    import sqlite3
+
+    env = {**os.environ, "COMMS_LOG_LEVEL": "INFO"}
+    clock = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run"],
+        env=env,
+        cwd=workspace,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        db = workspace / "comms.db"
+        jobs_found: list[str] = []
+        while datetime.now(UTC) < deadline and len(jobs_found) < 2:
+            with sqlite3.connect(db) as conn:
+                try:
+                    jobs_found = [r[0] for r in conn.execute("select id from apscheduler_jobs order by id")]
+                except sqlite3.OperationalError:
+                    jobs_found = []
+        assert jobs_found == ["monthly-report", "wake"], "fixed job ids in the persistent job store"
+        second = subprocess.run(
+            [sys.executable, "-m", "pipeline.cli", "run"],
+            env=env,
+            cwd=workspace,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert second.returncode == 3 and "another clock is already running" in second.stderr
+        clock.send_signal(signal.SIGTERM)
+        assert clock.wait(timeout=30) == 0
+        assert "clock stopped" in clock.stderr.read()
+        with sqlite3.connect(db) as conn:
+            assert list(conn.execute("select * from locks")) == [], "the lock is released on a clean stop"
+    finally:
+        if clock.poll() is None:
+            clock.kill()
