@@ -96,18 +96,28 @@ def test_personalisation_escapes_and_fills_every_slot(composed: Pipeline) -> Non
     assert f"%%P{nonce}" not in html
 
 
-def test_golden_text_of_the_member_briefing(composed: Pipeline) -> None:
-    edition = _edition(composed, "member-briefing", "2026-11-10")
+EDITIONS = [("resident-newsletter", "2026-11-03"), ("headteacher-bulletin", "2026-11-05"),
+            ("member-briefing", "2026-11-10"), ("stronger-together", "2026-11-18")]
+
+
+@pytest.mark.parametrize(("entry", "day"), EDITIONS, ids=[e for e, _ in EDITIONS])
+def test_golden_files(composed: Pipeline, entry: str, day: str) -> None:
+    """Each template rendered from fixed inputs: the text part whole, the HTML as its visible text."""
+    edition = _edition(composed, entry, day)
     nonce = composed.store.edition_inputs(edition.id)["nonce"]
-    text = Personaliser(edition.text, nonce, escape=False).render(
-        recipient_values("Cllr B. Johnson", "", "cllr@example.org", "https://example.org/u")
-    )
-    golden = Path(__file__).resolve().parent.parent / "golden" / "member_briefing.txt"
-    if not golden.exists():
-        golden.parent.mkdir(exist_ok=True)
-        golden.write_text(text)
-        pytest.fail(f"wrote {golden}; review it and commit it")
-    assert text == golden.read_text()
+    values = recipient_values("Sample Reader", "Sample School", "reader@example.org", "https://example.org/u")
+    text = Personaliser(edition.text, nonce, escape=False).render(values)
+    html = Personaliser(edition.html, nonce).render(values)
+    doc = html5lib.parse(re.sub(r"<!--.*?-->", "", html, flags=re.S), namespaceHTMLElements=False)
+    visible = "\n".join(" ".join(t.split()) for t in doc.find("body").itertext() if t.strip())
+    golden = Path(__file__).resolve().parent.parent / "golden"
+    for suffix, got in (("txt", text), ("html.txt", visible)):
+        path = golden / f"{entry}.{suffix}"
+        if not path.exists():
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(got)
+            pytest.fail(f"wrote {path}; review it and commit it")
+        assert got == path.read_text(), f"{path} differs: if the change is intended, delete the file and rerun"
 
 
 def test_a_bad_template_names_the_template_and_line(tmp_path: Path) -> None:
