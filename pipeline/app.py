@@ -18,6 +18,7 @@ from content_calendar.strategy import load_strategy
 from pipeline.collect import Collector, HttpFeedFetcher
 from pipeline.compose import Composer
 from pipeline.dispatch import Dispatcher
+from pipeline.quarterly import build_quarterly, quarter_months
 from pipeline.records import Outcome
 from pipeline.render import Renderer
 from pipeline.report import MonthData, build_report
@@ -143,6 +144,19 @@ class Pipeline:
 
     def report(self, month: str) -> dict[str, Any]:
         return build_report(self.month_data(month))
+
+    def quarterly(self, quarter: str) -> dict[str, Any]:
+        """Three monthly reports rolled up, with unique reach over the whole quarter."""
+        data = [self.month_data(m) for m in quarter_months(quarter)]
+        people: dict[str, set[str]] = {}
+        for month in data:
+            for item in month.items:
+                for d in month.deliveries.get(item.id, ()):
+                    if d.status == "sent" and d.recipient != "-":
+                        people.setdefault(d.audience, set()).add(d.recipient)
+        reach = {a: len(p) for a, p in people.items()}
+        everyone = len(set().union(*people.values())) if people else 0
+        return build_quarterly(quarter, [build_report(m) for m in data], reach, everyone)
 
 
 def _occurrence_day(key: str) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from pipeline.reportfiles import render_report_html
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     report = commands.add_parser("report", help="the monthly reach report against the objectives")
-    report.add_argument("--month", required=True, metavar="YYYY-MM")
+    period = report.add_mutually_exclusive_group(required=True)
+    period.add_argument("--month", metavar="YYYY-MM")
+    period.add_argument("--quarter", metavar="YYYYQN", help="the committee summary, e.g. 2026Q3")
     report.add_argument("--format", choices=("html", "csv", "json"), default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
     report.set_defaults(func=cmd_report)
@@ -43,17 +46,33 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 def cmd_report(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
+    produced = datetime.now(UTC).astimezone(p.settings.tz)
+    if args.quarter:
+        summary = p.quarterly(args.quarter)
+        if args.format == "json":
+            output = json.dumps(summary, indent=2, ensure_ascii=False)
+        elif args.format == "html":
+            output = p.renderer.markup_page(
+                "report/quarterly.html.j2", {"q": summary, "produced": f"{produced:%d %B %Y}"}
+            )
+        else:
+            raise ValueError("the quarterly summary is written as html or json")
+        return _write(args.out, output)
     report = p.report(args.month)
     if args.format == "json":
         output = report_json(report)
     elif args.format == "csv":
         output = report_csv(report)
     else:
-        output = render_report_html(p.renderer, report, datetime.now(UTC).astimezone(p.settings.tz))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(output, encoding="utf-8")
-        print(f"wrote {args.out}")
+        output = render_report_html(p.renderer, report, produced)
+    return _write(args.out, output)
+
+
+def _write(path: Path | None, output: str) -> int:
+    if path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(output, encoding="utf-8")
+        print(f"wrote {path}")
     else:
         print(output)
     return 0

@@ -96,8 +96,12 @@ def test_personalisation_escapes_and_fills_every_slot(composed: Pipeline) -> Non
     assert f"%%P{nonce}" not in html
 
 
-EDITIONS = [("resident-newsletter", "2026-11-03"), ("headteacher-bulletin", "2026-11-05"),
-            ("member-briefing", "2026-11-10"), ("stronger-together", "2026-11-18")]
+EDITIONS = [
+    ("resident-newsletter", "2026-11-03"),
+    ("headteacher-bulletin", "2026-11-05"),
+    ("member-briefing", "2026-11-10"),
+    ("stronger-together", "2026-11-18"),
+]
 
 
 @pytest.mark.parametrize(("entry", "day"), EDITIONS, ids=[e for e, _ in EDITIONS])

@@ -136,3 +136,23 @@ def test_uplift_from_feedback_forms_excludes_dont_know(tmp_path: Path) -> None:
     )  # k up, o up
     points = {p.metric: p.value for p in read_feedback(forms, month="2026-11")}
     assert points == {"event_attendance": 4, "knowledge_uplift": round(2 / 3, 3), "opinion_uplift": round(2 / 3, 3)}
+
+
+def test_quarterly_rolls_up_months_and_sets_out_benchmark_evidence(strategy) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from pipeline.quarterly import build_quarterly, quarter_months
+
+    assert quarter_months("2026Q3") == ("2026-07", "2026-08", "2026-09")
+    with pytest.raises(ValueError, match="2026Q3"):
+        quarter_months("2026-Q5")
+    november = build_report(month(strategy))
+    summary = build_quarterly("2026Q4", [november, november, november], {"residents": 1, "parents": 1}, 2)
+    one = {o["code"]: o for o in summary["objectives"]}["1"]
+    impressions = {m["metric"]: m for m in one["outcomes"]}["impressions"]
+    assert impressions["actual"] == 3 * 6400 and impressions["target"] == 3 * 6000
+    uplift = {m["metric"]: m for m in one["outcomes"]}["knowledge_uplift"]
+    assert uplift["actual"] == 0.75 and uplift["target"] == 0.6, "a mean stays a mean over the quarter"
+    assert summary["summary"]["planned"] == 12 and summary["summary"]["unique_reach"] == 2
+    assert set(summary["evidence"]) == {"10.1", "10.2"}
+    assert any("community tension returns 9" in line for line in summary["evidence"]["10.1"])
