@@ -22,6 +22,7 @@ from pipeline.quarterly import build_quarterly, quarter_months
 from pipeline.records import Outcome
 from pipeline.render import Renderer
 from pipeline.report import MonthData, build_report
+from pipeline.reportfiles import render_report_html
 from pipeline.settings import Settings
 from pipeline.storage.store import Store, open_store
 from pipeline.workspace import Workspace, read_subscribers
@@ -144,6 +145,42 @@ class Pipeline:
 
     def report(self, month: str) -> dict[str, Any]:
         return build_report(self.month_data(month))
+
+    def queue_report(self, month: str, audience: str, channel: str, now: datetime) -> int:
+        """Queue the monthly report as an email to an audience (the board, members), for approval like
+        any other item. Returns the outbox item id."""
+        strategy = self.store.strategy()
+        found = strategy.channel(channel) if strategy else None
+        if found is None or found.kind != "email" or strategy is None or strategy.audience(audience) is None:
+            raise LookupError(f"send the report through an email channel to a known audience ({channel}, {audience})")
+        report = self.report(month)
+        html = render_report_html(self.renderer, report, now.astimezone(self.settings.tz))
+        lines = [
+            f"{report['strategy']}: reach report for {month}",
+            "",
+            f"{report['summary']['delivered']} of {report['summary']['planned']} planned activities delivered.",
+            "",
+        ]
+        lines += [f"Objective {o['code']} ({o['status'].upper()}): {o['title']}" for o in report["objectives"]]
+        lines += ["", "The full report is in the HTML part of this email."]
+        item = self.store.add_item(
+            now,
+            occurrence_key=f"report:{month}:{audience}",
+            entry_id="report",
+            channel=channel,
+            kind="email",
+            title=f"Reach report {month}",
+            subject=f"Prevent communications: reach report for {month}",
+            body="\n".join(lines),
+            html=html,
+            audiences=[audience],
+            objectives=[],
+            due_at=now,
+            approval="required",
+            status="awaiting_approval",
+            missed_after_hours=24 * 7,
+        )
+        return item.id
 
     def quarterly(self, quarter: str) -> dict[str, Any]:
         """Three monthly reports rolled up, with unique reach over the whole quarter."""

@@ -22,6 +22,8 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     period.add_argument("--quarter", metavar="YYYYQN", help="the committee summary, e.g. 2026Q3")
     report.add_argument("--format", choices=("html", "csv", "json"), default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
+    report.add_argument("--send-to", metavar="AUDIENCE", help="queue the report as an email to this audience")
+    report.add_argument("--channel", default="member-briefing", help="the email channel to send it through")
     report.set_defaults(func=cmd_report)
     metrics = commands.add_parser("metrics", help="record reach figures by hand or from exports")
     sub = metrics.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -58,6 +60,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         else:
             raise ValueError("the quarterly summary is written as html or json")
         return _write(args.out, output)
+    if args.send_to:
+        item_id = p.queue_report(args.month, args.send_to, args.channel, datetime.now(UTC))
+        print(f"queued as #{item_id}; approve it with `comms queue approve {item_id} --by NAME`, then it goes out")
+        return 0
     report = p.report(args.month)
     if args.format == "json":
         output = report_json(report)

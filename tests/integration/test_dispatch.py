@@ -163,3 +163,15 @@ def test_a_bounce_marks_the_subscriber_and_the_others_still_go(ready: Pipeline) 
     bounced = [s.email for s in ready.store.subscribers(status="bounced")]
     assert bounced == ["head@aveley-primary.example.org"]
     assert "1 of 14 not delivered" in (bulletin(ready).reason or "")
+
+
+def test_the_report_can_be_sent_to_the_board(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
+    box, _ = mailbox
+    item_id = ready.queue_report("2026-11", "elected-members", "member-briefing", BULLETIN_DUE)
+    assert ready.store.item(item_id).status == "awaiting_approval"
+    ready.store.transition(item_id, "approved", BULLETIN_DUE, by="Democratic Services")
+    ready.dispatch(BULLETIN_DUE + timedelta(minutes=1))
+    got = [m for r, m in box.received if m["Subject"] == "Prevent communications: reach report for 2026-11"]
+    assert len(got) == 4  # the four elected members in the example
+    assert "Objective 1 (" in got[0].get_body(("plain",)).get_content()
+    assert "<svg" in got[0].get_body(("html",)).get_content()
