@@ -108,6 +108,15 @@ def _serve(count: int) -> tuple[multiprocessing.Process, list[str]]:
     return process, [f"http://127.0.0.1:{port}/feed/{i}" for i in range(count)]
 
 
+def _poll(store: Any, now: datetime) -> None:
+    """One poll as the pipeline does it: a fetcher (and its connections) per run, closed after."""
+    fetcher = HttpFeedFetcher()
+    try:
+        Collector(store, fetcher, workers=8).run(now, force=True)
+    finally:
+        fetcher.close()
+
+
 def collect_workloads(quick: bool, tmp: Path) -> list[Workload]:
     count = 30 if quick else 200
     server, urls = _serve(count)
@@ -121,20 +130,20 @@ def collect_workloads(quick: bool, tmp: Path) -> list[Workload]:
         state[str(db)] = True
 
     def first() -> None:
-        Collector(state["store"], HttpFeedFetcher(), workers=8).run(now, force=True)
+        _poll(state["store"], now)
 
     def bare() -> None:
-        session = requests.Session()
-        for url in urls:
-            response = session.get(url, timeout=10)
-            feedparser.parse(response.content, response_headers=dict(response.headers))
+        with requests.Session() as session:
+            for url in urls:
+                response = session.get(url, timeout=10)
+                feedparser.parse(response.content, response_headers=dict(response.headers))
 
     def primed() -> None:
         fresh()
         first()
 
     def second() -> None:
-        Collector(state["store"], HttpFeedFetcher(), workers=8).run(now + timedelta(hours=2), force=True)
+        _poll(state["store"], now + timedelta(hours=2))
 
     def done() -> None:
         server.terminate()
