@@ -4,8 +4,10 @@ idempotency key, a bounded pool of reused connections, and an hourly rate limit.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import queue
+import re
 import smtplib
 import ssl
 import threading
@@ -34,13 +36,23 @@ class SmtpConfig:
     timeout: float = 30.0
 
 
+@functools.lru_cache(maxsize=8)
+def _domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2] or "comms.invalid"
+
+
 def message_id(key: str, sender: str) -> str:
     """The same key always gives the same Message-ID, so a resend after a crash is recognisable."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "comms.invalid"
-    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{domain}>"
+    return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{_domain(sender)}>"
+
+
+# The common shape, checked fast; anything else goes through the standard library's full parser.
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
 def valid_address(address: str) -> bool:
+    if _PLAIN_ADDRESS.fullmatch(address) and ".." not in address and not address.startswith("."):
+        return True
     try:
         parsed = Address(addr_spec=address)
     except (ValueError, IndexError, TypeError):
