@@ -13,6 +13,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 
@@ -41,6 +42,11 @@ def _domain(sender: str) -> str:
     return parseaddr(sender)[1].rpartition("@")[2] or "comms.invalid"
 
 
+@functools.lru_cache(maxsize=64)
+def _date_header(moment: datetime) -> str:
+    return format_datetime(moment)
+
+
 def message_id(key: str, sender: str) -> str:
     """The same key always gives the same Message-ID, so a resend after a crash is recognisable."""
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{_domain(sender)}>"
@@ -65,7 +71,7 @@ def build_message(post: Post, key: str, sender: str) -> tuple[str, bytes]:
     mid = message_id(key, sender)
     headers = [("From", sender), ("To", post.recipient), ("Subject", post.subject), ("Message-ID", mid)]
     if post.due_at is not None:
-        headers.append(("Date", format_datetime(post.due_at)))
+        headers.append(("Date", _date_header(post.due_at)))
     if post.unsubscribe_url:
         headers += [
             ("List-Unsubscribe", f"<{post.unsubscribe_url}>"),
