@@ -22,7 +22,7 @@ from channels.base import ChannelError, Post
 from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
 from pipeline.personalise import Personaliser, recipient_values
-from pipeline.records import Delivery, MetricPoint, OutboxItem, Outcome
+from pipeline.records import Delivery, MetricPoint, OutboxItem, Outcome, Subscriber
 from pipeline.storage.store import Store
 from pipeline.tokens import TokenError, sign
 
@@ -117,13 +117,20 @@ class Dispatcher:
             )
             failures.append(f"item {item.id}: no recipients")
             return 0, 0
-        self.store.ensure_deliveries(item.id, recipients)
+        self.store.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
         pending = [
             d
             for d in self.store.deliveries(item.id, status="pending")
             if d.next_attempt_at is None or d.next_attempt_at <= now
         ]
-        render = self._renderer(item)
+        active = {email: sub for email, _audience, sub in recipients}
+        gone = [d for d in pending if d.recipient not in active]  # unsubscribed or bounced since it was queued
+        for d in gone:
+            key = f"send:{item.channel}:{item.id}:{d.recipient}"
+            self.store.claim(key, "send", now)
+            self.store.record_attempt(key, d.id, "skipped", now, ledger="failed", error="no longer subscribed")
+        pending = [d for d in pending if d.recipient in active]
+        render = self._renderer(item, active)
         prefix = f"send:{item.channel}:{item.id}:"
         states = self.store.claim_many([prefix + d.recipient for d in pending], "send", now)
         results = {"sent": 0, "failed": 0}
@@ -148,24 +155,26 @@ class Dispatcher:
         self._settle(item, now)
         return results["sent"], results["failed"]
 
-    def _recipients(self, item: OutboxItem, strategy: Strategy) -> list[tuple[str, str]]:
+    def _recipients(self, item: OutboxItem, strategy: Strategy) -> list[tuple[str, str, Subscriber | None]]:
+        """(address, audience matched, subscriber) for email; one pseudo-recipient "-" for a post."""
         if item.kind != "email":
-            return [("-", item.audiences[0] if item.audiences else PUBLIC)]
+            return [("-", item.audiences[0] if item.audiences else PUBLIC, None)]
         scope: set[str] = set()
         for code in item.audiences:
             scope |= strategy.audience_with_children(code)
         if not self.settings.secret_key:
             raise TokenError("COMMS_SECRET_KEY is not set; unsubscribe links cannot be signed (set it in .env)")
-        return [(email, audience) for email, audience, _sub in self.store.recipients(scope)]
+        return list(self.store.recipients(scope))
 
-    def _renderer(self, item: OutboxItem) -> Callable[[str, str], tuple[str, str]]:
+    def _renderer(
+        self, item: OutboxItem, subscribers: dict[str, Subscriber | None]
+    ) -> Callable[[str, str], tuple[str, str]]:
         """Per-recipient (html, text) given the recipient and their unsubscribe URL, from MJML
         compiled once for the edition."""
         if item.kind != "email" or item.edition_id is None:
             return lambda _recipient, _url: (item.html, item.body)
         nonce = self.store.edition_inputs(item.edition_id)["nonce"]
         html, text = Personaliser(item.html, nonce), Personaliser(item.body, nonce, escape=False)
-        subscribers = {s.email: s for s in self.store.subscribers()}
 
         def render(recipient: str, url: str) -> tuple[str, str]:
             sub = subscribers.get(recipient)

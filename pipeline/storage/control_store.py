@@ -24,11 +24,6 @@ class ControlStore(StoreBase):
                 return Freeze(paused=False, by=row.by if row else "", at=row.at if row else None)
             return Freeze(paused=True, by=row.by, at=row.at, reason=row.reason)
 
-    def control_history(self, limit: int = 20) -> list[tuple[str, str, datetime, str]]:
-        with self.session() as s:
-            rows = s.exec(select(ControlEventRow).order_by(col(ControlEventRow.id).desc()).limit(limit))
-            return [(r.action, r.by, r.at, r.reason) for r in rows]
-
     def start_job(self, job: str, now: datetime) -> int:
         with self.session() as s:
             row = JobRunRow(job=job, started_at=now)

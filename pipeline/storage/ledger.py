@@ -38,11 +38,6 @@ class LedgerStore(StoreBase):
                 out.update({str(k): str(v) for k, v in rows})
         return out
 
-    def ledger_states(self, prefix: str) -> dict[str, str]:
-        with self.session() as s:
-            rows = s.exec(select(LedgerRow).where(LedgerRow.key.startswith(prefix)))  # type: ignore[attr-defined]
-            return {r.key: r.state for r in rows}
-
     def claim(self, key: str, kind: str, now: datetime) -> str:
         """Record that an effect is starting. Returns `new` when this call created the row, otherwise
         the state found (`started` means an earlier attempt may or may not have taken effect)."""
@@ -98,10 +93,3 @@ class LedgerStore(StoreBase):
                 raise KeyError(key)
             row.state, row.finished_at, row.detail = ("done" if ok else "failed"), now, detail[:2000]
             s.add(row)
-
-    def release(self, key: str) -> None:
-        """Forget a started effect that provably did not happen, so a later wake-up may try again."""
-        with self.session() as s:
-            row = s.get(LedgerRow, key)
-            if row is not None and row.state != "done":
-                s.delete(row)

@@ -196,13 +196,6 @@ class OutboxStore(StoreBase):
             s.add(row)
             return _item(row)
 
-    def set_error(self, item_id: int, error: str | None) -> None:
-        with self.session() as s:
-            row = s.get(OutboxRow, item_id)
-            if row is not None:
-                row.last_error = error
-                s.add(row)
-
     # deliveries -----------------------------------------------------------------------------
     def ensure_deliveries(self, item_id: int, recipients: list[tuple[str, str]]) -> None:
         """Create a pending delivery per (recipient, audience) not yet known for the item."""

@@ -175,3 +175,16 @@ def test_the_report_can_be_sent_to_the_board(ready: Pipeline, mailbox: tuple[Mai
     assert len(got) == 4  # the four elected members in the example
     assert "Objective 1 (" in got[0].get_body(("plain",)).get_content()
     assert "<svg" in got[0].get_body(("html",)).get_content()
+
+
+def test_someone_who_unsubscribes_after_queueing_is_not_sent_to(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
+    box, _ = mailbox
+    item = bulletin(ready)
+    ready.store.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.store.ensure_deliveries(item.id, [("head@gable-hall.example.org", "headteachers")])
+    ready.store.set_subscriber_status("head@gable-hall.example.org", "unsubscribed", COMPOSE_AT, "one-click")
+    ready.dispatch(BULLETIN_DUE)
+    assert "head@gable-hall.example.org" not in {r for r, _ in box.received}
+    assert len(box.unique()) == 13
+    (gone,) = [d for d in ready.store.deliveries(item.id) if d.recipient == "head@gable-hall.example.org"]
+    assert gone.status == "skipped" and gone.last_error == "no longer subscribed"
