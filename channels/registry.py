@@ -1,4 +1,4 @@
-"""Adapters looked up by kind. A channel in strategy.yaml names its kind (email, mastodon, ...); the
+"""Adapters looked up by kind. A channel in strategy.yaml names its kind (email, facebook, ...); the
 settings may route any channel to the file adapter instead, for dry runs and manual posting."""
 
 from __future__ import annotations
@@ -6,12 +6,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import requests
+
 from channels.base import ChannelError
+from channels.bluesky import BlueskyAdapter
 from channels.email_smtp import SmtpAdapter, SmtpConfig
+from channels.entra import EntraToken
+from channels.facebook import FacebookAdapter
 from channels.file import FileAdapter
 from channels.hootsuite import HootsuiteCsvAdapter
+from channels.linkedin import LinkedInAdapter
 from channels.mastodon import MastodonAdapter
 from channels.memory import MemoryAdapter
+from channels.notify import NotifyAdapter
+from channels.sharepoint import SharePointNewsAdapter
+from channels.viva_engage import VivaEngageAdapter
+from channels.wordpress import WordPressAdapter
+from channels.x import XAdapter
 
 Factory = Callable[[str, Any], Any]
 
@@ -32,15 +43,56 @@ def _email(code: str, settings: Any) -> SmtpAdapter:
     )
 
 
+def _entra(code: str, settings: Any, session: requests.Session, scope: str) -> EntraToken:
+    missing = [
+        f"COMMS_{name.upper()}"
+        for name in ("microsoft_tenant_id", "microsoft_client_id", "microsoft_client_secret")
+        if not getattr(settings, name)
+    ]
+    if missing:
+        raise ChannelError(code, f"Microsoft 365 channels need {', '.join(missing)} in .env", transient=False)
+    return EntraToken(
+        code,
+        session,
+        login_url=settings.microsoft_login_url,
+        tenant_id=settings.microsoft_tenant_id,
+        client_id=settings.microsoft_client_id,
+        client_secret=settings.microsoft_client_secret,
+        scope=scope,
+    )
+
+
+def _sharepoint(code: str, settings: Any) -> SharePointNewsAdapter:
+    session = requests.Session()
+    token = _entra(code, settings, session, "https://graph.microsoft.com/.default")
+    return SharePointNewsAdapter(code, settings.sharepoint_site_id, token, settings.graph_url, session=session)
+
+
+def _viva_engage(code: str, settings: Any) -> VivaEngageAdapter:
+    session = requests.Session()
+    token = _entra(code, settings, session, "https://api.yammer.com/.default")
+    return VivaEngageAdapter(code, settings.viva_engage_group_id, token, settings.viva_engage_api_url, session=session)
+
+
 FACTORIES: dict[str, Factory] = {
     "email": _email,
-    "file": lambda code, settings: FileAdapter(code, settings.outbox_dir),
-    "memory": lambda code, settings: MemoryAdapter(code),
-    "mastodon": lambda code, settings: MastodonAdapter(code, settings.mastodon_base_url, settings.mastodon_token),
-    "hootsuite": lambda code, settings: HootsuiteCsvAdapter(code, settings.outbox_dir),
+    "notify": lambda code, s: NotifyAdapter(code, s.notify_api_key, s.notify_template_id, s.notify_api_url),
+    "file": lambda code, s: FileAdapter(code, s.outbox_dir),
+    "memory": lambda code, s: MemoryAdapter(code),
+    "mastodon": lambda code, s: MastodonAdapter(code, s.mastodon_base_url, s.mastodon_token),
+    "facebook": lambda code, s: FacebookAdapter(code, s.facebook_page_id, s.facebook_page_token, s.facebook_graph_url),
+    "x": lambda code, s: XAdapter(code, s.x_token, s.x_api_url),
+    "linkedin": lambda code, s: LinkedInAdapter(
+        code, s.linkedin_token, s.linkedin_author, s.linkedin_api_url, s.linkedin_version
+    ),
+    "bluesky": lambda code, s: BlueskyAdapter(code, s.bluesky_handle, s.bluesky_app_password, s.bluesky_pds_url),
+    "sharepoint": _sharepoint,
+    "viva-engage": _viva_engage,
+    "wordpress": lambda code, s: WordPressAdapter(
+        code, s.wordpress_url, s.wordpress_username, s.wordpress_app_password
+    ),
+    "hootsuite": lambda code, s: HootsuiteCsvAdapter(code, s.outbox_dir),
 }
-# Destinations we plan for but reach only through the file adapter (or Hootsuite) so far.
-FILE_ONLY = ("facebook", "x", "linkedin", "bluesky", "viva-engage", "sharepoint", "wordpress", "notify")
 
 
 def build(code: str, kind: str, settings: Any) -> Any:
@@ -48,13 +100,6 @@ def build(code: str, kind: str, settings: Any) -> Any:
     routed = settings.file_channels
     if ("*" in routed and kind != "email") or code in routed:
         return FileAdapter(code, settings.outbox_dir, counted_as=kind)
-    if kind in FILE_ONLY:
-        raise ChannelError(
-            code,
-            f"no live adapter for {kind!r} yet: add {code} to COMMS_FILE_CHANNELS to write its "
-            "posts to the file outbox, or use a hootsuite channel",
-            transient=False,
-        )
     factory = FACTORIES.get(kind)
     if factory is None:
         raise ChannelError(

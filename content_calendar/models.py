@@ -12,6 +12,24 @@ Approval = Literal["required", "auto"]
 # Who a channel faces decides whether the pre-election period holds it back.
 Facing = Literal["residents", "members", "partners", "schools", "internal"]
 FACINGS: tuple[str, ...] = ("residents", "members", "partners", "schools", "internal")
+# The destinations a channel can be (each has an adapter in channels/registry.py; a test keeps them equal).
+CHANNEL_KINDS = frozenset(
+    {
+        "email",
+        "notify",
+        "facebook",
+        "x",
+        "linkedin",
+        "mastodon",
+        "bluesky",
+        "viva-engage",
+        "sharepoint",
+        "wordpress",
+        "hootsuite",
+        "file",
+        "memory",
+    }
+)
 HELD_IN_PRE_ELECTION: frozenset[str] = frozenset({"residents", "members"})
 
 

@@ -10,7 +10,7 @@ import yaml
 
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.files import CellError, load_yaml, parse_date, read_text
-from content_calendar.models import FACINGS, Audience, Channel, DateRange, Objective, Strategy
+from content_calendar.models import CHANNEL_KINDS, FACINGS, Audience, Channel, DateRange, Objective, Strategy
 
 
 class _Collector:
@@ -63,6 +63,13 @@ def _channels(items: list[dict[str, Any]], c: _Collector) -> list[Channel]:
         facing = str(item.get("facing", "residents"))
         if not code or not item.get("kind"):
             c.add(line, "channels", "each channel needs a code and a kind (email, file, mastodon, ...)")
+            continue
+        if str(item["kind"]) not in CHANNEL_KINDS:
+            c.add(
+                line,
+                f"channels.{code}.kind",
+                f"must be one of {', '.join(sorted(CHANNEL_KINDS))}, not {item['kind']!r}",
+            )
             continue
         if facing not in FACINGS:
             c.add(line, f"channels.{code}.facing", f"must be one of {', '.join(FACINGS)}, not {facing!r}")

@@ -12,7 +12,20 @@ from dotenv import dotenv_values
 
 from pipeline.errors import SettingsError
 
-SECRET_FIELDS = frozenset({"smtp_password", "secret_key", "mastodon_token"})
+SECRET_FIELDS = frozenset(
+    {
+        "smtp_password",
+        "secret_key",
+        "mastodon_token",
+        "notify_api_key",
+        "facebook_page_token",
+        "x_token",
+        "linkedin_token",
+        "bluesky_app_password",
+        "microsoft_client_secret",
+        "wordpress_app_password",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,32 @@ class Settings:
     file_channels: tuple[str, ...] = ()  # channel codes routed to the file adapter ("*" for every non-email)
     mastodon_base_url: str = ""
     mastodon_token: str = field(default="", repr=False)
+    notify_api_key: str = field(default="", repr=False)
+    notify_template_id: str = ""
+    notify_api_url: str = "https://api.notifications.service.gov.uk"
+    facebook_page_id: str = ""
+    facebook_page_token: str = field(default="", repr=False)
+    facebook_graph_url: str = "https://graph.facebook.com/v21.0"
+    x_token: str = field(default="", repr=False)
+    x_api_url: str = "https://api.x.com"
+    linkedin_author: str = ""  # urn:li:organization:NNN
+    linkedin_token: str = field(default="", repr=False)
+    linkedin_api_url: str = "https://api.linkedin.com"
+    linkedin_version: str = "202411"
+    bluesky_handle: str = ""
+    bluesky_app_password: str = field(default="", repr=False)
+    bluesky_pds_url: str = "https://bsky.social"
+    microsoft_tenant_id: str = ""
+    microsoft_client_id: str = ""
+    microsoft_client_secret: str = field(default="", repr=False)
+    microsoft_login_url: str = "https://login.microsoftonline.com"
+    graph_url: str = "https://graph.microsoft.com/v1.0"
+    sharepoint_site_id: str = ""
+    viva_engage_group_id: str = ""
+    viva_engage_api_url: str = "https://api.yammer.com"
+    wordpress_url: str = ""
+    wordpress_username: str = ""
+    wordpress_app_password: str = field(default="", repr=False)
     feed_timeout_seconds: float = 10.0
     feed_max_bytes: int = 5_000_000
     feed_workers: int = 8
