@@ -44,6 +44,9 @@ class Post:
     due_at: datetime | None = None
     unsubscribe_url: str | None = None
     headers: tuple[tuple[str, str], ...] = field(default=())
+    # An earlier attempt with this key may have reached the destination (the ledger holds a claim
+    # with no outcome): adapters without their own idempotency look before publishing again.
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,20 @@
 """Shared HTTP handling for API channels: one session, timeouts, and status codes turned into
 transient or permanent ChannelErrors (honouring Retry-After).
 
-`ApiChannel` is the base for every social, intranet and web adapter. Its `send` asks the destination
-first whether this post is already there (`find`) and only then publishes (`create`): destinations
-with their own idempotency (Mastodon's Idempotency-Key, a page or record named by the key) need no
-lookup, the others look for the same text among their newest posts since just before the post was
-due. So a send whose answer was lost (a timeout after the post was in fact made) is not made twice.
+`ApiChannel` is the base for every social, intranet and web adapter. When an earlier attempt with the
+same key may have landed (it timed out in this process, or the ledger shows a claim with no outcome
+after a crash: `Post.maybe_sent`), `send` first asks the destination whether the post is already there
+(`find`), and only then publishes (`create`). Adapters find by key where the destination lets the key
+name the thing (a Bluesky record key, a SharePoint page name, a WordPress slug, a Notify reference);
+Facebook, X, LinkedIn and Viva Engage have nothing of the kind, so they look for the same text among
+their newest posts since just before the post was due. Mastodon needs no lookup: its server honours an
+Idempotency-Key.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -141,6 +145,8 @@ class ApiChannel:
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = timeout
+        self._sent: OrderedDict[str, Receipt] = OrderedDict()  # keys published by this process
+        self._tried: set[str] = set()  # keys whose attempt here ended without an answer
 
     def require(self, **values: str) -> None:
         """A clear error, before anything is sent, naming every missing setting."""
@@ -169,10 +175,23 @@ class ApiChannel:
         return ([] if post.text.strip() else ["the post is empty"]) + check_length(self.kind, self.text(post))
 
     def send(self, post: Post, key: str) -> Receipt:
-        found = self.find(post, key)
-        if found is not None:
-            return Receipt(found.external_id, found.url, duplicate=True)
-        return self.create(post, key)
+        if key in self._sent:
+            return Receipt(self._sent[key].external_id, self._sent[key].url, duplicate=True)
+        if post.maybe_sent or key in self._tried:
+            found = self.find(post, key)
+            if found is not None:
+                self._remember(key, found)
+                return Receipt(found.external_id, found.url, duplicate=True)
+        self._tried.add(key)  # until it succeeds: even a 500 may come after the post was made
+        receipt = self.create(post, key)
+        self._remember(key, receipt)
+        return receipt
+
+    def _remember(self, key: str, receipt: Receipt) -> None:
+        self._tried.discard(key)
+        self._sent[key] = receipt
+        while len(self._sent) > 10_000:
+            self._sent.popitem(last=False)
 
     def find(self, post: Post, key: str) -> Receipt | None:
         """The post already made for this key, if the destination has it."""

@@ -27,7 +27,7 @@ class XAdapter(ApiChannel):
         self._user_id: str | None = None
 
     def classify(self, response: requests.Response) -> ChannelError | None:
-        if response.status_code == 429:
+        if response.status_code == 429 and not response.headers.get("Retry-After"):
             reset = response.headers.get("x-rate-limit-reset")
             wait = max(0.0, float(reset) - time.time()) if reset and reset.isdigit() else None
             return ChannelError(self.channel, "X rate limit reached", transient=True, retry_after=wait)

@@ -140,7 +140,11 @@ class Dispatcher:
             if self.stop.is_set():
                 return
             state = states[prefix + delivery.recipient]
-            outcome = "sent" if state == "done" else self.deliver(adapter, item, delivery, render, now, failures)
+            outcome = (
+                "sent"
+                if state == "done"
+                else self.deliver(adapter, item, delivery, render, now, failures, maybe_sent=state == "started")
+            )
             with lock:
                 results[outcome] = results.get(outcome, 0) + 1
 
@@ -195,8 +199,9 @@ class Dispatcher:
         render: Callable[[str, str], tuple[str, str]],
         now: datetime,
         failures: list[str],
+        maybe_sent: bool = False,
     ) -> str:
-        """One send, its key already claimed. A success is recorded in the ledger only; the delivery
+        """One send, its key already claimed (`maybe_sent`: by an earlier attempt with no outcome). A success is recorded in the ledger only; the delivery
         rows catch up in one query when the item's loop ends (`sync_sent`)."""
         key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
         unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
@@ -205,12 +210,13 @@ class Dispatcher:
             channel=item.channel,
             kind=getattr(adapter, "kind", "file"),
             text=text,
-            subject=item.subject,
+            subject=item.subject or item.title,
             html=html,
             link=item.link,
             recipient=delivery.recipient,
             due_at=item.due_at,
             unsubscribe_url=unsubscribe,
+            maybe_sent=maybe_sent,
         )
         problems = adapter.validate(post)
         if problems:

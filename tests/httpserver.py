@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -35,6 +36,13 @@ class Request:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    @property
+    def query(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(urlsplit(self.path).query).items()}
+
+    def form(self) -> dict[str, str]:
+        return {k: v[0] for k, v in parse_qs(self.body.decode()).items()}
+
 
 class Server:
     def __init__(self) -> None:
@@ -43,8 +51,16 @@ class Server:
         self.url = ""
 
     def route(self, path: str, response: Route) -> str:
+        """Serve `path` (a trailing * matches every path that starts so)."""
         self.routes[path] = response
         return self.url + path
+
+    def find(self, path: str) -> Route | None:
+        bare = path.split("?")[0]
+        if path in self.routes or bare in self.routes:
+            return self.routes.get(path) or self.routes[bare]
+        prefixes = [p for p in self.routes if p.endswith("*") and bare.startswith(p[:-1])]
+        return self.routes[max(prefixes, key=len)] if prefixes else None
 
 
 def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
@@ -58,7 +74,7 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             request = Request(self.command, self.path, dict(self.headers), self.rfile.read(length) if length else b"")
             server.requests.append(request)
-            route = server.routes.get(self.path) or server.routes.get(self.path.split("?")[0])
+            route = server.find(self.path)
             response = route(request) if callable(route) else route or Response(404, b"not found")
             time.sleep(response.delay)
             body = response.body.encode() if isinstance(response.body, str) else response.body
@@ -78,7 +94,7 @@ def _handler(server: Server) -> type[BaseHTTPRequestHandler]:
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
-        do_GET = do_POST = do_PUT = _serve
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     return Handler
 
