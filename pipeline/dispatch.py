@@ -201,8 +201,9 @@ class Dispatcher:
         failures: list[str],
         maybe_sent: bool = False,
     ) -> str:
-        """One send, its key already claimed (`maybe_sent`: by an earlier attempt with no outcome). A success is recorded in the ledger only; the delivery
-        rows catch up in one query when the item's loop ends (`sync_sent`)."""
+        """One send, its key already claimed (`maybe_sent`: by an earlier attempt with no outcome).
+        A success is recorded in the ledger only; the delivery rows catch up in one query when the
+        item's loop ends (`sync_sent`)."""
         key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
         unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
         html, text = render(delivery.recipient, unsubscribe or "")

@@ -186,3 +186,23 @@ def test_posts_respect_channel_limits(composed: Pipeline) -> None:
     composed.compose(datetime(2026, 11, 10, 13, 0, tzinfo=UTC))
     (item,) = composed.store.items()
     assert item.status == "draft" and "over the 280 that x allows" in (item.reason or "")
+
+
+def test_an_auto_approved_post_with_problems_stays_a_draft(composed: Pipeline) -> None:
+    strategy = composed.store.strategy()
+    long = Entry(
+        "long-auto",
+        "A very long post",
+        "x",
+        ("residents",),
+        ("3",),
+        "post",
+        date(2026, 11, 10),
+        time(12),
+        key_messages=("word " * 80,),
+        approval="auto",
+    )
+    composed.store.import_plan(strategy, [long], NOW)
+    composed.compose(datetime(2026, 11, 10, 13, 0, tzinfo=UTC))
+    (item,) = composed.store.items()
+    assert item.status == "draft" and item.approved_by is None
