@@ -56,6 +56,10 @@ def message_id(key: str, sender: str) -> str:
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 
 
+def address_problems(address: str) -> list[str]:
+    return [] if valid_address(address) else [f"recipient {address!r} is not an email address ({ADDRESS_SHAPE})"]
+
+
 def valid_address(address: str) -> bool:
     if _PLAIN_ADDRESS.fullmatch(address) and ".." not in address and not address.startswith("."):
         return True
@@ -111,9 +115,7 @@ class SmtpAdapter:
         self._rate = _RateLimit(config.rate_per_hour)
 
     def validate(self, post: Post) -> list[str]:
-        problems = []
-        if not valid_address(post.recipient):
-            problems.append(f"recipient {post.recipient!r} is not an email address ({ADDRESS_SHAPE})")
+        problems = address_problems(post.recipient)
         if not post.subject.strip():
             problems.append("the subject is empty")
         if not post.text.strip():

@@ -23,7 +23,7 @@ from typing import Any
 import requests
 
 from channels.base import ChannelError, Post, Receipt
-from channels.email_smtp import ADDRESS_SHAPE, valid_address
+from channels.email_smtp import address_problems
 from channels.http import ApiChannel, digest, message
 
 API_KEY = re.compile(r".+-(?P<service>[0-9a-f-]{36})-(?P<secret>[0-9a-f-]{36})$")
@@ -72,9 +72,7 @@ class NotifyAdapter(ApiChannel):
         return None
 
     def validate(self, post: Post) -> list[str]:
-        problems = []
-        if not valid_address(post.recipient):
-            problems.append(f"recipient {post.recipient!r} is not an email address ({ADDRESS_SHAPE})")
+        problems = address_problems(post.recipient)
         if not post.text.strip():
             problems.append("the message is empty")
         return problems + self.template_problems()

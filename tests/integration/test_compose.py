@@ -14,7 +14,7 @@ from pipeline.accessibility import check_edition
 from pipeline.app import Pipeline
 from pipeline.errors import TemplateError
 from pipeline.personalise import Personaliser, recipient_values
-from pipeline.records import FeedSpec, NationalMessage
+from pipeline.records import FeedSpec, NationalMessage, OutboxItem
 from pipeline.render import Renderer
 
 NOW = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
@@ -169,10 +169,10 @@ def test_decorative_images_may_have_empty_alt() -> None:
     assert check_edition("Subject", GOOD.replace('alt="Pupils"', 'alt=""'), "t")
 
 
-def test_posts_respect_channel_limits(composed: Pipeline) -> None:
-    strategy = composed.store.strategy()
+def _compose_long_x_post(composed: Pipeline, approval: str) -> OutboxItem:
+    """An X post 400 characters long, composed on its day."""
     long = Entry(
-        "long",
+        f"long-{approval}",
         "A very long post",
         "x",
         ("residents",),
@@ -181,28 +181,19 @@ def test_posts_respect_channel_limits(composed: Pipeline) -> None:
         date(2026, 11, 10),
         time(12),
         key_messages=("word " * 80,),
+        approval=approval,  # type: ignore[arg-type]
     )
-    composed.store.import_plan(strategy, [long], NOW)
+    composed.store.import_plan(composed.store.strategy(), [long], NOW)
     composed.compose(datetime(2026, 11, 10, 13, 0, tzinfo=UTC))
     (item,) = composed.store.items()
+    return item
+
+
+def test_posts_respect_channel_limits(composed: Pipeline) -> None:
+    item = _compose_long_x_post(composed, "required")
     assert item.status == "draft" and "over the 280 that x allows" in (item.reason or "")
 
 
 def test_an_auto_approved_post_with_problems_stays_a_draft(composed: Pipeline) -> None:
-    strategy = composed.store.strategy()
-    long = Entry(
-        "long-auto",
-        "A very long post",
-        "x",
-        ("residents",),
-        ("3",),
-        "post",
-        date(2026, 11, 10),
-        time(12),
-        key_messages=("word " * 80,),
-        approval="auto",
-    )
-    composed.store.import_plan(strategy, [long], NOW)
-    composed.compose(datetime(2026, 11, 10, 13, 0, tzinfo=UTC))
-    (item,) = composed.store.items()
+    item = _compose_long_x_post(composed, "auto")
     assert item.status == "draft" and item.approved_by is None
