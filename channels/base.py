@@ -30,6 +30,19 @@ class ChannelError(CommsError):
         super().__init__(f"{channel}: {message}")
 
 
+class Pieces(str):
+    """Text joined from pieces, most of which are the same for every recipient (an edition's compiled
+    parts between the personalised values). It is an ordinary string; encoders may use `pieces` to
+    encode each repeated piece once (`channels/mime.py`)."""
+
+    pieces: tuple[str, ...]
+
+    def __new__(cls, pieces: list[str] | tuple[str, ...]) -> Pieces:
+        text = super().__new__(cls, "".join(pieces))
+        text.pieces = tuple(pieces)
+        return text
+
+
 @dataclass(frozen=True)
 class Post:
     """One thing to publish to one recipient (or to the channel itself, recipient '-')."""

@@ -9,8 +9,11 @@ parsed by the standard library in the tests, so the two cannot drift apart.
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 from email.header import Header
+
+from channels.base import Pieces
 
 CRLF = b"\r\n"
 
@@ -25,9 +28,30 @@ def _header(name: str, value: str) -> bytes:
 
 def _qp(text: str) -> bytes:
     """Quoted-printable in C (binascii): mostly-ASCII HTML stays its own size and readable, and no
-    line exceeds SMTP's limit."""
+    line exceeds SMTP's limit. Text made of `Pieces` is encoded piece by piece, each repeated piece
+    once for all recipients, joined by soft line breaks (which decoders remove)."""
+    if isinstance(text, Pieces) and not any(piece.endswith("\r") for piece in text.pieces):
+        return b"=\r\n".join([_qp_piece(piece) for piece in text.pieces if piece]) + CRLF
+    return _qp_whole(text) + CRLF
+
+
+def _qp_whole(text: str) -> bytes:
     normal = text.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    return binascii.b2a_qp(normal, istext=True).replace(b"\n", CRLF) + CRLF
+    return binascii.b2a_qp(normal, istext=True).replace(b"\n", CRLF)
+
+
+@functools.lru_cache(maxsize=512)
+def _qp_piece(text: str) -> bytes:
+    """One piece, its last line kept under 76 characters so a soft line break can follow it."""
+    encoded = _qp_whole(text)
+    start = encoded.rfind(CRLF) + 2 if CRLF in encoded else 0
+    last = encoded[start:]
+    if len(last) < 76:
+        return encoded
+    cut = len(last) - 3
+    escape = last.rfind(b"=", cut - 2, cut)  # never split an =XX escape
+    cut = escape if escape != -1 else cut
+    return encoded[:start] + last[:cut] + b"=" + CRLF + last[cut:]
 
 
 def build_mime(headers: list[tuple[str, str]], text: str, html: str | None) -> bytes:

@@ -12,6 +12,8 @@ import re
 import secrets
 from collections.abc import Mapping
 
+from channels.base import Pieces
+
 SLOTS = ("first_name", "organisation", "greeting", "unsubscribe_url", "email")
 
 
@@ -35,13 +37,13 @@ class Personaliser:
         self.slots = pieces[1::2]
         self.escape = escape
 
-    def render(self, values: Mapping[str, str]) -> str:
+    def render(self, values: Mapping[str, str]) -> Pieces:
         out = [self.literals[0]]
         esc = html.escape if self.escape else str
         for slot, literal in zip(self.slots, self.literals[1:], strict=True):
             out.append(esc(values.get(slot, "")))
             out.append(literal)
-        return "".join(out)
+        return Pieces(out)
 
 
 def recipient_values(name: str, organisation: str, email: str, unsubscribe_url: str) -> dict[str, str]:

@@ -317,3 +317,22 @@ def test_an_unknown_channel_kind_is_refused_with_its_line(tmp_path: Path) -> Non
         load_strategy(tmp_path / "strategy.yaml")
     line = next(i for i, t in enumerate(text.splitlines(), 1) if "kind: yammer" in t)
     assert f"strategy.yaml:{line}" in str(caught.value) and "channels.intranet.kind" in str(caught.value)
+
+
+# Email -------------------------------------------------------------------------------------------
+
+
+def test_email_lines_starting_with_a_dot_arrive_whole() -> None:
+    from channels.email_smtp import SmtpAdapter, SmtpConfig
+    from pipeline.localservers import Mailbox, smtp_server
+
+    text = ".first line\nsecond\n.\n..two dots\n. spaced"
+    box = Mailbox()
+    with smtp_server(box) as (host, port):
+        adapter = SmtpAdapter("newsletter", SmtpConfig(host, port))
+        email = Post(channel="n", kind="email", text=text, subject="Dots", html=f"<p>{text}</p>", recipient="a@b.org")
+        adapter.send(email, "send:n:1:a@b.org")
+        adapter.close()
+    (_rcpt, msg), *_ = box.received
+    assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == text
+    assert text in msg.get_body(("html",)).get_content().replace("\r\n", "\n")
