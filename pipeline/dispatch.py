@@ -219,7 +219,10 @@ class Dispatcher:
             unsubscribe_url=unsubscribe,
             maybe_sent=maybe_sent,
         )
-        problems = adapter.validate(post)
+        try:
+            problems = adapter.validate(post)
+        except Exception as exc:  # an adapter's bug or a surprising answer: this item only, retried
+            return self._failed(_unexpected(item.channel, exc), key, item, delivery, now, failures)
         if problems:
             why = "; ".join(problems)
             status = "skipped" if item.kind == "email" else "failed"
@@ -230,6 +233,8 @@ class Dispatcher:
             receipt = adapter.send(post, key)
         except ChannelError as exc:
             return self._failed(exc, key, item, delivery, now, failures)
+        except Exception as exc:  # retried with the same key, so a post that did land is found, not repeated
+            return self._failed(_unexpected(item.channel, exc), key, item, delivery, now, failures)
         if item.kind == "email":  # the hot path: one statement; the delivery row is synced after the loop
             self.store.finish_fast(key, now, detail=receipt.external_id)
         else:
@@ -275,6 +280,11 @@ class Dispatcher:
         if sent and item.edition_id is not None:  # so a later change at the source is flagged
             used = [m["id"] for m in self.store.edition_inputs(item.edition_id).get("national", []) if m.get("id")]
             self.store.mark_messages_used(used)
+
+
+def _unexpected(channel: str, exc: Exception) -> ChannelError:
+    log.exception("unexpected error from the %s adapter", channel)
+    return ChannelError(channel, f"unexpected error: {type(exc).__name__}: {exc}"[:300], transient=True)
 
 
 def delivery_metrics(item: OutboxItem, deliveries: list[Delivery]) -> list[MetricPoint]:

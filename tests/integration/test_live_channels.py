@@ -14,7 +14,7 @@ from pipeline.app import Pipeline, make_pipeline
 from pipeline.settings import Settings
 from tests.conftest import EXAMPLE
 from tests.fakes import FakeEntra, FakeFacebook, FakeVivaEngage, FakeWordPress, FakeX
-from tests.httpserver import http_server
+from tests.httpserver import Response, http_server
 
 GMT = UTC  # November is GMT
 
@@ -137,3 +137,20 @@ def test_example_workspace_names_only_known_kinds() -> None:
         "viva-engage",
         "wordpress",
     }
+
+
+def test_a_surprising_answer_defers_that_post_and_stops_nothing(live: tuple[Pipeline, dict[str, Any]]) -> None:
+    p, fakes = live
+    facebook = fakes["facebook"]
+    p.import_plan(now=datetime(2026, 10, 30, 9, 0, tzinfo=GMT))
+    p.compose(datetime(2026, 11, 16, 9, 0, tzinfo=GMT), entry="parents-online-safety")
+    approve_all(p, datetime(2026, 11, 16, 9, 0, tzinfo=GMT))
+    facebook.fail_next(Response(200, "<html>Service temporarily unavailable</html>"))  # a proxy's page
+    due = datetime(2026, 11, 17, 19, 0, tzinfo=GMT)
+    outcome = p.dispatch(due + timedelta(minutes=1))  # does not raise
+    (item,) = [i for i in p.store.items() if i.entry_id == "parents-online-safety"]
+    (delivery,) = p.store.deliveries(item.id)
+    assert outcome.counts["sent"] == 0 and delivery.status == "pending"
+    assert "unexpected error: JSONDecodeError" in (delivery.last_error or "")
+    p.dispatch(due + timedelta(hours=1))
+    assert len(facebook.posts) == 1 and p.store.item(item.id).status == "sent"
