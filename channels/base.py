@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 from content_calendar.errors import CommsError
 
@@ -60,6 +61,18 @@ class Post:
     # An earlier attempt with this key may have reached the destination (the ledger holds a claim
     # with no outcome): adapters without their own idempotency look before publishing again.
     maybe_sent: bool = False
+
+
+def check_folder(channel: str, folder: Path) -> str:
+    """That posts can be written to `folder` (made if missing), for the file-based adapters."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".{channel}.check"
+        probe.write_text("ok", encoding="utf-8")
+        probe.unlink()
+    except OSError as exc:
+        raise ChannelError(channel, f"cannot write to {folder}: {exc.strerror or exc}", transient=False) from None
+    return f"writes to {folder}"
 
 
 @dataclass(frozen=True)

@@ -87,6 +87,9 @@ class BlueskyAdapter(ApiChannel):
             self.session.headers["Authorization"] = f"Bearer {body['accessJwt']}"
         return self.did
 
+    def check(self) -> str:
+        return f"signed in as {self.handle} ({self.login(again=True)})"
+
     def xrpc(self, method: str, name: str, **kwargs: Any) -> requests.Response:
         """One XRPC call, logging in first and once more if the session has expired."""
         self.login()

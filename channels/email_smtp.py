@@ -187,6 +187,20 @@ class SmtpAdapter:
             self._idle.put((conn, time.monotonic()))
         return Receipt(external_id=mid)
 
+    def check(self) -> str:
+        """Connect (and log in), then NOOP: the server, security and credentials all work."""
+        with self._slots:
+            conn = self._connection()
+            try:
+                code, _text = conn.noop()
+            except (smtplib.SMTPException, OSError) as exc:
+                self._discard(conn)
+                raise ChannelError(self.channel, f"connection failed: {exc}", transient=True) from None
+            self._release(conn)
+        c = self.config
+        login = f", logged in as {c.username}" if c.username else ""
+        return f"{c.host}:{c.port} answered {code} ({c.security}{login})"
+
     def _error(self, code: int, text: bytes | str, recipient: bool = False) -> ChannelError:
         message = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
         permanent = 500 <= code < 600

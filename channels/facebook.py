@@ -50,6 +50,10 @@ class FacebookAdapter(ApiChannel):
             )
         return None
 
+    def check(self) -> str:
+        self.call("GET", f"{self.graph_url}/{self.page_id}/posts", params={"fields": "id", "limit": 1})
+        return f"Page {self.page_id} readable with its token"
+
     def find(self, post: Post, key: str) -> Receipt | None:
         response = self.call(
             "GET",

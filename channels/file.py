@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from channels.base import Post, Receipt
+from channels.base import Post, Receipt, check_folder
 from channels.limits import check_length
 
 
@@ -46,6 +46,9 @@ class FileAdapter:
         tmp.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, path)  # atomic: a crash leaves no half-written post
         return receipt
+
+    def check(self) -> str:
+        return check_folder(self.channel, self.folder)
 
     def close(self) -> None:
         pass

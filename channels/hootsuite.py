@@ -8,7 +8,7 @@ import csv
 from datetime import timedelta
 from pathlib import Path
 
-from channels.base import ChannelError, Post, Receipt
+from channels.base import ChannelError, Post, Receipt, check_folder
 from channels.limits import check_length
 
 MAX_ROWS = 350
@@ -44,6 +44,9 @@ class HootsuiteCsvAdapter:
         with self.keys_path.open("a", encoding="utf-8") as handle:
             handle.write(key + "\n")
         return Receipt(external_id=str(len(keys) + 1), url=self.path.resolve().as_uri())
+
+    def check(self) -> str:
+        return check_folder(self.channel, self.path.parent) + f" ({self.path.name})"
 
     def close(self) -> None:
         pass

@@ -193,6 +193,10 @@ class ApiChannel:
         while len(self._sent) > 10_000:
             self._sent.popitem(last=False)
 
+    def check(self) -> str:
+        """A harmless authenticated call: the settings, the token and the account all work."""
+        raise NotImplementedError
+
     def find(self, post: Post, key: str) -> Receipt | None:
         """The post already made for this key, if the destination has it."""
         return None

@@ -46,6 +46,10 @@ class LinkedInAdapter(ApiChannel):
     def text(self, post: Post) -> str:
         return post.text  # the link travels as an article card
 
+    def check(self) -> str:
+        self.call("GET", f"{self.api_url}/rest/posts", params={"author": self.author, "q": "author", "count": 1})
+        return f"posts of {self.author} readable with the token"
+
     def find(self, post: Post, key: str) -> Receipt | None:
         response = self.call(
             "GET",

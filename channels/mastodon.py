@@ -17,6 +17,14 @@ class MastodonAdapter(ApiChannel):
         self.require(mastodon_base_url=base_url, mastodon_token=token)
         self.base_url, self.token = base_url.rstrip("/"), token
 
+    def check(self) -> str:
+        account = self.call(
+            "GET",
+            f"{self.base_url}/api/v1/accounts/verify_credentials",
+            headers={"Authorization": f"Bearer {self.token}"},
+        ).json()
+        return f"signed in as @{account.get('acct', '?')}"
+
     def create(self, post: Post, key: str) -> Receipt:
         response = self.call(
             "POST",

@@ -28,5 +28,8 @@ class MemoryAdapter:
         self.sent[key] = post
         return Receipt(external_id=key, url=f"memory://{self.channel}/{len(self.sent)}")
 
+    def check(self) -> str:
+        return "kept in memory (tests)"
+
     def close(self) -> None:
         pass

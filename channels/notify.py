@@ -81,19 +81,30 @@ class NotifyAdapter(ApiChannel):
         """What is wrong with the Notify template, asked once; a network failure here is left to send."""
         if self._template_problems is None:
             try:
-                template = self.call("GET", f"{self.api_url}/v2/template/{self.template_id}").json()
+                self._template_problems = self._problems_in(self._template())
             except ChannelError as exc:
                 if exc.transient:
                     return []
                 self._template_problems = [f"Notify template {self.template_id}: {exc}"]
-            else:
-                text = f"{template.get('subject', '')}\n{template.get('body', '')}"
-                missing = [p for p in PLACEHOLDERS if p not in text]
-                lacks = f"lacks {' and '.join(missing)} (see templates/notify/README.md)"
-                self._template_problems = [f"Notify template {self.template_id} {lacks}"] if missing else []
-                if template.get("type", "email") != "email":
-                    self._template_problems.append(f"Notify template {self.template_id} is not an email template")
         return self._template_problems
+
+    def check(self) -> str:
+        problems = self._problems_in(self._template())
+        if problems:
+            raise ChannelError(self.channel, "; ".join(problems), transient=False)
+        return f"the API key works and template {self.template_id} has ((subject)) and ((body))"
+
+    def _template(self) -> dict[str, str]:
+        return dict(self.call("GET", f"{self.api_url}/v2/template/{self.template_id}").json())
+
+    def _problems_in(self, template: dict[str, str]) -> list[str]:
+        text = f"{template.get('subject', '')}\n{template.get('body', '')}"
+        missing = [p for p in PLACEHOLDERS if p not in text]
+        lacks = f"lacks {' and '.join(missing)} (see templates/notify/README.md)"
+        problems = [f"Notify template {self.template_id} {lacks}"] if missing else []
+        if template.get("type", "email") != "email":
+            problems.append(f"Notify template {self.template_id} is not an email template")
+        return problems
 
     def find(self, post: Post, key: str) -> Receipt | None:
         response = self.call(

@@ -30,6 +30,10 @@ class SharePointNewsAdapter(ApiChannel):
     def auth(self) -> dict[str, str]:
         return self.token.header() if self.token else {}
 
+    def check(self) -> str:
+        self.call("GET", f"{self.pages}/microsoft.graph.sitePage", params={"$top": 1, "$select": "id"})
+        return "the site's pages are readable with the app's token"
+
     @staticmethod
     def page_name(key: str) -> str:
         return f"comms-{digest(key, 16)}.aspx"

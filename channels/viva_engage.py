@@ -34,6 +34,10 @@ class VivaEngageAdapter(ApiChannel):
     def auth(self) -> dict[str, str]:
         return self.token.header() if self.token else {}
 
+    def check(self) -> str:
+        self.call("GET", f"{self.api_url}/api/v1/messages/in_group/{self.group_id}.json", params={"limit": 1})
+        return f"community {self.group_id} readable with the app's token"
+
     def find(self, post: Post, key: str) -> Receipt | None:
         response = self.call(
             "GET", f"{self.api_url}/api/v1/messages/in_group/{self.group_id}.json", params={"limit": 20}

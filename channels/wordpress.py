@@ -36,6 +36,10 @@ class WordPressAdapter(ApiChannel):
     def title(post: Post) -> str:
         return post.subject or post.text.strip().splitlines()[0][:120]
 
+    def check(self) -> str:
+        self.call("GET", self.posts, params={"status": "draft", "per_page": 1, "context": "edit"})
+        return "signed in: drafts are readable, so posts can be made"
+
     def find(self, post: Post, key: str) -> Receipt | None:
         response = self.call(
             "GET", self.posts, params={"slug": slug(self.title(post), key), "status": STATES, "context": "edit"}

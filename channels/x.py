@@ -37,8 +37,14 @@ class XAdapter(ApiChannel):
 
     def user_id(self) -> str:
         if self._user_id is None:
-            self._user_id = str(self.call("GET", f"{self.api_url}/2/users/me").json()["data"]["id"])
+            self._user_id = str(self.me()["id"])
         return self._user_id
+
+    def me(self) -> dict[str, str]:
+        return dict(self.call("GET", f"{self.api_url}/2/users/me").json()["data"])
+
+    def check(self) -> str:
+        return f"signed in as @{self.me().get('username', '?')}"
 
     def find(self, post: Post, key: str) -> Receipt | None:
         response = self.call(

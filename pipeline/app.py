@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from channels import registry
+from channels.base import ChannelError
 from content_calendar.calendar import load_calendar
 from content_calendar.plan import month_bounds, plan
 from content_calendar.strategy import load_strategy
@@ -39,6 +40,14 @@ def previous_months(month: str, count: int) -> tuple[str, ...]:
         out.append(f"{year:04d}-{mon:02d}")
         year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
     return tuple(reversed(out))
+
+
+@dataclass(frozen=True)
+class ChannelCheck:
+    code: str
+    kind: str
+    ok: bool
+    detail: str
 
 
 @dataclass
@@ -75,6 +84,28 @@ class Pipeline:
             return Collector(self.store, fetcher, self.settings.feed_workers).run(now, force=force)
         finally:
             fetcher.close()
+
+    def check_channels(self, only: str | None = None) -> list[ChannelCheck]:
+        """Each channel in strategy.yaml asked to prove its settings work (`ChannelAdapter.check`),
+        one at a time; one failing never stops the others. Nothing is posted."""
+        strategy = load_strategy(self.workspace.strategy_path)
+        out = []
+        for channel in strategy.channels:
+            if only and channel.code != only:
+                continue
+            try:
+                adapter = self.adapter_for(channel.code, channel.kind)
+                route = "" if getattr(adapter, "kind", channel.kind) == channel.kind else f" (routed to {adapter.kind})"
+                out.append(ChannelCheck(channel.code, channel.kind, True, adapter.check() + route))
+            except ChannelError as exc:
+                out.append(ChannelCheck(channel.code, channel.kind, False, str(exc)))
+            except Exception as exc:  # an adapter's bug or a surprising answer
+                out.append(
+                    ChannelCheck(channel.code, channel.kind, False, f"unexpected error: {type(exc).__name__}: {exc}")
+                )
+        if only and not out:
+            raise LookupError(f"no channel {only!r} in {self.workspace.strategy_path}")
+        return out
 
     def composer(self) -> Composer:
         return Composer(self.store, self.workspace, self.renderer)

@@ -15,6 +15,7 @@ from pipeline.records import FeedState, NationalMessage, OutboxItem
 class ChannelAdapter(Protocol):
     """One destination. `validate` never sends; `send` publishes once per key.
 
+    - `check()` makes a harmless authenticated call (`comms channels check`), raising ChannelError.
     - `validate(post)` returns the problems that would make the destination refuse the post.
     - `send(post, key)` publishes and returns a Receipt. Sending the same key again must not
       publish twice: the adapter uses the destination's own idempotency where it has one (an
@@ -24,6 +25,10 @@ class ChannelAdapter(Protocol):
     """
 
     kind: str
+
+    def check(self) -> str:
+        """A harmless call that proves the settings and credentials work; says what it verified."""
+        ...
 
     def validate(self, post: Post) -> list[str]: ...
 

@@ -73,10 +73,19 @@ class FakeMastodon(Fake):
         super().__init__(server)
         self.statuses: dict[str, dict[str, Any]] = {}
         server.route("/api/v1/statuses", self.publishing(self.create))
+        server.route("/api/v1/accounts/verify_credentials", self.verify)
 
-    def create(self, request: Request) -> Response:
+    def refused(self, request: Request) -> Response | None:
         if request.headers.get("Authorization") != f"Bearer {self.TOKEN}":
             return ok({"error": "The access token is invalid"}, 401)
+        return None
+
+    def verify(self, request: Request) -> Response:
+        return self.refused(request) or ok({"id": "1", "username": "thurrockcouncil", "acct": "thurrockcouncil"})
+
+    def create(self, request: Request) -> Response:
+        if (refused := self.refused(request)) is not None:
+            return refused
         if not request.json().get("status"):
             return ok({"error": "Validation failed: Text can't be blank"}, 422)
         key = request.headers.get("Idempotency-Key", "")

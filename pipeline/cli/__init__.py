@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import jobs_cmds, plan_cmds, queue_cmds, report_cmds
+from pipeline.cli import channels_cmds, jobs_cmds, plan_cmds, queue_cmds, report_cmds
 from pipeline.errors import CalendarError, CommsError, SettingsError
 from pipeline.scheduler import ClockBusy
 
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     plan_cmds.add(commands)
     jobs_cmds.add(commands)
     queue_cmds.add(commands)
+    channels_cmds.add(commands)
     report_cmds.add(commands)
     return parser
 

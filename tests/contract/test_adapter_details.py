@@ -336,3 +336,23 @@ def test_email_lines_starting_with_a_dot_arrive_whole() -> None:
     (_rcpt, msg), *_ = box.received
     assert msg.get_body(("plain",)).get_content().replace("\r\n", "\n").rstrip("\n") == text
     assert text in msg.get_body(("html",)).get_content().replace("\r\n", "\n")
+
+
+def test_check_names_what_is_wrong() -> None:
+    from channels.email_smtp import SmtpAdapter, SmtpConfig
+    from channels.file import FileAdapter
+    from pipeline.localservers import free_port
+
+    with http_server() as server:
+        fake = FakeWordPress(server)
+        with pytest.raises(ChannelError) as caught:
+            WordPressAdapter("website", server.url, fake.USER, "wrong password").check()
+        assert "credentials" in str(caught.value) and "wrong password" not in str(caught.value)
+        notify = FakeNotify(server, template_body="Hello")
+        with pytest.raises(ChannelError, match=r"lacks \(\(body\)\)"):
+            NotifyAdapter("bulletin", notify.API_KEY, notify.TEMPLATE, server.url).check()
+    with pytest.raises(ChannelError, match="cannot connect"):
+        SmtpAdapter("newsletter", SmtpConfig("127.0.0.1", free_port(), timeout=2)).check()
+    blocker = Path(__file__)  # a file where the folder should be
+    with pytest.raises(ChannelError, match="cannot write"):
+        FileAdapter("facebook", blocker).check()

@@ -254,3 +254,12 @@ def test_after_a_crash_the_post_is_found_not_made_again(kind: str) -> None:
         assert receipt.external_id == made.external_id
         assert receipt.duplicate or kind == "mastodon"  # Mastodon answers a repeated key with the first status
         assert first.published() == 1
+
+
+@pytest.mark.parametrize("kind", API_KINDS)
+def test_check_proves_the_credentials_without_posting(kind: str) -> None:
+    with http_server() as server:
+        dest, _fake = api_destination(kind, server)
+        assert dest.adapter.check()
+        assert dest.published() == 0
+        assert all(r.method == "GET" or "Session" in r.path or "token" in r.path for r in server.requests)

@@ -88,3 +88,25 @@ def test_pause_resume_status_and_metrics(env: Path, capsys: pytest.CaptureFixtur
     for _ in range(2):  # the second import of the same file changes nothing
         assert main(["metrics", "import", forms, "--format", "feedback", "--month", "2026-11"]) == 0
     assert "0 metric rows added (3 already imported)" in capsys.readouterr().out
+
+
+def test_channels_check_reports_each_channel_and_fails_if_one_does(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pipeline.localservers import Mailbox, free_port, smtp_server
+
+    monkeypatch.setenv("COMMS_FILE_CHANNELS", "*")
+    monkeypatch.setenv("COMMS_OUTBOX_DIR", str(env / "outbox"))
+    monkeypatch.setenv("COMMS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COMMS_SMTP_PORT", str(free_port()))  # nothing listens: every email channel fails
+    assert main(["channels", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "ok      facebook (facebook)" in out and "(routed to file)" in out
+    assert "FAILED  headteacher-bulletin (email)" in out and "cannot connect" in out
+    assert "4 of 8 channel(s) ready; 4 need attention" in out
+    with smtp_server(Mailbox()) as (_host, port):
+        monkeypatch.setenv("COMMS_SMTP_PORT", str(port))
+        assert main(["channels", "check"]) == 0
+        assert main(["channels", "check", "--channel", "x"]) == 0
+        assert "1 of 1 channel(s) ready" in capsys.readouterr().out
+        assert main(["channels", "check", "--channel", "nope"]) == 2
