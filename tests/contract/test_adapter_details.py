@@ -26,7 +26,7 @@ from content_calendar.models import CHANNEL_KINDS
 from content_calendar.strategy import load_strategy
 from pipeline.settings import load_settings
 from tests.fakes import FakeBluesky, FakeEntra, FakeFacebook, FakeNotify, FakeSharePoint, FakeWordPress, FakeX
-from tests.httpserver import Response, http_server
+from tests.httpserver import Response, Server, http_server
 
 DUE = datetime(2026, 11, 17, 19, 0, tzinfo=UTC)
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "thurrock"
@@ -161,13 +161,16 @@ def _token(server_url: str, entra: FakeEntra, session: requests.Session, secret:
     )
 
 
+def sharepoint(server: Server, secret: str | None = None) -> tuple[SharePointNewsAdapter, FakeSharePoint, FakeEntra]:
+    entra, session = FakeEntra(server), requests.Session()
+    fake = FakeSharePoint(server, entra)
+    token = _token(server.url, entra, session, secret)
+    return SharePointNewsAdapter("news", fake.SITE, token, fake.url, session=session), fake, entra
+
+
 def test_sharepoint_news_page_is_made_once_published_and_its_token_reused() -> None:
     with http_server() as server:
-        entra, session = FakeEntra(server), requests.Session()
-        fake = FakeSharePoint(server, entra)
-        adapter = SharePointNewsAdapter(
-            "news", fake.SITE, _token(server.url, entra, session), fake.url, session=session
-        )
+        adapter, fake, entra = sharepoint(server)
         receipt = adapter.send(post("Prevent Champions <b>wanted</b>\n\nSee https://intranet.example/prevent"), "k1")
         adapter.send(post("Another item"), "k2")
         page = fake.pages[receipt.external_id]
@@ -179,11 +182,7 @@ def test_sharepoint_news_page_is_made_once_published_and_its_token_reused() -> N
 
 def test_sharepoint_page_left_unpublished_by_a_crash_is_published_not_made_again() -> None:
     with http_server() as server:
-        entra, session = FakeEntra(server), requests.Session()
-        fake = FakeSharePoint(server, entra)
-        adapter = SharePointNewsAdapter(
-            "news", fake.SITE, _token(server.url, entra, session), fake.url, session=session
-        )
+        adapter, fake, _entra = sharepoint(server)
         original = adapter.publish
         adapter.publish = lambda page_id: (_ for _ in ()).throw(ChannelError("news", "killed", transient=True))  # type: ignore[method-assign]
         with pytest.raises(ChannelError):
@@ -196,10 +195,7 @@ def test_sharepoint_page_left_unpublished_by_a_crash_is_published_not_made_again
 
 def test_entra_refusal_names_the_settings_and_never_the_secret() -> None:
     with http_server() as server:
-        entra, session = FakeEntra(server), requests.Session()
-        fake = FakeSharePoint(server, entra)
-        token = _token(server.url, entra, session, secret="not-the-secret")
-        adapter = SharePointNewsAdapter("news", fake.SITE, token, fake.url, session=session)
+        adapter, _fake, _entra = sharepoint(server, secret="not-the-secret")
         with pytest.raises(ChannelError) as caught:
             adapter.send(post(), "k1")
         message = str(caught.value)

@@ -59,6 +59,13 @@ def approve_all(p: Pipeline, now: datetime) -> None:
         p.store.transition(item.id, "approved", now, by="Communications Manager")
 
 
+def queue_parents_post(p: Pipeline) -> None:
+    """The Facebook post for parents (due 17 November, 19:00), composed and approved."""
+    p.import_plan(now=datetime(2026, 10, 30, 9, 0, tzinfo=GMT))
+    p.compose(datetime(2026, 11, 16, 9, 0, tzinfo=GMT), entry="parents-online-safety")
+    approve_all(p, datetime(2026, 11, 16, 9, 0, tzinfo=GMT))
+
+
 def test_posts_reach_each_live_destination_once_with_their_ids(live: tuple[Pipeline, dict[str, Any]]) -> None:
     p, fakes = live
     p.import_plan(now=datetime(2026, 10, 30, 9, 0, tzinfo=GMT))
@@ -93,9 +100,7 @@ def test_posts_reach_each_live_destination_once_with_their_ids(live: tuple[Pipel
 def test_a_post_whose_answer_was_lost_is_found_not_made_again(live: tuple[Pipeline, dict[str, Any]]) -> None:
     p, fakes = live
     facebook = fakes["facebook"]
-    p.import_plan(now=datetime(2026, 10, 30, 9, 0, tzinfo=GMT))
-    p.compose(datetime(2026, 11, 16, 9, 0, tzinfo=GMT), entry="parents-online-safety")
-    approve_all(p, datetime(2026, 11, 16, 9, 0, tzinfo=GMT))
+    queue_parents_post(p)
     adapter = p.adapter_for("facebook", "facebook")
     adapter.timeout = (1.0, 0.5)
     facebook.slow_next(1.5)  # Facebook publishes, then answers after we gave up
@@ -118,9 +123,7 @@ def test_a_post_whose_answer_was_lost_is_found_not_made_again(live: tuple[Pipeli
 def test_an_expired_token_fails_the_post_at_once_and_says_what_to_do(live: tuple[Pipeline, dict[str, Any]]) -> None:
     p, _fakes = live
     p.adapter_for("facebook", "facebook").session.headers["Authorization"] = "Bearer expired"
-    p.import_plan(now=datetime(2026, 10, 30, 9, 0, tzinfo=GMT))
-    p.compose(datetime(2026, 11, 16, 9, 0, tzinfo=GMT), entry="parents-online-safety")
-    approve_all(p, datetime(2026, 11, 16, 9, 0, tzinfo=GMT))
+    queue_parents_post(p)
     outcome = p.dispatch(datetime(2026, 11, 17, 19, 5, tzinfo=GMT))
     assert outcome.counts["failed"] == 1 and "COMMS_FACEBOOK_PAGE_TOKEN" in outcome.failures[0]
     (item,) = [i for i in p.store.items() if i.entry_id == "parents-online-safety"]
@@ -142,9 +145,7 @@ def test_example_workspace_names_only_known_kinds() -> None:
 def test_a_surprising_answer_defers_that_post_and_stops_nothing(live: tuple[Pipeline, dict[str, Any]]) -> None:
     p, fakes = live
     facebook = fakes["facebook"]
-    p.import_plan(now=datetime(2026, 10, 30, 9, 0, tzinfo=GMT))
-    p.compose(datetime(2026, 11, 16, 9, 0, tzinfo=GMT), entry="parents-online-safety")
-    approve_all(p, datetime(2026, 11, 16, 9, 0, tzinfo=GMT))
+    queue_parents_post(p)
     facebook.fail_next(Response(200, "<html>Service temporarily unavailable</html>"))  # a proxy's page
     due = datetime(2026, 11, 17, 19, 0, tzinfo=GMT)
     outcome = p.dispatch(due + timedelta(minutes=1))  # does not raise

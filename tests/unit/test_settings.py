@@ -46,3 +46,19 @@ def test_secrets_are_redacted() -> None:
     )
     shown = s.redacted()
     assert shown["smtp_password"] == "(set)" and "hunter2" not in str(shown) and "hunter2" not in repr(s)
+
+
+def test_every_credential_setting_is_treated_as_secret() -> None:
+    from dataclasses import fields
+
+    from pipeline.settings import SECRET_FIELDS, Settings
+
+    looks_secret = {
+        f.name
+        for f in fields(Settings)
+        if f.name.endswith(("_token", "_password", "_secret", "_api_key", "secret_key"))
+    }
+    assert looks_secret == set(SECRET_FIELDS)
+    values = {f"COMMS_{name.upper()}": f"value-of-{name}" for name in looks_secret}
+    s = load_settings(environ={**values, "COMMS_SMTP_SECURITY": "tls"}, env_file=None)
+    assert not any(v in str(s.redacted()) or v in repr(s) for v in values.values())
