@@ -352,3 +352,12 @@ def test_check_names_what_is_wrong() -> None:
     blocker = Path(__file__)  # a file where the folder should be
     with pytest.raises(ChannelError, match="cannot write"):
         FileAdapter("facebook", blocker).check()
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    from channels.http import retry_after
+
+    assert retry_after("120") == 120.0
+    assert retry_after("Sun, 22 Nov 2099 09:00:00 GMT") > 365 * 24 * 3600
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: now
+    assert retry_after("soon") is None and retry_after(None) is None

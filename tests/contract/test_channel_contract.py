@@ -191,7 +191,7 @@ def test_api_failures_are_classified(kind: str) -> None:
         p = post(dest)
         for response, transient, retry_after in (
             (Response(429, "{}", {"Retry-After": "120"}), True, 120.0),
-            (Response(503, "<html>Service Unavailable</html>"), True, None),
+            (Response(500, "<html>Internal Server Error</html>"), True, None),
             (
                 Response(
                     401, json.dumps({"message": "The access token has expired"}), {"Content-Type": "application/json"}
