@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
 from pipeline.records import Subscriber
 from pipeline.storage.base import StoreBase
-from pipeline.storage.tables import SubscriberRow
+from pipeline.storage.tables import SubscriberRow, table
 
 
 def _sub(r: SubscriberRow) -> Subscriber:
@@ -43,12 +44,28 @@ class SubscriberStore(StoreBase):
             return [_sub(r) for r in s.exec(q)]
 
     def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
-        """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
+        """Active subscribers in any of `audiences`: (address, the audience matched, subscriber).
+
+        Read with Core and streamed in batches, keeping only the matches: a county holds 150,000
+        residents, and ORM objects for all of them, to send one schools bulletin, cost hundreds of MB."""
+        rows = table(SubscriberRow)
+        q = core_select(rows).where(rows.c.status == "active").order_by(rows.c.email)
         out = []
-        for sub in self.subscribers(status="active"):
-            matched = next((a for a in sub.audiences if a in audiences), None)
-            if matched is not None:
-                out.append((sub.email, matched, sub))
+        with self.engine.connect() as conn:
+            for r in conn.execution_options(yield_per=2000).execute(q):
+                matched = next((a for a in r.audiences if a in audiences), None)
+                if matched is not None:
+                    sub = Subscriber(
+                        r.email,
+                        r.name,
+                        r.organisation,
+                        tuple(r.audiences),
+                        r.consent_source,
+                        r.consent_date,
+                        r.status,
+                        r.id,
+                    )
+                    out.append((sub.email, matched, sub))
         return out
 
     def set_subscriber_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool:
