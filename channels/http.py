@@ -136,7 +136,6 @@ class ApiChannel:
     """The shape every HTTP adapter shares; subclasses set `kind` and write `create` (and `find`)."""
 
     kind = "api"
-    needs: tuple[str, ...] = ()  # the settings that must be set, named as in .env
 
     def __init__(
         self, channel: str, *, session: requests.Session | None = None, timeout: tuple[float, float] = (5.0, 20.0)
