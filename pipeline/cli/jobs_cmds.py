@@ -83,6 +83,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for failure in result.failures[:10]:
             print(f"  - {failure}")
     print(f"\nRun it again: nothing is sent twice. Logs: {args.out / 'comms.log'}")
+    print(
+        "To go live: copy .env.example to .env, fill in your SMTP server and each channel's lines, "
+        "then `comms channels check` (it posts nothing)."
+    )
     return 0
 
 
