@@ -88,19 +88,34 @@ def build_message(post: Post, key: str, sender: str) -> tuple[str, bytes]:
 def _transaction(conn: smtplib.SMTP, sender: str, recipient: str, msg: bytes) -> None:
     """One message to one recipient: `smtplib.SMTP.sendmail` without re-parsing addresses that were
     checked already (its `quoteaddr` runs the email parser twice per message) and with cheaper
-    dot-stuffing. Raises the same exceptions sendmail does."""
-    code, text = conn.docmd("mail", f"FROM:<{sender}>")
-    if code != 250:
-        _reset(conn, code)
-        raise smtplib.SMTPSenderRefused(code, text, sender)
-    code, text = conn.docmd("rcpt", f"TO:<{recipient}>")
-    if code not in (250, 251):
-        _reset(conn, code)
-        raise smtplib.SMTPRecipientsRefused({recipient: (code, text)})
-    code, text = conn.docmd("data")
-    if code != 354:
-        _reset(conn, code)
-        raise smtplib.SMTPDataError(code, text)
+    dot-stuffing. Where the server offers PIPELINING (RFC 2920: Postfix, Exchange Online, most
+    relays), MAIL, RCPT and DATA go in one write: two round trips a message instead of four. Raises
+    the same exceptions sendmail does."""
+    mail, rcpt = f"FROM:<{sender}>", f"TO:<{recipient}>"
+    if conn.does_esmtp and conn.has_extn("pipelining"):
+        conn.send(f"MAIL {mail}\r\nRCPT {rcpt}\r\nDATA\r\n")
+        replies = [conn.getreply() for _ in range(3)]
+        (mail_code, mail_text), (rcpt_code, rcpt_text), (data_code, data_text) = replies
+        if data_code == 354 and (mail_code != 250 or rcpt_code not in (250, 251)):
+            conn.send(b".\r\n")  # the server took DATA after all: end the empty message unsent
+            conn.getreply()
+            data_code = 0
+    else:
+        mail_code, mail_text = conn.docmd("mail", mail)
+        rcpt_code, rcpt_text, data_code, data_text = 0, b"", 0, b""
+        if mail_code == 250:
+            rcpt_code, rcpt_text = conn.docmd("rcpt", rcpt)
+            if rcpt_code in (250, 251):
+                data_code, data_text = conn.docmd("data")
+    if mail_code != 250:
+        _reset(conn, mail_code)
+        raise smtplib.SMTPSenderRefused(mail_code, mail_text, sender)
+    if rcpt_code not in (250, 251):
+        _reset(conn, rcpt_code)
+        raise smtplib.SMTPRecipientsRefused({recipient: (rcpt_code, rcpt_text)})
+    if data_code != 354:
+        _reset(conn, data_code)
+        raise smtplib.SMTPDataError(data_code, data_text)
     # Dot-stuffing (RFC 5321 4.5.2) with bytes.replace: `SMTP.data` uses a multi-line regex, which
     # cost more than the rest of the message's assembly. The message is CRLF throughout (mime.py).
     stuffed = msg.replace(b"\r\n.", b"\r\n..")

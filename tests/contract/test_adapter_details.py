@@ -6,6 +6,7 @@ import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -361,3 +362,67 @@ def test_retry_after_reads_seconds_and_http_dates() -> None:
     assert retry_after("Sun, 22 Nov 2099 09:00:00 GMT") > 365 * 24 * 3600
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # in the past: now
     assert retry_after("soon") is None and retry_after(None) is None
+
+
+class PipeliningMailbox:
+    """A real aiosmtpd server that offers PIPELINING (as Postfix and Exchange Online do) and refuses
+    one address at RCPT."""
+
+    def __init__(self) -> None:
+        from pipeline.localservers import Mailbox
+
+        self.box = Mailbox()
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address.startswith("gone@"):
+            return "550 5.1.1 <gone@school.example.org>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        return await self.box.handle_DATA(server, session, envelope)
+
+
+def test_email_pipelines_mail_rcpt_and_data_where_the_server_offers_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    import smtplib
+
+    from aiosmtpd.controller import Controller
+
+    from channels.email_smtp import SmtpAdapter, SmtpConfig
+    from pipeline.localservers import free_port
+
+    writes: list[bytes] = []
+    original = smtplib.SMTP.send
+
+    def counting(self: smtplib.SMTP, s: str | bytes) -> None:
+        writes.append(s.encode() if isinstance(s, str) else s)
+        original(self, s)
+
+    monkeypatch.setattr(smtplib.SMTP, "send", counting)
+    handler = PipeliningMailbox()
+    port = free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        adapter = SmtpAdapter("bulletin", SmtpConfig("127.0.0.1", port, pool_size=1))
+
+        def email(to: str) -> Post:
+            return Post(channel="b", kind="email", text="Hello", subject="Bulletin", html="<p>Hello</p>", recipient=to)
+
+        adapter.send(email("head@school.example.org"), "send:b:1:head@school.example.org")
+        with pytest.raises(ChannelError) as caught:
+            adapter.send(email("gone@school.example.org"), "send:b:1:gone@school.example.org")
+        assert caught.value.recipient_rejected and "User unknown" in str(caught.value)
+        adapter.send(email("deputy@school.example.org"), "send:b:1:deputy@school.example.org")
+        adapter.close()
+    finally:
+        controller.stop()
+    assert sorted(r for r, _m in handler.box.received) == ["deputy@school.example.org", "head@school.example.org"]
+    pipelined = [w for w in writes if w.startswith(b"MAIL FROM:") and b"\r\nRCPT TO:" in w and w.endswith(b"DATA\r\n")]
+    assert len(pipelined) == 3, "one write for the three commands of each message"
