@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,6 +79,8 @@ class Settings:
     feed_workers: int = 8
     misfire_grace_seconds: int = 900
     log_level: str = "INFO"
+    # Per-channel settings, from COMMS_CHANNEL__<CODE>__<SETTING>: a second Facebook Page, say.
+    channel_overrides: dict[str, dict[str, object]] = field(default_factory=dict, repr=False)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -88,12 +90,50 @@ class Settings:
         """Every setting as text, secrets shown only as set or unset: safe to log or print."""
         out = {}
         for f in fields(self):
+            if f.name == "channel_overrides":
+                continue
             value = getattr(self, f.name)
             out[f.name] = ("(set)" if value else "(unset)") if f.name in SECRET_FIELDS else str(value)
+        for code, values in sorted(self.channel_overrides.items()):
+            for name, value in sorted(values.items()):
+                shown = ("(set)" if value else "(unset)") if name in SECRET_FIELDS else str(value)
+                out[f"{code}.{name}"] = shown
         return out
 
+    def for_channel(self, code: str) -> Settings:
+        """These settings with the channel's own (COMMS_CHANNEL__<CODE>__<SETTING>) laid over them."""
+        overrides = self.channel_overrides.get(channel_env_code(code))
+        return replace(self, **overrides) if overrides else self  # type: ignore[arg-type]
 
-ENV = {f.name: f"COMMS_{f.name.upper()}" for f in fields(Settings)}
+
+ENV = {f.name: f"COMMS_{f.name.upper()}" for f in fields(Settings) if f.name != "channel_overrides"}
+CHANNEL_PREFIX = "COMMS_CHANNEL__"
+# What a channel may set for itself: its destination's account and token, not the database or clock.
+PER_CHANNEL = frozenset(
+    name
+    for name in ENV
+    if name.split("_")[0]
+    in {
+        "smtp",
+        "mail",
+        "mastodon",
+        "notify",
+        "facebook",
+        "x",
+        "linkedin",
+        "bluesky",
+        "microsoft",
+        "graph",
+        "sharepoint",
+        "viva",
+        "wordpress",
+    }
+)
+
+
+def channel_env_code(code: str) -> str:
+    """A channel code as it appears in a variable name: `prevent-facebook` -> PREVENT_FACEBOOK."""
+    return code.upper().replace("-", "_")
 
 
 def _convert(name: str, raw: str) -> object:
@@ -129,10 +169,27 @@ def load_settings(
     for name, var in ENV.items():
         if var in source and source[var] != "":
             values[name] = _convert(name, source[var])
+    values["channel_overrides"] = _channel_overrides(source)
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
     validate(settings)
     return settings
+
+
+def _channel_overrides(source: Mapping[str, str]) -> dict[str, dict[str, object]]:
+    out: dict[str, dict[str, object]] = {}
+    for var, raw in source.items():
+        if not var.startswith(CHANNEL_PREFIX) or raw == "":
+            continue
+        code, sep, name = var[len(CHANNEL_PREFIX) :].partition("__")
+        name = name.lower()
+        if not sep or not code or name not in PER_CHANNEL:
+            raise SettingsError(
+                f"{var}: write COMMS_CHANNEL__<CODE>__<SETTING>, where SETTING is one of the channel settings "
+                f"(e.g. FACEBOOK_PAGE_TOKEN); {name.upper() or '(none)'} is not one"
+            )
+        out.setdefault(code, {})[name] = _convert(name, raw)
+    return out
 
 
 def validate(settings: Settings) -> None:

@@ -426,3 +426,29 @@ def test_email_pipelines_mail_rcpt_and_data_where_the_server_offers_it(monkeypat
     assert sorted(r for r, _m in handler.box.received) == ["deputy@school.example.org", "head@school.example.org"]
     pipelined = [w for w in writes if w.startswith(b"MAIL FROM:") and b"\r\nRCPT TO:" in w and w.endswith(b"DATA\r\n")]
     assert len(pipelined) == 3, "one write for the three commands of each message"
+
+
+def test_two_facebook_pages_each_with_its_own_token() -> None:
+    with http_server() as server:
+        council = FakeFacebook(server)
+        settings = load_settings(
+            environ={
+                "COMMS_FACEBOOK_PAGE_ID": council.PAGE,
+                "COMMS_FACEBOOK_PAGE_TOKEN": council.TOKEN,
+                "COMMS_FACEBOOK_GRAPH_URL": council.url,
+                "COMMS_CHANNEL__PREVENT_FACEBOOK__FACEBOOK_PAGE_ID": "5550001",
+                "COMMS_CHANNEL__PREVENT_FACEBOOK__FACEBOOK_PAGE_TOKEN": "prevent-page-token",
+            },
+            env_file=None,
+        )
+        seen: list[tuple[str, str]] = []
+
+        def prevent_page(request):  # type: ignore[no-untyped-def]
+            seen.append((request.path, request.headers.get("Authorization", "")))
+            return Response(200, json.dumps({"id": "5550001_1"}), {"Content-Type": "application/json"})
+
+        server.route("/v21.0/5550001/feed", prevent_page)
+        registry.build("facebook", "facebook", settings).send(post(), "send:facebook:1:-")
+        registry.build("prevent-facebook", "facebook", settings).send(post(), "send:prevent-facebook:1:-")
+        assert len(council.posts) == 1
+        assert seen == [("/v21.0/5550001/feed", "Bearer prevent-page-token")]

@@ -62,3 +62,33 @@ def test_every_credential_setting_is_treated_as_secret() -> None:
     values = {f"COMMS_{name.upper()}": f"value-of-{name}" for name in looks_secret}
     s = load_settings(environ={**values, "COMMS_SMTP_SECURITY": "tls"}, env_file=None)
     assert not any(v in str(s.redacted()) or v in repr(s) for v in values.values())
+
+
+def test_a_channel_can_have_its_own_account() -> None:
+    s = load_settings(
+        environ={
+            "COMMS_FACEBOOK_PAGE_ID": "111",
+            "COMMS_FACEBOOK_PAGE_TOKEN": "council-token",
+            "COMMS_CHANNEL__PREVENT_FACEBOOK__FACEBOOK_PAGE_ID": "222",
+            "COMMS_CHANNEL__PREVENT_FACEBOOK__FACEBOOK_PAGE_TOKEN": "prevent-token",
+            "COMMS_CHANNEL__STRONGER_TOGETHER__MAIL_FROM": "Stronger Together <hello@strongertogether.example>",
+            "COMMS_CHANNEL__STRONGER_TOGETHER__SMTP_POOL_SIZE": "4",
+        },
+        env_file=None,
+    )
+    assert s.for_channel("facebook").facebook_page_id == "111"
+    prevent = s.for_channel("prevent-facebook")
+    assert (prevent.facebook_page_id, prevent.facebook_page_token) == ("222", "prevent-token")
+    partner = s.for_channel("stronger-together")
+    assert partner.mail_from.startswith("Stronger Together") and partner.smtp_pool_size == 4
+    shown = s.redacted()
+    assert shown["PREVENT_FACEBOOK.facebook_page_token"] == "(set)" and "prevent-token" not in str(shown)
+    assert "prevent-token" not in repr(s)
+
+
+@pytest.mark.parametrize(
+    "var", ["COMMS_CHANNEL__FACEBOOK__DATABASE_URL", "COMMS_CHANNEL__FACEBOOK", "COMMS_CHANNEL____X_TOKEN"]
+)
+def test_a_per_channel_setting_that_cannot_be_is_refused(var: str) -> None:
+    with pytest.raises(SettingsError, match="COMMS_CHANNEL__<CODE>__<SETTING>"):
+        load_settings(environ={var: "x"}, env_file=None)
