@@ -173,6 +173,11 @@ def load_settings(
     values.update(overrides)
     settings = Settings(**values)  # type: ignore[arg-type]
     validate(settings)
+    for code in settings.channel_overrides:
+        try:
+            validate(settings.for_channel(code))
+        except SettingsError as exc:
+            raise SettingsError(f"channel {code} (COMMS_CHANNEL__{code}__...): {exc}") from None
     return settings
 
 

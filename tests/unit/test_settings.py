@@ -92,3 +92,14 @@ def test_a_channel_can_have_its_own_account() -> None:
 def test_a_per_channel_setting_that_cannot_be_is_refused(var: str) -> None:
     with pytest.raises(SettingsError, match="COMMS_CHANNEL__<CODE>__<SETTING>"):
         load_settings(environ={var: "x"}, env_file=None)
+
+
+def test_a_channels_own_settings_are_checked_too() -> None:
+    with pytest.raises(SettingsError, match=r"channel PARTNERS .*COMMS_SMTP_SECURITY=none would send it in clear"):
+        load_settings(
+            environ={
+                "COMMS_CHANNEL__PARTNERS__SMTP_HOST": "smtp.partners.example",
+                "COMMS_CHANNEL__PARTNERS__SMTP_PASSWORD": "pw",
+            },
+            env_file=None,
+        )
