@@ -98,8 +98,7 @@ FACTORIES: dict[str, Factory] = {
 def build(code: str, kind: str, settings: Any) -> Any:
     """The adapter for a channel, or a ChannelError naming what is missing. A channel's own settings
     (COMMS_CHANNEL__<CODE>__<SETTING>) are laid over the shared ones first."""
-    if hasattr(settings, "for_channel"):
-        settings = settings.for_channel(code)
+    settings = settings.for_channel(code)
     routed = settings.file_channels
     if ("*" in routed and kind != "email") or code in routed:
         return FileAdapter(code, settings.outbox_dir, counted_as=kind)

@@ -18,7 +18,7 @@ from content_calendar.plan import month_bounds, plan
 from content_calendar.strategy import load_strategy
 from pipeline.collect import Collector, HttpFeedFetcher
 from pipeline.compose import Composer
-from pipeline.dispatch import Dispatcher
+from pipeline.dispatch import Dispatcher, unexpected
 from pipeline.quarterly import build_quarterly, quarter_months
 from pipeline.records import Outcome
 from pipeline.render import Renderer
@@ -100,9 +100,7 @@ class Pipeline:
             except ChannelError as exc:
                 out.append(ChannelCheck(channel.code, channel.kind, False, str(exc)))
             except Exception as exc:  # an adapter's bug or a surprising answer
-                out.append(
-                    ChannelCheck(channel.code, channel.kind, False, f"unexpected error: {type(exc).__name__}: {exc}")
-                )
+                out.append(ChannelCheck(channel.code, channel.kind, False, str(unexpected(channel.code, exc))))
         if only and not out:
             raise LookupError(f"no channel {only!r} in {self.workspace.strategy_path}")
         return out

@@ -222,7 +222,7 @@ class Dispatcher:
         try:
             problems = adapter.validate(post)
         except Exception as exc:  # an adapter's bug or a surprising answer: this item only, retried
-            return self._failed(_unexpected(item.channel, exc), key, item, delivery, now, failures)
+            return self._failed(unexpected(item.channel, exc), key, item, delivery, now, failures)
         if problems:
             why = "; ".join(problems)
             status = "skipped" if item.kind == "email" else "failed"
@@ -234,7 +234,7 @@ class Dispatcher:
         except ChannelError as exc:
             return self._failed(exc, key, item, delivery, now, failures)
         except Exception as exc:  # retried with the same key, so a post that did land is found, not repeated
-            return self._failed(_unexpected(item.channel, exc), key, item, delivery, now, failures)
+            return self._failed(unexpected(item.channel, exc), key, item, delivery, now, failures)
         if item.kind == "email":  # the hot path: one statement; the delivery row is synced after the loop
             self.store.finish_fast(key, now, detail=receipt.external_id)
         else:
@@ -282,7 +282,8 @@ class Dispatcher:
             self.store.mark_messages_used(used)
 
 
-def _unexpected(channel: str, exc: Exception) -> ChannelError:
+def unexpected(channel: str, exc: Exception) -> ChannelError:
+    """An adapter's own bug or a surprising answer, logged with its traceback, as a transient error."""
     log.exception("unexpected error from the %s adapter", channel)
     return ChannelError(channel, f"unexpected error: {type(exc).__name__}: {exc}"[:300], transient=True)
 

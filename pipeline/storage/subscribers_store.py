@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlalchemy import select as core_select
 from sqlmodel import col, func, select
 
@@ -12,7 +14,8 @@ from pipeline.storage.base import StoreBase
 from pipeline.storage.tables import SubscriberRow, table
 
 
-def _sub(r: SubscriberRow) -> Subscriber:
+def _sub(r: SubscriberRow | Row[Any]) -> Subscriber:
+    """A subscriber from its ORM row or a Core row of the same table."""
     return Subscriber(
         r.email, r.name, r.organisation, tuple(r.audiences), r.consent_source, r.consent_date, r.status, r.id
     )
@@ -55,17 +58,7 @@ class SubscriberStore(StoreBase):
             for r in conn.execution_options(yield_per=2000).execute(q):
                 matched = next((a for a in r.audiences if a in audiences), None)
                 if matched is not None:
-                    sub = Subscriber(
-                        r.email,
-                        r.name,
-                        r.organisation,
-                        tuple(r.audiences),
-                        r.consent_source,
-                        r.consent_date,
-                        r.status,
-                        r.id,
-                    )
-                    out.append((sub.email, matched, sub))
+                    out.append((r.email, matched, _sub(r)))
         return out
 
     def set_subscriber_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool:
