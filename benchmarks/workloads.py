@@ -22,10 +22,10 @@ from benchmarks.runner import Workload
 from channels.mime import build_mime
 from content_calendar.plan import plan
 from content_calendar.repeat import to_rrule
-from pipeline.collect import Collector, HttpFeedFetcher
+from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.localservers import free_port
-from pipeline.personalise import Personaliser, recipient_values, sentinel
 from pipeline.records import FeedSpec
+from pipeline.rendering.personalise import Personaliser, recipient_values, sentinel
 from pipeline.storage.store import open_store
 
 # plan -------------------------------------------------------------------------------------
@@ -182,7 +182,7 @@ def collect_workloads(quick: bool, tmp: Path) -> list[Workload]:
 
 
 def personalise_workloads(quick: bool, tmp: Path) -> list[Workload]:
-    from pipeline.render import Renderer
+    from pipeline.rendering.render import Renderer
 
     n = 2000 if quick else 24000
     nonce = "b3nch0000001"

@@ -16,14 +16,14 @@ from channels.base import ChannelError
 from content_calendar.calendar import load_calendar
 from content_calendar.plan import month_bounds, plan
 from content_calendar.strategy import load_strategy
-from pipeline.collect import Collector, HttpFeedFetcher
-from pipeline.compose import Composer
-from pipeline.dispatch import Dispatcher, unexpected
-from pipeline.quarterly import build_quarterly, quarter_months
+from pipeline.jobs.collect import Collector, HttpFeedFetcher
+from pipeline.jobs.compose import Composer
+from pipeline.jobs.dispatch import Dispatcher, unexpected
 from pipeline.records import Outcome
-from pipeline.render import Renderer
-from pipeline.report import MonthData, build_report
-from pipeline.reportfiles import render_report_html
+from pipeline.rendering.render import Renderer
+from pipeline.reporting.files import render_report_html
+from pipeline.reporting.quarterly import build_quarterly, quarter_months
+from pipeline.reporting.report import MonthData, build_report
 from pipeline.settings import Settings
 from pipeline.storage.store import Store, open_store
 from pipeline.workspace import Workspace, read_subscribers

@@ -20,10 +20,10 @@ from zoneinfo import ZoneInfo
 from content_calendar.plan import month_bounds, plan
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.localservers import Mailbox, smtp_server, static_http
-from pipeline.metrics import BUILT_IN, read_feedback, read_import
-from pipeline.personalise import Personaliser, recipient_values
-from pipeline.report import report_csv, report_json
-from pipeline.reportfiles import write_report_html
+from pipeline.rendering.personalise import Personaliser, recipient_values
+from pipeline.reporting.files import write_report_html
+from pipeline.reporting.imports import BUILT_IN, read_feedback, read_import
+from pipeline.reporting.report import report_csv, report_json
 from pipeline.settings import Settings, load_settings
 
 DEMO_APPROVER = "demo (approvals are automatic in the demo only)"

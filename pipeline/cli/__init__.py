@@ -11,8 +11,8 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.cli import channels_cmds, jobs_cmds, plan_cmds, queue_cmds, report_cmds
+from pipeline.clock.scheduler import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
-from pipeline.scheduler import ClockBusy
 
 DESCRIPTION = """Scheduled communications for council and partnership comms teams (Prevent and other
 safeguarding programmes): plan the month, collect national messages, compose newsletters and the

@@ -10,9 +10,9 @@ from pathlib import Path
 from pipeline import logs
 from pipeline.app import Pipeline
 from pipeline.cli import common
+from pipeline.clock.scheduler import ClockLock, acquire_or_wait, next_wakeups, run_clock
 from pipeline.errors import SettingsError
 from pipeline.records import Outcome
-from pipeline.scheduler import ClockLock, acquire_or_wait, next_wakeups, run_clock
 
 
 def add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -110,7 +110,7 @@ def cmd_compose(args: argparse.Namespace) -> int:
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
-    from pipeline.preview import write_preview
+    from pipeline.rendering.preview import write_preview
 
     p = common.pipeline(args)
     for path in write_preview(p, args.entry, args.for_date, args.out):
@@ -125,7 +125,7 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.jobs import monthly_report_for
+    from pipeline.jobs.tasks import monthly_report_for
 
     p = common.pipeline(args)
     if not args.once:
@@ -143,7 +143,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipeline.web import serve
+    from pipeline.web.unsubscribe import serve
 
     p = common.pipeline(args)
     if not p.settings.secret_key:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 from content_calendar.plan import month_bounds
 from pipeline.cli import common
-from pipeline.metrics import BUILT_IN, METRICS, load_mapping, read_feedback, read_import
 from pipeline.records import MetricPoint
-from pipeline.report import report_csv, report_json
-from pipeline.reportfiles import render_report_html
+from pipeline.reporting.files import render_report_html
+from pipeline.reporting.imports import BUILT_IN, METRICS, load_mapping, read_feedback, read_import
+from pipeline.reporting.report import report_csv, report_json
 
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from pipeline import jobs
-from pipeline.scheduler import WAKE_HOURS, first_working_day, next_wakeups
+from pipeline.clock.scheduler import WAKE_HOURS, first_working_day, next_wakeups
+from pipeline.jobs import tasks as jobs
 from pipeline.settings import load_settings
 from tests.conftest import EXAMPLE
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipeline.collect import Collector, HttpFeedFetcher
+from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.records import FeedSpec
-from pipeline.sanitise import sanitise_html
+from pipeline.rendering.sanitise import sanitise_html
 from pipeline.storage.store import Store
 from tests.conftest import EXAMPLE
 from tests.httpserver import Response, Server, http_server

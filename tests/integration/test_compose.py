@@ -10,12 +10,12 @@ import html5lib
 import pytest
 
 from content_calendar.models import Entry
-from pipeline.accessibility import check_edition
 from pipeline.app import Pipeline
 from pipeline.errors import TemplateError
-from pipeline.personalise import Personaliser, recipient_values
 from pipeline.records import FeedSpec, NationalMessage, OutboxItem
-from pipeline.render import Renderer
+from pipeline.rendering.accessibility import check_edition
+from pipeline.rendering.personalise import Personaliser, recipient_values
+from pipeline.rendering.render import Renderer
 
 NOW = datetime(2026, 11, 3, 8, 0, tzinfo=UTC)
 TEMPLATES = ["resident_newsletter", "headteacher_bulletin", "member_briefing", "partner_newsletter"]

@@ -13,7 +13,7 @@ import requests
 from pipeline.records import Subscriber
 from pipeline.storage.store import Store
 from pipeline.tokens import sign
-from pipeline.web import make_app
+from pipeline.web.unsubscribe import make_app
 
 
 class Quiet(WSGIRequestHandler):

@@ -8,11 +8,11 @@ from pathlib import Path
 import html5lib
 
 from content_calendar.models import Occurrence
-from pipeline.metrics import read_feedback
 from pipeline.records import Delivery, MetricPoint, OutboxItem
-from pipeline.render import Renderer
-from pipeline.report import MonthData, build_report, rag, report_csv
-from pipeline.reportfiles import render_report_html
+from pipeline.rendering.render import Renderer
+from pipeline.reporting.files import render_report_html
+from pipeline.reporting.imports import read_feedback
+from pipeline.reporting.report import MonthData, build_report, rag, report_csv
 
 DUE = datetime(2026, 11, 5, 8, tzinfo=UTC)
 
@@ -141,7 +141,7 @@ def test_uplift_from_feedback_forms_excludes_dont_know(tmp_path: Path) -> None:
 def test_quarterly_rolls_up_months_and_sets_out_benchmark_evidence(strategy) -> None:  # type: ignore[no-untyped-def]
     import pytest
 
-    from pipeline.quarterly import build_quarterly, quarter_months
+    from pipeline.reporting.quarterly import build_quarterly, quarter_months
 
     assert quarter_months("2026Q3") == ("2026-07", "2026-08", "2026-09")
     with pytest.raises(ValueError, match="2026Q3"):

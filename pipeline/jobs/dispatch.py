@@ -21,8 +21,8 @@ from typing import Any
 from channels.base import ChannelError, Post
 from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
-from pipeline.personalise import Personaliser, recipient_values
 from pipeline.records import Delivery, MetricPoint, OutboxItem, Outcome, Subscriber
+from pipeline.rendering.personalise import Personaliser, recipient_values
 from pipeline.storage.store import Store
 from pipeline.tokens import TokenError, sign
 

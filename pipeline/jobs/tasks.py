@@ -1,4 +1,4 @@
-"""Job functions the clock (or a queue worker) runs, referenced by text as "pipeline.jobs:NAME".
+"""Job functions the clock (or a queue worker) runs, referenced by text as "pipeline.jobs.tasks:NAME".
 
 Each reads `now` once and passes it down; each takes only ids or nothing, so the clock process and
 a queue worker can run the same function. Work is decided by the ledger, not by the trigger, so a
@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from pipeline.app import Pipeline, make_pipeline
+from pipeline.clock.scheduler import first_working_day
 from pipeline.records import Outcome
-from pipeline.report import report_csv, report_json
-from pipeline.reportfiles import write_report_html
-from pipeline.scheduler import first_working_day
+from pipeline.reporting.files import write_report_html
+from pipeline.reporting.report import report_csv, report_json
 from pipeline.settings import load_settings
 
 STOP = threading.Event()  # set on SIGTERM: the dispatcher finishes its current send and stops

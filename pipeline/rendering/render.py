@@ -15,7 +15,7 @@ from markupsafe import Markup
 from mjml import mjml2html
 
 from pipeline.errors import TemplateError
-from pipeline.sanitise import html_to_text, sanitise_html
+from pipeline.rendering.sanitise import html_to_text, sanitise_html
 
 
 def package_templates() -> Path:

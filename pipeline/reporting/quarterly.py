@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.report import MEAN_METRICS, rag
+from pipeline.reporting.report import MEAN_METRICS, rag
 
 QUESTIONS = {
     "10.1": "Does the organisation communicate Prevent activity in a way which is proportionate and relevant to "

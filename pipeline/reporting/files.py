@@ -7,8 +7,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from pipeline.charts import bars, sparkline
-from pipeline.render import Renderer
+from pipeline.rendering.render import Renderer
+from pipeline.reporting.charts import bars, sparkline
 
 
 def render_report_html(renderer: Renderer, report: dict[str, Any], produced: datetime) -> str:

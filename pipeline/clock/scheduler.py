@@ -2,7 +2,7 @@
 
 - A BlockingScheduler in Europe/London with a persistent SQLAlchemy job store, `coalesce=True`,
   `max_instances=1`, a misfire grace of minutes, fixed job ids with `replace_existing=True`, and
-  text references to the job functions in `pipeline.jobs`.
+  text references to the job functions in `pipeline.jobs.tasks`.
 - No job is scheduled between 01:00 and 02:00 local time, the hour the clock changes skip or repeat.
 - Exactly one clock: a lock in the database (an advisory lock on PostgreSQL, a lock row with a
   heartbeat on SQLite). A second clock exits with a clear message, or waits with `--wait`.
@@ -112,9 +112,9 @@ def build_scheduler(settings: Settings) -> Any:
         timezone=settings.tz,
     )
     common = {"replace_existing": True}
-    scheduler.add_job("pipeline.jobs:wake", "cron", id="wake", minute="*/5", hour=WAKE_HOURS, **common)
+    scheduler.add_job("pipeline.jobs.tasks:wake", "cron", id="wake", minute="*/5", hour=WAKE_HOURS, **common)
     scheduler.add_job(
-        "pipeline.jobs:monthly_report",
+        "pipeline.jobs.tasks:monthly_report",
         "cron",
         id="monthly-report",
         day="1-7",
@@ -131,7 +131,7 @@ def run_clock(pipeline: Any, wait: bool = False) -> None:
     On SIGTERM the current item finishes and nothing new starts; nothing is left half-sent."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from pipeline import jobs
+    from pipeline.jobs import tasks as jobs
 
     lock = ClockLock(pipeline)
     acquire_or_wait(lock, wait)

@@ -18,12 +18,12 @@ from markupsafe import Markup
 from channels.limits import check_length
 from content_calendar.models import Channel, Occurrence, Strategy
 from content_calendar.plan import plan
-from pipeline.accessibility import check_edition
 from pipeline.errors import TemplateError
-from pipeline.personalise import new_nonce, sentinel
 from pipeline.records import Edition, NationalMessage, Outcome
-from pipeline.render import Renderer
-from pipeline.sanitise import html_to_text
+from pipeline.rendering.accessibility import check_edition
+from pipeline.rendering.personalise import new_nonce, sentinel
+from pipeline.rendering.render import Renderer
+from pipeline.rendering.sanitise import html_to_text
 from pipeline.storage.store import Store
 from pipeline.workspace import Story, Workspace
 

@@ -23,7 +23,7 @@ import requests
 from channels.http import USER_AGENT, retry_after
 from pipeline.errors import FeedError
 from pipeline.records import FeedState, NationalMessage, Outcome
-from pipeline.sanitise import html_to_text, sanitise_html
+from pipeline.rendering.sanitise import html_to_text, sanitise_html
 from pipeline.storage.store import Store
 
 log = logging.getLogger(__name__)

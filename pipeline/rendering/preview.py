@@ -10,9 +10,9 @@ from pathlib import Path
 
 from content_calendar.plan import plan
 from pipeline.app import Pipeline
-from pipeline.compose import EMAIL_KINDS
 from pipeline.errors import CommsError
-from pipeline.personalise import Personaliser, recipient_values
+from pipeline.jobs.compose import EMAIL_KINDS
+from pipeline.rendering.personalise import Personaliser, recipient_values
 
 SAMPLE = recipient_values(
     "Sample Reader", "Sample School", "reader@example.org", "https://example.org/unsubscribe?token=preview"

@@ -1,0 +1,1 @@
+"""The clock: APScheduler 3 wakes the pipeline; one clock per database."""

@@ -1,0 +1,1 @@
+"""Rendering: Jinja2 + MJML editions, personalisation, sanitising, accessibility checks, previews."""
