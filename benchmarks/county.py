@@ -70,7 +70,7 @@ def run(scale: float) -> dict[str, float]:
         )  # fmt: skip
         p = make_pipeline(settings)
         p.import_plan(now=datetime(2026, 10, 25, tzinfo=UTC))
-        p.store.upsert_feeds(FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",)) for i, u in enumerate(urls))
+        p.repos.feeds.upsert(FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",)) for i, u in enumerate(urls))
         schools = fixtures.subscribers(int(SCHOOLS * scale))
         per_district = int(RESIDENTS * scale) // DISTRICTS
         residents = [
@@ -78,12 +78,12 @@ def run(scale: float) -> dict[str, float]:
                        date(2026, 1, 1))
             for d in range(DISTRICTS) for i in range(per_district)
         ]  # fmt: skip
-        p.store.upsert_subscribers(schools + residents)
+        p.repos.subscribers.upsert(schools + residents)
         p.collect(datetime(2026, 10, 31, 6, tzinfo=UTC), force=True)
         for moment in wake_times(p, "2026-11", settings.tz):  # every moment something is due, as the clock would
             p.compose(moment)
             p.dispatch(moment)
-        sent = sum(1 for i in p.store.items() if i.status == "sent")
+        sent = sum(1 for i in p.repos.outbox.items() if i.status == "sent")
         return {"scale": scale, "seconds": round(time.perf_counter() - started, 2), "items_sent": sent,
                 "emails": len(schools) + len(residents),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}  # fmt: skip

@@ -26,7 +26,7 @@ from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.localservers import free_port
 from pipeline.records import FeedSpec
 from pipeline.rendering.personalise import Personaliser, recipient_values, sentinel
-from pipeline.storage.store import open_store
+from pipeline.storage.store import open_repositories
 
 # plan -------------------------------------------------------------------------------------
 
@@ -125,8 +125,8 @@ def collect_workloads(quick: bool, tmp: Path) -> list[Workload]:
 
     def fresh() -> None:
         db = tmp / f"collect-{len(state)}.db"
-        state["store"] = store = open_store(f"sqlite:///{db}")
-        store.upsert_feeds(FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",)) for i, u in enumerate(urls))
+        state["store"] = store = open_repositories(f"sqlite:///{db}")
+        store.feeds.upsert(FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",)) for i, u in enumerate(urls))
         state[str(db)] = True
 
     def first() -> None:
@@ -335,18 +335,18 @@ def dispatch_workloads(quick: bool, tmp: Path) -> list[Workload]:
             )
             p = make_pipeline(settings)
             p.import_plan(now=due - timedelta(days=3))
-            p.store.upsert_subscribers(fixtures.subscribers(n))
+            p.repos.subscribers.upsert(fixtures.subscribers(n))
             p.compose(due - timedelta(days=2), entry="headteacher-bulletin")
-            item = next(i for i in p.store.items() if i.entry_id == "headteacher-bulletin")
-            p.store.transition(item.id, "approved", due, by="benchmark")
+            item = next(i for i in p.repos.outbox.items() if i.entry_id == "headteacher-bulletin")
+            p.repos.outbox.transition(item.id, "approved", due, by="benchmark")
             pipelines[pool] = p
 
         return before
 
     setup(1)()  # compose once to get the real bulletin: the baseline sends the same bytes
     sample = pipelines[1]
-    item = next(i for i in sample.store.items() if i.entry_id == "headteacher-bulletin")
-    nonce = sample.store.edition_inputs(item.edition_id)["nonce"]
+    item = next(i for i in sample.repos.outbox.items() if i.entry_id == "headteacher-bulletin")
+    nonce = sample.repos.outbox.edition_inputs(item.edition_id)["nonce"]
     values = recipient_values("Head Teacher 1", "School 1", "school1@schools.example.org", "https://x.example/u")
     payload = build_mime(
         [("From", "prevent@example.org"), ("To", "school1@schools.example.org"), ("Subject", item.subject)],

@@ -25,7 +25,7 @@ from pipeline.reporting.files import render_report_html
 from pipeline.reporting.quarterly import build_quarterly, quarter_months
 from pipeline.reporting.report import MonthData, build_report
 from pipeline.settings import Settings
-from pipeline.storage.store import Store, open_store
+from pipeline.storage.store import Repositories, open_repositories
 from pipeline.workspace import Workspace, read_subscribers
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class ChannelCheck:
 @dataclass
 class Pipeline:
     settings: Settings
-    store: Store
+    repos: Repositories
     workspace: Workspace
     renderer: Renderer
     adapter_for: Callable[[str, str], Any]
@@ -64,14 +64,14 @@ class Pipeline:
         """Load strategy.yaml and the calendar files; replace the stored plan only if all are valid."""
         strategy = load_strategy(self.workspace.strategy_path)
         entries = load_calendar(calendar_paths or self.workspace.calendar_paths, strategy)
-        self.store.import_plan(strategy, entries, now or _utcnow())
+        self.repos.calendar.import_plan(strategy, entries, now or _utcnow())
         return len(strategy.objectives), len(entries)
 
     def import_feeds(self) -> int:
-        return self.store.upsert_feeds(spec for spec, _copy in self.workspace.feeds())
+        return self.repos.feeds.upsert(spec for spec, _copy in self.workspace.feeds())
 
     def import_subscribers(self, path: Path | None = None) -> tuple[int, int]:
-        return self.store.upsert_subscribers(read_subscribers(path or self.workspace.root / "subscribers.csv"))
+        return self.repos.subscribers.upsert(read_subscribers(path or self.workspace.root / "subscribers.csv"))
 
     # the jobs -------------------------------------------------------------------------------
     def collect(self, now: datetime, force: bool = False) -> Outcome:
@@ -81,7 +81,7 @@ class Pipeline:
             rewrites=self.feed_rewrites,
         )
         try:
-            return Collector(self.store, fetcher, self.settings.feed_workers).run(now, force=force)
+            return Collector(self.repos, fetcher, self.settings.feed_workers).run(now, force=force)
         finally:
             fetcher.close()
 
@@ -106,13 +106,13 @@ class Pipeline:
         return out
 
     def composer(self) -> Composer:
-        return Composer(self.store, self.workspace, self.renderer)
+        return Composer(self.repos, self.workspace, self.renderer)
 
     def compose(self, now: datetime, entry: str | None = None) -> Outcome:
         return self.composer().run(now, only_entry=entry)
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.store, self.settings, self.adapter_for)
+        return Dispatcher(self.repos, self.settings, self.adapter_for)
 
     def dispatch(self, now: datetime, dispatcher: Dispatcher | None = None) -> Outcome:
         return (dispatcher or self.dispatcher()).run(now)
@@ -130,7 +130,7 @@ class Pipeline:
         return results
 
     def run_job(self, name: str, now: datetime, job: Callable[[], Outcome]) -> Outcome:
-        run_id = self.store.start_job(name, now)
+        run_id = self.repos.control.start_job(name, now)
         started = time.monotonic()
         try:
             outcome = job()
@@ -138,7 +138,9 @@ class Pipeline:
             log.exception("job crashed", extra={"job": name})
             outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
         seconds = time.monotonic() - started
-        self.store.finish_job(run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures))
+        self.repos.control.finish_job(
+            run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures)
+        )
         log.info(
             "job run",
             extra={"job": name, "seconds": round(seconds, 3), "outcome": outcome.status, "summary": outcome.summary()},
@@ -147,7 +149,7 @@ class Pipeline:
 
     # the report -----------------------------------------------------------------------------
     def month_data(self, month: str) -> MonthData:
-        strategy = self.store.strategy()
+        strategy = self.repos.calendar.strategy()
         if strategy is None:
             raise LookupError("no plan imported yet: run `comms calendar import` first")
         months = previous_months(month, 3)
@@ -155,20 +157,20 @@ class Pipeline:
         tz = self.settings.tz
         start = datetime.combine(first, datetime.min.time(), tzinfo=tz)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
-        items = self.store.items(due_from=start, due_to=end)
+        items = self.repos.outbox.items(due_from=start, due_to=end)
         failures = tuple(
             f"{e.occurrence_key}: {'; '.join(e.problems)}"
-            for e in self.store.editions(500)
+            for e in self.repos.outbox.editions(500)
             if e.status == "failed" and first <= _occurrence_day(e.occurrence_key) <= last
         )
         return MonthData(
             strategy=strategy,
             month=month,
             months=months,
-            planned=tuple(plan(strategy, self.store.entries(), first, last)),
+            planned=tuple(plan(strategy, self.repos.calendar.entries(), first, last)),
             items=tuple(items),
-            deliveries={i.id: tuple(self.store.deliveries(i.id)) for i in items},
-            metrics=tuple(p for m in months for p in self.store.metric_totals(*month_bounds(m))),
+            deliveries={i.id: tuple(self.repos.outbox.deliveries(i.id)) for i in items},
+            metrics=tuple(p for m in months for p in self.repos.metrics.totals(*month_bounds(m))),
             edition_failures=failures,
         )
 
@@ -178,7 +180,7 @@ class Pipeline:
     def queue_report(self, month: str, audience: str, channel: str, now: datetime) -> int:
         """Queue the monthly report as an email to an audience (the board, members), for approval like
         any other item. Returns the outbox item id."""
-        strategy = self.store.strategy()
+        strategy = self.repos.calendar.strategy()
         found = strategy.channel(channel) if strategy else None
         if found is None or found.kind != "email" or strategy is None or strategy.audience(audience) is None:
             raise LookupError(f"send the report through an email channel to a known audience ({channel}, {audience})")
@@ -192,7 +194,7 @@ class Pipeline:
         ]
         lines += [f"Objective {o['code']} ({o['status'].upper()}): {o['title']}" for o in report["objectives"]]
         lines += ["", "The full report is in the HTML part of this email."]
-        item = self.store.add_item(
+        item = self.repos.outbox.add_item(
             now,
             occurrence_key=f"report:{month}:{audience}",
             entry_id="report",
@@ -234,7 +236,7 @@ def _utcnow() -> datetime:
 
 
 def make_pipeline(
-    settings: Settings, store: Store | None = None, adapter_for: Callable[[str, str], Any] | None = None
+    settings: Settings, repos: Repositories | None = None, adapter_for: Callable[[str, str], Any] | None = None
 ) -> Pipeline:
     """Build the pipeline: open and migrate the database, open the workspace, set up templates and
     the channel registry (adapters are cached per channel for the pipeline's life)."""
@@ -248,7 +250,7 @@ def make_pipeline(
 
     return Pipeline(
         settings=settings,
-        store=store or open_store(settings.database_url),
+        repos=repos or open_repositories(settings.database_url),
         workspace=workspace,
         renderer=Renderer(workspace.template_dirs),
         adapter_for=adapter_for or default_adapter_for,

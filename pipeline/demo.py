@@ -85,13 +85,13 @@ def _serve_offline_copies(pipeline: Pipeline, base_url: str) -> int:
 
 def wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
     """Every moment in the month when something is to be composed or sent, in order."""
-    strategy = pipeline.store.strategy()
+    strategy = pipeline.repos.calendar.strategy()
     assert strategy is not None
     first, last = month_bounds(month)
     start = datetime.combine(first, time(0, 5), tzinfo=tz)
     end = datetime.combine(last, time(23, 59), tzinfo=tz)
     moments = {start}
-    for occ in plan(strategy, pipeline.store.entries(), first, last + timedelta(days=7)):
+    for occ in plan(strategy, pipeline.repos.calendar.entries(), first, last + timedelta(days=7)):
         channel = strategy.channel(occ.channel)
         lead = timedelta(days=channel.lead_days if channel else 0)
         moments |= {m for m in (occ.start - lead, occ.start) if start <= m <= end}
@@ -99,9 +99,9 @@ def wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
 
 
 def _approve_all(pipeline: Pipeline, now: datetime) -> int:
-    waiting = pipeline.store.items(status="awaiting_approval")
+    waiting = pipeline.repos.outbox.items(status="awaiting_approval")
     for item in waiting:
-        pipeline.store.transition(item.id, "approved", now, by=DEMO_APPROVER)
+        pipeline.repos.outbox.transition(item.id, "approved", now, by=DEMO_APPROVER)
     return len(waiting)
 
 
@@ -115,7 +115,7 @@ def _import_metrics(pipeline: Pipeline, month: str) -> int:
             points = read_import(path, BUILT_IN["facebook"], objective="1", audience="residents", month=month)
         else:
             points = read_import(path, BUILT_IN["generic"], month=month)
-        added += pipeline.store.add_metrics(points)
+        added += pipeline.repos.metrics.add(points)
     return added
 
 
@@ -124,10 +124,10 @@ def _write_previews(pipeline: Pipeline, out: Path, month: str) -> dict[str, Path
     folder = out / "editions"
     folder.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
-    for edition in reversed(pipeline.store.editions(200)):
+    for edition in reversed(pipeline.repos.outbox.editions(200)):
         if edition.status != "composed" or not edition.occurrence_key.split("@")[1].startswith(month):
             continue
-        nonce = pipeline.store.edition_inputs(edition.id)["nonce"]
+        nonce = pipeline.repos.outbox.edition_inputs(edition.id)["nonce"]
         values = recipient_values(
             "Sample Reader",
             "Sample School",
@@ -158,9 +158,11 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         first, last = month_bounds(month)
         setup_time = datetime.combine(first - timedelta(days=7), time(9), tzinfo=tz).astimezone(UTC)
         objectives, entries = pipeline.import_plan(now=setup_time)
-        strategy = pipeline.store.strategy()
+        strategy = pipeline.repos.calendar.strategy()
         assert strategy is not None
-        occurrences = [o for o in plan(strategy, pipeline.store.entries(), first, last) if o.status != "skipped"]
+        occurrences = [
+            o for o in plan(strategy, pipeline.repos.calendar.entries(), first, last) if o.status != "skipped"
+        ]
         result.planned = len(occurrences)
         echo(
             f"1. plan      {entries} calendar entries against {objectives} objectives: "
@@ -213,5 +215,5 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         result.outputs |= _write_previews(pipeline, out, month)
         result.outputs["mailbox"] = out / "mailbox"
         result.outputs["outbox"] = settings.outbox_dir
-        pipeline.store.engine.dispose()
+        pipeline.repos.engine.dispose()
     return result

@@ -15,7 +15,7 @@ from content_calendar.strategy import load_strategy
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.localservers import Mailbox, smtp_server
 from pipeline.settings import Settings, load_settings
-from pipeline.storage.store import Store, open_store
+from pipeline.storage.store import Repositories, open_repositories
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "thurrock"
@@ -58,13 +58,13 @@ def postgres_url() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Repositories]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'comms.db'}"
     else:
         url = request.getfixturevalue("postgres_url")
         _reset_postgres(url)
-    s = open_store(url)
+    s = open_repositories(url)
     yield s
     s.engine.dispose()
 
@@ -113,4 +113,4 @@ def settings(tmp_path: Path, mailbox: tuple[Mailbox, tuple[str, int]]) -> Settin
 def pipeline(settings: Settings) -> Iterator[Pipeline]:
     p = make_pipeline(settings)
     yield p
-    p.store.engine.dispose()
+    p.repos.engine.dispose()

@@ -149,26 +149,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not p.settings.secret_key:
         raise SettingsError("COMMS_SECRET_KEY is not set: unsubscribe links cannot be checked")
     print(f"serving one-click unsubscribe on http://{args.host}:{args.port}/unsubscribe (Ctrl-C to stop)")
-    serve(p.store, p.settings.secret_key, p.workspace.organisation.get("name", "us"), args.host, args.port)
+    serve(p.repos, p.settings.secret_key, p.workspace.organisation.get("name", "us"), args.host, args.port)
     return 0
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    p.store.set_freeze(True, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
+    p.repos.control.set_freeze(True, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
     print(f"paused: nothing public will go out until `comms resume`. Reason: {args.reason}")
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    p.store.set_freeze(False, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
+    p.repos.control.set_freeze(False, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
     print("resumed: items that are due go out at the next wake-up (or are marked missed if too late)")
     return 0
 
 
 def _freeze_text(p: Pipeline) -> str:
-    freeze = p.store.freeze()
+    freeze = p.repos.control.freeze()
     if not freeze.paused:
         return "Freeze: not paused"
     return f"Freeze: PAUSED since {common.local(freeze.at, p.settings.tz)} by {freeze.by}: {freeze.reason}"
@@ -185,25 +185,25 @@ def cmd_status(args: argparse.Namespace) -> int:
     when = lambda moment: common.local(moment, tz)  # noqa: E731
     print(_freeze_text(p))
     _section("Next wake-ups", [f"{when(m)}  {name}" for name, m in next_wakeups(p.settings, datetime.now(UTC))])
-    runs = sorted(p.store.last_runs(), key=lambda r: r.job)
+    runs = sorted(p.repos.control.last_runs(), key=lambda r: r.job)
     _section(
         "Last run of each job",
         [f"{r.job:10} {when(r.started_at)}  {r.outcome:8} {r.detail.splitlines()[0]}" for r in runs if r.detail]
         + [f"{r.job:10} {when(r.started_at)}  {r.outcome}" for r in runs if not r.detail],
     )
-    failed = p.store.items(status="failed") + p.store.items(status="missed")
+    failed = p.repos.outbox.items(status="failed") + p.repos.outbox.items(status="missed")
     _section(
         f"Failed or missed items ({len(failed)})",
         [f"#{i.id} {i.status:7} {when(i.due_at)} {i.channel}: {i.title} ({i.reason})" for i in failed[-10:]],
     )
-    waiting = p.store.items(status="awaiting_approval")
+    waiting = p.repos.outbox.items(status="awaiting_approval")
     _section(
         f"Awaiting approval ({len(waiting)})",
         [f"#{i.id} {when(i.due_at)} {i.channel}: {i.title}" for i in waiting[:10]],
     )
-    changed = [m for m in p.store.messages(200) if m.changed_after_sent]
+    changed = [m for m in p.repos.feeds.messages(200) if m.changed_after_sent]
     _section("National messages changed at the source after we sent them", [f"{m.title}: {m.link}" for m in changed])
-    feeds = [f for f in p.store.feeds() if f.consecutive_failures or f.retired]
+    feeds = [f for f in p.repos.feeds.all() if f.consecutive_failures or f.retired]
     _section(
         "Feeds with problems",
         [

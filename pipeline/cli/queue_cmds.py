@@ -53,7 +53,7 @@ def _add_queue(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def cmd_list(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    items = p.store.items(status=args.status, channel=args.channel)
+    items = p.repos.outbox.items(status=args.status, channel=args.channel)
     print(f"{'ID':>5}  {'DUE (local)':22} {'STATUS':18} {'CHANNEL':20} TITLE")
     for item in items:
         print(
@@ -66,7 +66,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    item = p.store.item(args.id)
+    item = p.repos.outbox.item(args.id)
     if item is None:
         raise LookupError(f"no outbox item {args.id}")
     tz = p.settings.tz
@@ -83,7 +83,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     print("\n" + (item.body or "(no text)") + "\n")
     if item.html:
         print(f"[HTML part: {len(item.html):,} characters; `comms preview {item.entry_id}` writes it to a file]")
-    deliveries = p.store.deliveries(item.id)
+    deliveries = p.repos.outbox.deliveries(item.id)
     print(f"\nRecipients: {len(deliveries)}")
     for d in deliveries:
         print(f"  {d.recipient:40} {d.status:8} attempts={d.attempts} {d.url or ''} {d.last_error or ''}")
@@ -92,7 +92,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def _review(args: argparse.Namespace, to: str, allowed: tuple[str, ...], **kwargs: str) -> int:
     p = common.pipeline(args)
-    item = p.store.transition(args.id, to, datetime.now(UTC), allowed_from=allowed, **kwargs)
+    item = p.repos.outbox.transition(args.id, to, datetime.now(UTC), allowed_from=allowed, **kwargs)
     print(f"#{item.id} is now {item.status}")
     return 0
 
@@ -111,8 +111,8 @@ def cmd_cancel(args: argparse.Namespace) -> int:
 
 def cmd_retry(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    reset = p.store.reset_failed_deliveries(args.id)
-    item = p.store.transition(
+    reset = p.repos.outbox.reset_failed_deliveries(args.id)
+    item = p.repos.outbox.transition(
         args.id,
         "awaiting_approval",
         datetime.now(UTC),
@@ -125,7 +125,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    item = p.store.edit_item(args.id, datetime.now(UTC), body=args.text)
+    item = p.repos.outbox.edit_item(args.id, datetime.now(UTC), body=args.text)
     print(f"#{item.id} edited; status {item.status}")
     return 0
 
@@ -159,7 +159,7 @@ def cmd_sub_import(args: argparse.Namespace) -> int:
 
 
 def cmd_sub_list(args: argparse.Namespace) -> int:
-    for s in common.pipeline(args).store.subscribers(status=args.status):
+    for s in common.pipeline(args).repos.subscribers.all(status=args.status):
         print(f"{s.email:42} {s.status:12} {','.join(s.audiences):24} {s.organisation}")
     return 0
 
@@ -167,7 +167,7 @@ def cmd_sub_list(args: argparse.Namespace) -> int:
 def cmd_sub_export(args: argparse.Namespace) -> int:
     writer = csv.writer(sys.stdout)
     writer.writerow(["email", "name", "organisation", "audiences", "consent_source", "consent_date", "status"])
-    for s in common.pipeline(args).store.subscribers():
+    for s in common.pipeline(args).repos.subscribers.all():
         writer.writerow(
             [
                 s.email,
@@ -183,13 +183,13 @@ def cmd_sub_export(args: argparse.Namespace) -> int:
 
 
 def cmd_unsubscribe(args: argparse.Namespace) -> int:
-    found = common.pipeline(args).store.set_subscriber_status(args.email, "unsubscribed", datetime.now(UTC), "by hand")
+    found = common.pipeline(args).repos.subscribers.set_status(args.email, "unsubscribed", datetime.now(UTC), "by hand")
     print("unsubscribed" if found else f"no subscriber {args.email}")
     return 0 if found else 1
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    found = common.pipeline(args).store.erase_subscriber(args.email)
+    found = common.pipeline(args).repos.subscribers.erase(args.email)
     print("erased" if found else f"no subscriber {args.email}")
     return 0 if found else 1
 
@@ -228,13 +228,13 @@ def cmd_feed_add(args: argparse.Namespace) -> int:
         _split(args.include),
         _split(args.exclude),
     )
-    common.pipeline(args).store.upsert_feeds([spec])
+    common.pipeline(args).repos.feeds.upsert([spec])
     print(f"feed added: {args.name}")
     return 0
 
 
 def cmd_feed_remove(args: argparse.Namespace) -> int:
-    found = common.pipeline(args).store.remove_feed(args.url)
+    found = common.pipeline(args).repos.feeds.remove(args.url)
     print("removed" if found else f"no feed {args.url}")
     return 0 if found else 1
 
@@ -246,7 +246,7 @@ def cmd_feed_import(args: argparse.Namespace) -> int:
 
 def cmd_feed_status(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    for f in p.store.feeds():
+    for f in p.repos.feeds.all():
         state = "retired" if f.retired else ("failing" if f.consecutive_failures else "ok")
         print(
             f"{f.spec.name}\n  {f.spec.url}\n  {state}; last success {common.local(f.last_success_at, p.settings.tz)}; "

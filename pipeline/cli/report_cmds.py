@@ -98,7 +98,7 @@ def cmd_metrics_add(args: argparse.Namespace) -> int:
         audience=args.audience,
         objective=args.objective,
     )
-    p.store.add_metrics([point])
+    p.repos.metrics.add([point])
     print(f"recorded {args.metric}={args.value:g} for objective {args.objective} in {args.month}")
     return 0
 
@@ -110,7 +110,7 @@ def cmd_metrics_import(args: argparse.Namespace) -> int:
     else:
         mapping = load_mapping(Path(args.format)) if args.format.endswith((".yaml", ".yml")) else BUILT_IN[args.format]
         points = read_import(args.file, mapping, objective=args.objective, audience=args.audience, month=args.month)
-    added = p.store.add_metrics(points)
+    added = p.repos.metrics.add(points)
     print(f"{added} metric rows added ({len(points) - added} already imported)")
     return 0
 

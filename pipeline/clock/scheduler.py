@@ -58,7 +58,7 @@ class ClockLock:
         self._conn: Connection | None = None
 
     def acquire(self, now: datetime) -> None:
-        store = self.pipeline.store
+        store = self.pipeline.repos
         if store.is_postgres:
             conn = store.engine.connect()
             if not conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": PG_LOCK_ID}).scalar():
@@ -66,13 +66,13 @@ class ClockLock:
                 raise ClockBusy("another process holds the PostgreSQL advisory lock")
             self._conn = conn
             return
-        holder = store.acquire_lock(LOCK, self.holder, now, STALE_AFTER)
+        holder = store.control.acquire_lock(LOCK, self.holder, now, STALE_AFTER)
         if holder is not None:
             raise ClockBusy(holder)
 
     def heartbeat(self) -> None:
         if self._conn is None:
-            holder = self.pipeline.store.acquire_lock(LOCK, self.holder, datetime.now(UTC), STALE_AFTER)
+            holder = self.pipeline.repos.control.acquire_lock(LOCK, self.holder, datetime.now(UTC), STALE_AFTER)
             if holder is not None:
                 log.error("clock lock lost", extra={"holder": holder})
 
@@ -82,7 +82,7 @@ class ClockLock:
             self._conn.close()
             self._conn = None
         else:
-            self.pipeline.store.release_lock(LOCK, self.holder)
+            self.pipeline.repos.control.release_lock(LOCK, self.holder)
 
 
 def acquire_or_wait(lock: ClockLock, wait: bool) -> None:

@@ -24,7 +24,7 @@ from channels.http import USER_AGENT, retry_after
 from pipeline.errors import FeedError
 from pipeline.records import FeedState, NationalMessage, Outcome
 from pipeline.rendering.sanitise import html_to_text, sanitise_html
-from pipeline.storage.store import Store
+from pipeline.storage.store import Repositories
 
 log = logging.getLogger(__name__)
 ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
@@ -184,13 +184,13 @@ class HttpFeedFetcher:
 
 
 class Collector:
-    def __init__(self, store: Store, fetcher: HttpFeedFetcher, workers: int = 8) -> None:
-        self.store, self.fetcher, self.workers = store, fetcher, max(1, workers)
+    def __init__(self, repos: Repositories, fetcher: HttpFeedFetcher, workers: int = 8) -> None:
+        self.repos, self.fetcher, self.workers = repos, fetcher, max(1, workers)
 
     def run(self, now: datetime, force: bool = False) -> Outcome:
         """Poll every feed that is due (or every live feed with `force`), fetching in parallel and
         storing in this thread."""
-        feeds = [f for f in self.store.feeds() if not f.retired] if force else self.store.feeds_due(now)
+        feeds = [f for f in self.repos.feeds.all() if not f.retired] if force else self.repos.feeds.due(now)
         counts = {"feeds": len(feeds), "new": 0, "changed": 0, "not_modified": 0, "failed": 0}
         failures: list[str] = []
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(feeds)))) as pool:
@@ -200,7 +200,7 @@ class Collector:
             if isinstance(result, FeedError):
                 counts["failed"] += 1
                 failures.append(str(result))
-                self.store.record_fetch(
+                self.repos.feeds.record_fetch(
                     feed.id, now, ok=False, error=str(result), retired=result.retired, retry_after=result.retry_after
                 )
                 log.warning("feed failed", extra={"url": feed.spec.url, "error": str(result)})
@@ -210,13 +210,13 @@ class Collector:
                 counts["not_modified"] += 1
                 unchanged.append(feed.id)
                 continue
-            new, changed = self.store.save_messages(feed.id, result.messages, now)
+            new, changed = self.repos.feeds.save_messages(feed.id, result.messages, now)
             counts["new"] += new
             counts["changed"] += changed
-            self.store.record_fetch(
+            self.repos.feeds.record_fetch(
                 feed.id, now, ok=True, etag=result.etag, last_modified=result.last_modified, final_url=result.final_url
             )
-        self.store.record_not_modified(unchanged, now)
+        self.repos.feeds.record_not_modified(unchanged, now)
         return Outcome(counts, tuple(failures))
 
     def _fetch(self, feed: FeedState, now: datetime) -> FetchResult | FeedError:

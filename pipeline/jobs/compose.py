@@ -24,7 +24,7 @@ from pipeline.rendering.accessibility import check_edition
 from pipeline.rendering.personalise import new_nonce, sentinel
 from pipeline.rendering.render import Renderer
 from pipeline.rendering.sanitise import html_to_text
-from pipeline.storage.store import Store
+from pipeline.storage.store import Repositories
 from pipeline.workspace import Story, Workspace
 
 log = logging.getLogger(__name__)
@@ -93,15 +93,15 @@ def _message_input(msg: NationalMessage, sources: dict[str, str]) -> dict[str, A
 
 
 class Composer:
-    def __init__(self, store: Store, workspace: Workspace, renderer: Renderer) -> None:
-        self.store, self.workspace, self.renderer = store, workspace, renderer
+    def __init__(self, repos: Repositories, workspace: Workspace, renderer: Renderer) -> None:
+        self.repos, self.workspace, self.renderer = repos, workspace, renderer
 
     def run(self, now: datetime, only_entry: str | None = None) -> Outcome:
         """Compose everything due at `now` that the ledger lacks."""
-        strategy = self.store.strategy()
+        strategy = self.repos.calendar.strategy()
         if strategy is None:
             return Outcome(failures=("no plan imported yet: run `comms calendar import`",))
-        entries = [e for e in self.store.entries() if only_entry in (None, e.id)]
+        entries = [e for e in self.repos.calendar.entries() if only_entry in (None, e.id)]
         max_lead = max((c.lead_days for c in strategy.channels), default=0)
         local = now.astimezone(ZoneInfo(strategy.timezone))
         occurrences = plan(strategy, entries, (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date())
@@ -109,21 +109,21 @@ class Composer:
         counts = {"editions": 0, "posts": 0, "missed": 0, "failed": 0}
         failures: list[str] = []
         due_now = due_for_composing(strategy, occurrences, now, missed_after)
-        done = self.store.ledger_states_for([f"compose:{d.occurrence.key}" for d in due_now])
+        done = self.repos.ledger.states_for([f"compose:{d.occurrence.key}" for d in due_now])
         for due in due_now:
             key = f"compose:{due.occurrence.key}"
             if done.get(key) == "done":
                 continue
-            self.store.claim(key, "compose", now)
+            self.repos.ledger.claim(key, "compose", now)
             try:
                 kind = self.compose(strategy, due, now)
             except TemplateError as exc:
                 counts["failed"] += 1
                 failures.append(f"{due.occurrence.key}: {exc}")
-                self.store.finish(key, now, ok=False, detail=str(exc))
+                self.repos.ledger.finish(key, now, ok=False, detail=str(exc))
                 continue
             counts[kind] += 1
-            self.store.finish(key, now, detail=kind)
+            self.repos.ledger.finish(key, now, detail=kind)
         return Outcome(counts, tuple(failures))
 
     def compose(self, strategy: Strategy, due: Due, now: datetime) -> str:
@@ -140,7 +140,7 @@ class Composer:
         }
         missed_after = due.missed_after_hours
         if due.missed:
-            self.store.add_item(
+            self.repos.outbox.add_item(
                 now,
                 **base,
                 kind="post",
@@ -155,7 +155,7 @@ class Composer:
             edition = self.render_edition(occ, channel, inputs, now)
             if edition.status != "composed":
                 raise TemplateError(edition.template, None, "; ".join(edition.problems))
-            self.store.add_item(
+            self.repos.outbox.add_item(
                 now,
                 **base,
                 kind="email",
@@ -169,7 +169,7 @@ class Composer:
             return "editions"
         text, problems = self.post_text(strategy, occ, channel, now)
         status = "draft" if problems else "awaiting_approval"
-        self.store.add_item(
+        self.repos.outbox.add_item(
             now,
             **base,
             kind="post",
@@ -188,9 +188,9 @@ class Composer:
     def email_inputs(self, strategy: Strategy, occ: Occurrence, now: datetime) -> dict[str, Any]:
         org = self.workspace.organisation
         scope = _audience_scope(strategy, occ.audiences)
-        previous = self.store.last_edition(occ.entry_id, before=occ.key)
+        previous = self.repos.outbox.last_edition(occ.entry_id, before=occ.key)
         since = previous.composed_at if previous else now - timedelta(days=45)
-        messages = self.store.messages_for(scope, set(occ.objectives), since)
+        messages = self.repos.feeds.messages_for(scope, set(occ.objectives), since)
         window_start = previous.composed_at.date() if previous else occ.start.date() - timedelta(days=45)
         stories = [
             s
@@ -245,7 +245,7 @@ class Composer:
         status = "failed" if problems else "composed"
         if problems:
             log.warning("edition failed", extra={"occurrence": occ.key, "problems": problems})
-        return self.store.save_edition(
+        return self.repos.outbox.save_edition(
             occurrence_key=occ.key,
             entry_id=occ.entry_id,
             channel=channel.code,
@@ -262,7 +262,7 @@ class Composer:
 
     def rerender(self, edition_id: int) -> tuple[str, str]:
         """The edition's HTML and text rendered again from its stored inputs."""
-        inputs = self.store.edition_inputs(edition_id)
+        inputs = self.repos.outbox.edition_inputs(edition_id)
         _mjml, html, text = self.renderer.email(inputs["template"], self.template_context(inputs))
         return html, text
 
@@ -279,7 +279,7 @@ class Composer:
         scope = _audience_scope(strategy, occ.audiences)
         national = [
             _message_input(m, org.get("sources", {}))
-            for m in self.store.messages_for(scope, set(occ.objectives), now - timedelta(days=31), limit=3)
+            for m in self.repos.feeds.messages_for(scope, set(occ.objectives), now - timedelta(days=31), limit=3)
         ]
         context = {
             "title": occ.title,

@@ -23,7 +23,7 @@ from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
 from pipeline.records import Delivery, MetricPoint, OutboxItem, Outcome, Subscriber
 from pipeline.rendering.personalise import Personaliser, recipient_values
-from pipeline.storage.store import Store
+from pipeline.storage.store import Repositories
 from pipeline.tokens import TokenError, sign
 
 log = logging.getLogger(__name__)
@@ -70,26 +70,28 @@ def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> tim
 
 class Dispatcher:
     def __init__(
-        self, store: Store, settings: Any, adapter_for: Callable[[str, str], Any], seed: int | None = None
+        self, repos: Repositories, settings: Any, adapter_for: Callable[[str, str], Any], seed: int | None = None
     ) -> None:
-        self.store, self.settings, self.adapter_for = store, settings, adapter_for
+        self.repos, self.settings, self.adapter_for = repos, settings, adapter_for
         self.rng = random.Random(seed)
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
 
     def run(self, now: datetime) -> Outcome:
-        strategy = self.store.strategy()
+        strategy = self.repos.calendar.strategy()
         if strategy is None:
             return Outcome(failures=("no plan imported yet",))
-        entries = {e.id: e for e in self.store.entries()}
+        entries = {e.id: e for e in self.repos.calendar.entries()}
         counts: dict[str, int] = {"sent": 0, "failed": 0, "missed": 0, "held": 0}
         failures: list[str] = []
-        decisions = decide(self.store.items(status="approved"), now, self.store.freeze().paused, strategy, entries)
+        decisions = decide(
+            self.repos.outbox.items(status="approved"), now, self.repos.control.freeze().paused, strategy, entries
+        )
         for decision in decisions:
             if self.stop.is_set():
                 break
             item = decision.item
             if decision.action == "missed":
-                self.store.transition(item.id, "missed", now, reason=decision.reason)
+                self.repos.outbox.transition(item.id, "missed", now, reason=decision.reason)
                 counts["missed"] += 1
             elif decision.action != "send":
                 counts["held"] += 1
@@ -105,11 +107,11 @@ class Dispatcher:
             adapter = self.adapter_for(item.channel, channel.kind if channel else "unknown")
             recipients = self._recipients(item, strategy)
         except (ChannelError, TokenError) as exc:
-            self.store.transition(item.id, "failed", now, reason=str(exc))
+            self.repos.outbox.transition(item.id, "failed", now, reason=str(exc))
             failures.append(f"item {item.id}: {exc}")
             return 0, 0
         if not recipients:
-            self.store.transition(
+            self.repos.outbox.transition(
                 item.id,
                 "failed",
                 now,
@@ -117,22 +119,22 @@ class Dispatcher:
             )
             failures.append(f"item {item.id}: no recipients")
             return 0, 0
-        self.store.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
+        self.repos.outbox.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
         pending = [
             d
-            for d in self.store.deliveries(item.id, status="pending")
+            for d in self.repos.outbox.deliveries(item.id, status="pending")
             if d.next_attempt_at is None or d.next_attempt_at <= now
         ]
         active = {email: sub for email, _audience, sub in recipients}
         gone = [d for d in pending if d.recipient not in active]  # unsubscribed or bounced since it was queued
         for d in gone:
             key = f"send:{item.channel}:{item.id}:{d.recipient}"
-            self.store.claim(key, "send", now)
-            self.store.record_attempt(key, d.id, "skipped", now, ledger="failed", error="no longer subscribed")
+            self.repos.ledger.claim(key, "send", now)
+            self.repos.outbox.record_attempt(key, d.id, "skipped", now, ledger="failed", error="no longer subscribed")
         pending = [d for d in pending if d.recipient in active]
         render = self._renderer(item, active)
         prefix = f"send:{item.channel}:{item.id}:"
-        states = self.store.claim_many([prefix + d.recipient for d in pending], "send", now)
+        states = self.repos.ledger.claim_many([prefix + d.recipient for d in pending], "send", now)
         results = {"sent": 0, "failed": 0}
         lock = threading.Lock()
 
@@ -155,7 +157,7 @@ class Dispatcher:
         else:
             for delivery in pending:
                 one(delivery)
-        self.store.sync_sent(item.id, prefix, now)
+        self.repos.outbox.sync_sent(item.id, prefix, now)
         self._settle(item, now)
         return results["sent"], results["failed"]
 
@@ -168,7 +170,7 @@ class Dispatcher:
             scope |= strategy.audience_with_children(code)
         if not self.settings.secret_key:
             raise TokenError("COMMS_SECRET_KEY is not set; unsubscribe links cannot be signed (set it in .env)")
-        return list(self.store.recipients(scope))
+        return list(self.repos.subscribers.recipients(scope))
 
     def _renderer(
         self, item: OutboxItem, subscribers: dict[str, Subscriber | None]
@@ -177,7 +179,7 @@ class Dispatcher:
         compiled once for the edition."""
         if item.kind != "email" or item.edition_id is None:
             return lambda _recipient, _url: (item.html, item.body)
-        nonce = self.store.edition_inputs(item.edition_id)["nonce"]
+        nonce = self.repos.outbox.edition_inputs(item.edition_id)["nonce"]
         html, text = Personaliser(item.html, nonce), Personaliser(item.body, nonce, escape=False)
 
         def render(recipient: str, url: str) -> tuple[str, str]:
@@ -226,7 +228,7 @@ class Dispatcher:
         if problems:
             why = "; ".join(problems)
             status = "skipped" if item.kind == "email" else "failed"
-            self.store.record_attempt(key, delivery.id, status, now, ledger="failed", detail=why, error=why)
+            self.repos.outbox.record_attempt(key, delivery.id, status, now, ledger="failed", detail=why, error=why)
             failures.append(f"item {item.id} to {delivery.recipient}: {'; '.join(problems)}")
             return "failed"
         try:
@@ -236,9 +238,9 @@ class Dispatcher:
         except Exception as exc:  # retried with the same key, so a post that did land is found, not repeated
             return self._failed(unexpected(item.channel, exc), key, item, delivery, now, failures)
         if item.kind == "email":  # the hot path: one statement; the delivery row is synced after the loop
-            self.store.finish_fast(key, now, detail=receipt.external_id)
+            self.repos.ledger.finish_fast(key, now, detail=receipt.external_id)
         else:
-            self.store.record_attempt(
+            self.repos.outbox.record_attempt(
                 key,
                 delivery.id,
                 "sent",
@@ -256,30 +258,34 @@ class Dispatcher:
         if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
             # The claim stays `started`: the retry reuses the key, so a send that did land is not repeated.
             wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
-            self.store.record_attempt(
+            self.repos.outbox.record_attempt(
                 key, delivery.id, "pending", now, ledger=None, error=str(exc), next_attempt_at=now + wait
             )
             log.info("send deferred", extra={"item": item.id, "error": str(exc), "retry_in": wait.total_seconds()})
             return "deferred"
-        self.store.record_attempt(key, delivery.id, "failed", now, ledger="failed", detail=str(exc), error=str(exc))
+        self.repos.outbox.record_attempt(
+            key, delivery.id, "failed", now, ledger="failed", detail=str(exc), error=str(exc)
+        )
         if exc.recipient_rejected:
-            self.store.set_subscriber_status(delivery.recipient, "bounced", now, reason=str(exc))
+            self.repos.subscribers.set_status(delivery.recipient, "bounced", now, reason=str(exc))
         failures.append(f"item {item.id} to {delivery.recipient}: {exc}")
         return "failed"
 
     def _settle(self, item: OutboxItem, now: datetime) -> None:
         """Once no delivery is pending, the item is sent (if anything went) or failed; metrics recorded."""
-        deliveries = self.store.deliveries(item.id)
+        deliveries = self.repos.outbox.deliveries(item.id)
         if any(d.status == "pending" for d in deliveries):
             return
         sent = [d for d in deliveries if d.status == "sent"]
         bad = [d for d in deliveries if d.status in ("failed", "skipped")]
         note = f"{len(bad)} of {len(deliveries)} not delivered" if bad else None
-        self.store.transition(item.id, "sent" if sent else "failed", now, reason=note)
-        self.store.add_metrics(delivery_metrics(item, deliveries))
+        self.repos.outbox.transition(item.id, "sent" if sent else "failed", now, reason=note)
+        self.repos.metrics.add(delivery_metrics(item, deliveries))
         if sent and item.edition_id is not None:  # so a later change at the source is flagged
-            used = [m["id"] for m in self.store.edition_inputs(item.edition_id).get("national", []) if m.get("id")]
-            self.store.mark_messages_used(used)
+            used = [
+                m["id"] for m in self.repos.outbox.edition_inputs(item.edition_id).get("national", []) if m.get("id")
+            ]
+            self.repos.feeds.mark_messages_used(used)
 
 
 def unexpected(channel: str, exc: Exception) -> ChannelError:

@@ -53,13 +53,13 @@ def monthly_report_for(pipeline: Pipeline, now: datetime) -> Outcome:
         return Outcome()
     month = _previous_month(local.date())
     key = f"report:{month}"
-    if pipeline.store.ledger_state(key) == "done":
+    if pipeline.repos.ledger.state(key) == "done":
         return Outcome()
 
     def write() -> Outcome:
-        pipeline.store.claim(key, "report", now)
+        pipeline.repos.ledger.claim(key, "report", now)
         paths = write_report_files(pipeline, month, pipeline.settings.reports_dir, local)
-        pipeline.store.finish(key, now, detail=", ".join(str(p) for p in paths))
+        pipeline.repos.ledger.finish(key, now, detail=", ".join(str(p) for p in paths))
         return Outcome({"reports": 1})
 
     return pipeline.run_job("report", now, write)

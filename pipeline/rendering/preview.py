@@ -20,8 +20,8 @@ SAMPLE = recipient_values(
 
 
 def write_preview(p: Pipeline, entry_id: str, for_date: str | None, out: Path) -> list[Path]:
-    strategy = p.store.strategy()
-    entries = [e for e in p.store.entries() if e.id == entry_id]
+    strategy = p.repos.calendar.strategy()
+    entries = [e for e in p.repos.calendar.entries() if e.id == entry_id]
     if strategy is None or not entries:
         raise CommsError(f"no calendar entry {entry_id!r}; run `comms calendar import` and check the id")
     start = date.fromisoformat(for_date) if for_date else datetime.now(UTC).date()

@@ -55,7 +55,7 @@ def _message(row: MessageRow) -> NationalMessage:
 
 
 class FeedStore(StoreBase):
-    def upsert_feeds(self, specs: Iterable[FeedSpec]) -> int:
+    def upsert(self, specs: Iterable[FeedSpec]) -> int:
         """Add or update feeds by URL; their fetch state (ETag, health) is kept."""
         count = 0
         with self.session() as s:
@@ -68,7 +68,7 @@ class FeedStore(StoreBase):
                 count += 1
         return count
 
-    def remove_feed(self, url: str) -> bool:
+    def remove(self, url: str) -> bool:
         with self.session() as s:
             row = s.exec(select(FeedRow).where(FeedRow.url == url)).first()
             if row is None:
@@ -77,12 +77,12 @@ class FeedStore(StoreBase):
             s.add(row)
             return True
 
-    def feeds(self) -> list[FeedState]:
+    def all(self) -> list[FeedState]:
         with self.session() as s:
             return [_state(r) for r in s.exec(select(FeedRow).order_by(FeedRow.name))]
 
-    def feeds_due(self, now: datetime) -> list[FeedState]:
-        return [f for f in self.feeds() if not f.retired and (f.next_poll_at is None or f.next_poll_at <= now)]
+    def due(self, now: datetime) -> list[FeedState]:
+        return [f for f in self.all() if not f.retired and (f.next_poll_at is None or f.next_poll_at <= now)]
 
     def record_fetch(
         self,

@@ -24,12 +24,12 @@ _FINISH = (
 
 
 class LedgerStore(StoreBase):
-    def ledger_state(self, key: str) -> str | None:
+    def state(self, key: str) -> str | None:
         with self.session() as s:
             row = s.get(LedgerRow, key)
             return row.state if row else None
 
-    def ledger_states_for(self, keys: list[str]) -> dict[str, str]:
+    def states_for(self, keys: list[str]) -> dict[str, str]:
         """The states of these keys (absent keys are left out), in one query per 500 keys."""
         out: dict[str, str] = {}
         with self.engine.connect() as conn:

@@ -13,7 +13,7 @@ from pipeline.storage.tables import MetricRow
 
 
 class MetricsStore(StoreBase):
-    def add_metrics(self, points: list[MetricPoint]) -> int:
+    def add(self, points: list[MetricPoint]) -> int:
         """Add points in one transaction. Points whose import_key is already stored are skipped, so
         importing the same file twice changes nothing. Returns how many were added."""
         keys = [p.import_key for p in points if p.import_key]
@@ -44,7 +44,7 @@ class MetricsStore(StoreBase):
                 added += 1
         return added
 
-    def metric_totals(self, first: date, last: date) -> list[MetricPoint]:
+    def totals(self, first: date, last: date) -> list[MetricPoint]:
         """Totals for the period, summed in SQL per (channel, audience, objective, metric): one point
         per group, dated `first`, with `count` the rows summed (for means such as uplift)."""
         keys = (col(MetricRow.channel), col(MetricRow.audience), col(MetricRow.objective), col(MetricRow.metric))
@@ -59,7 +59,7 @@ class MetricsStore(StoreBase):
                 for channel, audience, objective, metric, total, n in conn.execute(q)
             ]
 
-    def metrics_between(self, first: date, last: date) -> list[MetricPoint]:
+    def between(self, first: date, last: date) -> list[MetricPoint]:
         with self.session() as s:
             q = select(MetricRow).where(MetricRow.day >= first, MetricRow.day <= last)
             return [

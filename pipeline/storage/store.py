@@ -1,6 +1,13 @@
-"""The Store: the only code that touches rows. Each concern lives in its own module; this joins them."""
+"""The repositories, one per concern, each owning its tables, opened together on one engine.
+
+Nothing outside `pipeline/storage/` touches rows: the jobs and the use cases call these.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
 
 from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
@@ -12,12 +19,43 @@ from pipeline.storage.outbox_store import OutboxStore
 from pipeline.storage.subscribers_store import SubscriberStore
 
 
-class Store(CalendarStore, ControlStore, FeedStore, LedgerStore, MetricsStore, OutboxStore, SubscriberStore):
-    """Implements the `ports.Store` protocol on SQLite and PostgreSQL."""
+@dataclass(frozen=True)
+class Repositories:
+    """The repositories of one database. Each is handed only to the code that needs its concern."""
+
+    engine: Engine
+    calendar: CalendarStore
+    control: ControlStore
+    feeds: FeedStore
+    ledger: LedgerStore
+    metrics: MetricsStore
+    outbox: OutboxStore
+    subscribers: SubscriberStore
+
+    @classmethod
+    def on(cls, engine: Engine) -> Repositories:
+        return cls(
+            engine=engine,
+            calendar=CalendarStore(engine),
+            control=ControlStore(engine),
+            feeds=FeedStore(engine),
+            ledger=LedgerStore(engine),
+            metrics=MetricsStore(engine),
+            outbox=OutboxStore(engine),
+            subscribers=SubscriberStore(engine),
+        )
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.engine.dialect.name == "postgresql"
+
+    def close(self) -> None:
+        self.engine.dispose()
 
 
-def open_store(database_url: str) -> Store:
-    """Open (and migrate) the database."""
+def open_repositories(database_url: str, *, upgrade: bool = True) -> Repositories:
+    """Open the database, bringing its schema up to date first (once per process, under a lock)."""
     engine = make_engine(database_url)
-    migrate(engine)
-    return Store(engine)
+    if upgrade:
+        migrate(engine)
+    return Repositories.on(engine)

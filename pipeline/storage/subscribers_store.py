@@ -22,7 +22,7 @@ def _sub(r: SubscriberRow | Row[Any]) -> Subscriber:
 
 
 class SubscriberStore(StoreBase):
-    def upsert_subscribers(self, subscribers: list[Subscriber]) -> tuple[int, int]:
+    def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
         """Add new addresses and update known ones (an unsubscribed address stays unsubscribed)."""
         added = updated = 0
         with self.session() as s:
@@ -39,7 +39,7 @@ class SubscriberStore(StoreBase):
                 s.add(row)
         return added, updated
 
-    def subscribers(self, status: str | None = None) -> list[Subscriber]:
+    def all(self, status: str | None = None) -> list[Subscriber]:
         with self.session() as s:
             q = select(SubscriberRow).order_by(SubscriberRow.email)
             if status:
@@ -61,7 +61,7 @@ class SubscriberStore(StoreBase):
                     out.append((r.email, matched, _sub(r)))
         return out
 
-    def set_subscriber_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool:
+    def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool:
         with self.session() as s:
             row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
             if row is None:
@@ -70,7 +70,7 @@ class SubscriberStore(StoreBase):
             s.add(row)
             return True
 
-    def erase_subscriber(self, email: str) -> bool:
+    def erase(self, email: str) -> bool:
         """Remove everything personal. Aggregate metrics never held the address, so they stay true."""
         with self.session() as s:
             row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
@@ -79,7 +79,7 @@ class SubscriberStore(StoreBase):
             s.delete(row)
             return True
 
-    def subscriber_counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int]:
         with self.session() as s:
             rows = s.exec(select(SubscriberRow.status, func.count()).group_by(col(SubscriberRow.status)))
             return {status: count for status, count in rows}

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from pipeline.storage.store import Store
+from pipeline.storage.store import Repositories
 from pipeline.tokens import TokenError, verify
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def _page(start: Callable[..., Any], status: str, title: str, body: str) -> Iter
     return [PAGE.format(title=html.escape(title), body=body).encode()]
 
 
-def make_app(store: Store, secret_key: str, organisation: str = "us") -> Callable[..., Iterable[bytes]]:
+def make_app(store: Repositories, secret_key: str, organisation: str = "us") -> Callable[..., Iterable[bytes]]:
     def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz":
@@ -48,7 +48,7 @@ def make_app(store: Store, secret_key: str, organisation: str = "us") -> Callabl
                 f"<p>Please contact {html.escape(organisation)} to unsubscribe.</p>",
             )
         if method == "POST":
-            store.set_subscriber_status(email, "unsubscribed", datetime.now(UTC), "one-click unsubscribe")
+            store.subscribers.set_status(email, "unsubscribed", datetime.now(UTC), "one-click unsubscribe")
             log.info("unsubscribed", extra={"via": "one-click"})
             return _page(
                 start,
@@ -66,7 +66,7 @@ def make_app(store: Store, secret_key: str, organisation: str = "us") -> Callabl
     return app
 
 
-def serve(store: Store, secret_key: str, organisation: str, host: str, port: int) -> None:
+def serve(store: Repositories, secret_key: str, organisation: str, host: str, port: int) -> None:
     from wsgiref.simple_server import make_server
 
     with make_server(host, port, make_app(store, secret_key, organisation)) as server:

@@ -65,11 +65,13 @@ def test_every_stage_did_real_work(demo) -> None:  # type: ignore[no-untyped-def
     assert first.planned >= 10 and first.messages >= 8 and first.editions >= 5 and first.metrics > 0
     assert (out / "outbox" / "facebook").is_dir() and (out / "outbox" / "intranet").is_dir()
     assert first.outputs["edition:headteacher-bulletin"].read_text().count("Dear Sample Reader") == 1
-    from pipeline.storage.store import open_store
+    import sqlmodel
 
-    store = open_store(f"sqlite:///{out / 'comms.db'}")
-    assert any(m.title.startswith("Campaign helps parents") for m in store.messages())
-    with store.session() as s:
+    from pipeline.storage.store import open_repositories
+
+    store = open_repositories(f"sqlite:///{out / 'comms.db'}")
+    assert any(m.title.startswith("Campaign helps parents") for m in store.feeds.messages())
+    with sqlmodel.Session(store.engine) as s:
         from sqlmodel import select
 
         from pipeline.storage.tables import MessageRow

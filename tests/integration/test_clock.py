@@ -48,7 +48,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     p = make_pipeline(load_settings(env_file=None))
     p.import_plan(now=datetime(2026, 2, 1, tzinfo=UTC))
-    p.store.engine.dispose()
+    p.repos.engine.dispose()
     return tmp_path
 
 
@@ -107,7 +107,7 @@ def test_downtime_catches_up_once_and_marks_late_items_missed(workspace: Path) -
     wake_at(datetime(2026, 11, 23, 12, 5, tzinfo=LONDON))  # and the next wake-up does nothing more
     new = set(posts(workspace)) - before
     assert sorted((ch, t.date()) for ch, t in new) == [("facebook", date(2026, 11, 22)), ("x", date(2026, 11, 23))]
-    missed = {i.occurrence_key for i in p.store.items(status="missed")}
+    missed = {i.occurrence_key for i in p.repos.outbox.items(status="missed")}
     assert {"daily@2026-11-21", "daily@2026-11-22"} <= missed
     assert "weekly@2026-11-22" not in missed and "daily@2026-11-23" not in missed
 
@@ -116,10 +116,10 @@ def test_freeze_holds_then_resume_sends(workspace: Path) -> None:
     from pipeline.app import make_pipeline
 
     p = make_pipeline(load_settings(env_file=None))
-    p.store.set_freeze(True, "duty officer", "critical incident", datetime(2026, 11, 2, tzinfo=UTC))
+    p.repos.control.set_freeze(True, "duty officer", "critical incident", datetime(2026, 11, 2, tzinfo=UTC))
     wake_at(datetime(2026, 11, 2, 9, 5, tzinfo=LONDON))
     assert posts(workspace) == []
-    p.store.set_freeze(False, "duty officer", "", datetime(2026, 11, 2, 10, tzinfo=UTC))
+    p.repos.control.set_freeze(False, "duty officer", "", datetime(2026, 11, 2, 10, tzinfo=UTC))
     wake_at(datetime(2026, 11, 2, 10, 5, tzinfo=LONDON))
     assert [(ch, t.date()) for ch, t in posts(workspace)] == [("x", date(2026, 11, 2))]
 

@@ -10,7 +10,7 @@ import pytest
 from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.records import FeedSpec
 from pipeline.rendering.sanitise import sanitise_html
-from pipeline.storage.store import Store
+from pipeline.storage.store import Repositories
 from tests.conftest import EXAMPLE
 from tests.httpserver import Response, Server, http_server
 
@@ -26,15 +26,15 @@ def server() -> Iterator[Server]:
         yield s
 
 
-def collector(store: Store, **kw) -> Collector:  # type: ignore[no-untyped-def]
+def collector(store: Repositories, **kw) -> Collector:  # type: ignore[no-untyped-def]
     return Collector(store, HttpFeedFetcher(timeout=kw.pop("timeout", 2.0), **kw), workers=4)
 
 
-def add(store: Store, *urls: str, **kw) -> None:  # type: ignore[no-untyped-def]
-    store.upsert_feeds([FeedSpec(u, f"feed {i}", **kw) for i, u in enumerate(urls)])
+def add(store: Repositories, *urls: str, **kw) -> None:  # type: ignore[no-untyped-def]
+    store.feeds.upsert([FeedSpec(u, f"feed {i}", **kw) for i, u in enumerate(urls)])
 
 
-def test_atom_and_rss_are_collected_with_tags(store: Store, server: Server) -> None:
+def test_atom_and_rss_are_collected_with_tags(store: Repositories, server: Server) -> None:
     add(
         store,
         server.route("/gov.atom", Response(200, ATOM, ATOM_TYPE)),
@@ -44,12 +44,12 @@ def test_atom_and_rss_are_collected_with_tags(store: Store, server: Server) -> N
     )
     outcome = collector(store).run(NOW)
     assert outcome.counts["new"] == 5 and not outcome.failures
-    assert all(m.objectives == ("3",) and m.audiences == ("residents",) for m in store.messages())
+    assert all(m.objectives == ("3",) and m.audiences == ("residents",) for m in store.feeds.messages())
     ua = server.requests[0].headers["User-Agent"]
     assert ua.startswith("comms-pipeline/")
 
 
-def test_second_poll_is_conditional_and_parses_nothing_on_304(store: Store, server: Server) -> None:
+def test_second_poll_is_conditional_and_parses_nothing_on_304(store: Repositories, server: Server) -> None:
     def conditional(request):  # type: ignore[no-untyped-def]
         if request.headers.get("If-None-Match") == '"v1"':
             return Response(304)
@@ -63,20 +63,20 @@ def test_second_poll_is_conditional_and_parses_nothing_on_304(store: Store, serv
     assert headers["If-None-Match"] == '"v1"' and headers["If-Modified-Since"] == "Fri, 20 Nov 2026 09:30:00 GMT"
 
 
-def test_redated_and_edited_items_are_not_duplicated(store: Store, server: Server) -> None:
+def test_redated_and_edited_items_are_not_duplicated(store: Repositories, server: Server) -> None:
     path = "/gov.atom"
     url = server.route(path, Response(200, ATOM, ATOM_TYPE))
     add(store, url)
     collector(store).run(NOW)
-    store.mark_messages_used([m.id for m in store.messages()])  # type: ignore[misc]
+    store.feeds.mark_messages_used([m.id for m in store.feeds.messages()])  # type: ignore[misc]
     edited = ATOM.replace(b"2026-10-30T09:30:00", b"2026-11-21T10:00:00").replace(
         b"Official statistics on individuals", b"Updated official statistics on individuals"
     )
     server.route(path, Response(200, edited, ATOM_TYPE))
     outcome = collector(store).run(NOW + timedelta(days=1), force=True)
     assert outcome.counts["new"] == 0 and outcome.counts["changed"] == 1
-    assert len(store.messages()) == 3
-    assert [m.title for m in store.messages() if m.changed_after_sent] == [
+    assert len(store.feeds.messages()) == 3
+    assert [m.title for m in store.feeds.messages() if m.changed_after_sent] == [
         "Prevent referral statistics published for the year ending March 2026"
     ]
 
@@ -119,12 +119,12 @@ BAD_CASES = {
 }
 
 
-def test_each_bad_feed_is_recorded_and_the_others_still_collected(store: Store, server: Server) -> None:
+def test_each_bad_feed_is_recorded_and_the_others_still_collected(store: Repositories, server: Server) -> None:
     good = server.route("/good", Response(200, ATOM, ATOM_TYPE))
     urls = {path: server.route(path, response) for path, (response, _) in BAD_CASES.items()}
     add(store, good, *urls.values())
     outcome = collector(store, max_bytes=200_000, timeout=1.0).run(NOW)
-    feeds = {f.spec.url: f for f in store.feeds()}
+    feeds = {f.spec.url: f for f in store.feeds.all()}
     assert feeds[good].last_success_at == NOW
     for path, (_response, expected) in BAD_CASES.items():
         feed = feeds[urls[path]]
@@ -138,7 +138,7 @@ def test_each_bad_feed_is_recorded_and_the_others_still_collected(store: Store, 
     assert outcome.counts["failed"] == sum(1 for _, e in BAD_CASES.values() if e != "ok")
 
 
-def test_undated_and_future_items(store: Store, server: Server) -> None:
+def test_undated_and_future_items(store: Repositories, server: Server) -> None:
     rss = (
         b'<rss version="2.0"><channel><title>t</title>'
         b"<item><title>No date</title><link>https://x.example/a</link></item>"
@@ -147,7 +147,7 @@ def test_undated_and_future_items(store: Store, server: Server) -> None:
     )
     add(store, server.route("/d", Response(200, rss, {"Content-Type": "application/rss+xml"})))
     collector(store).run(NOW)
-    by_title = {m.title: m for m in store.messages()}
+    by_title = {m.title: m for m in store.feeds.messages()}
     assert by_title["No date"].published_at is None
     assert by_title["From the future"].published_at == NOW
 

@@ -29,10 +29,10 @@ HOSTILE = (
 def composed(pipeline: Pipeline) -> Pipeline:
     pipeline.import_plan(now=NOW)
     pipeline.import_subscribers()
-    pipeline.store.upsert_feeds(
+    pipeline.repos.feeds.upsert(
         [FeedSpec("https://www.gov.uk/feed.atom", "GOV.UK", audiences=("educators",), objectives=("6",))]
     )
-    (feed,) = pipeline.store.feeds()
+    (feed,) = pipeline.repos.feeds.all()
     msg = NationalMessage(
         "g",
         "https://www.gov.uk/government/news/a",
@@ -43,14 +43,14 @@ def composed(pipeline: Pipeline) -> Pipeline:
         ("6",),
         ("educators",),
     )
-    pipeline.store.save_messages(feed.id, [("g", msg)], datetime(2026, 10, 30, tzinfo=UTC))
+    pipeline.repos.feeds.save_messages(feed.id, [("g", msg)], datetime(2026, 10, 30, tzinfo=UTC))
     return pipeline
 
 
 def _edition(p: Pipeline, entry: str, day: str):  # type: ignore[no-untyped-def]
     at = datetime.combine(date.fromisoformat(day), time(23, 0), tzinfo=p.settings.tz)
     p.compose(at, entry=entry)
-    return next(e for e in p.store.editions() if e.occurrence_key == f"{entry}@{day}")
+    return next(e for e in p.repos.outbox.editions() if e.occurrence_key == f"{entry}@{day}")
 
 
 def test_bulletin_is_valid_html_with_absolute_links_and_no_script(composed: Pipeline) -> None:
@@ -64,7 +64,7 @@ def test_bulletin_is_valid_html_with_absolute_links_and_no_script(composed: Pipe
     assert "<script" not in edition.html and "onerror" not in edition.html and "alert(" not in edition.html
     assert "Title with &lt;b&gt;markup&lt;/b&gt; &amp; ampersand" in edition.html
     assert "{{ 7*7 }}" in edition.text and "49" not in edition.text.split("{{ 7*7 }}")[0][-5:]
-    inputs = composed.store.edition_inputs(edition.id)
+    inputs = composed.repos.outbox.edition_inputs(edition.id)
     assert composed.composer().rerender(edition.id) == (edition.html, edition.text), "rendered again exactly"
     forged = Personaliser(edition.html, inputs["nonce"]).render({"email": "SECRET"})
     assert "%%Pdeadbeef_email%%" in forged, "feed text cannot forge a personalisation slot"
@@ -81,13 +81,13 @@ def test_every_template_renders_with_its_text_part(composed: Pipeline) -> None:
         assert edition.status == "composed", (entry, edition.problems)
         assert edition.text.startswith("Thurrock Council") and "Unsubscribe:" in edition.text
         assert not re.search(r"</?(p|a|div|table|h\d)\b", edition.text), "the text part is written, not stripped HTML"
-        title = next(e.title for e in composed.store.entries() if e.id == entry)
+        title = next(e.title for e in composed.repos.calendar.entries() if e.id == entry)
         assert edition.subject == f"{title}: November 2026"
 
 
 def test_personalisation_escapes_and_fills_every_slot(composed: Pipeline) -> None:
     edition = _edition(composed, "headteacher-bulletin", "2026-11-05")
-    nonce = composed.store.edition_inputs(edition.id)["nonce"]
+    nonce = composed.repos.outbox.edition_inputs(edition.id)["nonce"]
     values = recipient_values(
         "Mrs <A> Patel", "Gable Hall", "head@gable-hall.example.org", "https://u.example/x?t=1&a=2"
     )
@@ -108,7 +108,7 @@ EDITIONS = [
 def test_golden_files(composed: Pipeline, entry: str, day: str) -> None:
     """Each template rendered from fixed inputs: the text part whole, the HTML as its visible text."""
     edition = _edition(composed, entry, day)
-    nonce = composed.store.edition_inputs(edition.id)["nonce"]
+    nonce = composed.repos.outbox.edition_inputs(edition.id)["nonce"]
     values = recipient_values("Sample Reader", "Sample School", "reader@example.org", "https://example.org/u")
     text = Personaliser(edition.text, nonce, escape=False).render(values)
     html = Personaliser(edition.html, nonce).render(values)
@@ -183,9 +183,9 @@ def _compose_long_x_post(composed: Pipeline, approval: str) -> OutboxItem:
         key_messages=("word " * 80,),
         approval=approval,  # type: ignore[arg-type]
     )
-    composed.store.import_plan(composed.store.strategy(), [long], NOW)
+    composed.repos.calendar.import_plan(composed.repos.calendar.strategy(), [long], NOW)
     composed.compose(datetime(2026, 11, 10, 13, 0, tzinfo=UTC))
-    (item,) = composed.store.items()
+    (item,) = composed.repos.outbox.items()
     return item
 
 

@@ -41,7 +41,7 @@ def test_sigkill_mid_dispatch_then_restart(tmp_path: Path, kill_after: int) -> N
         }
         p = make_pipeline(load_settings(environ=env, env_file=None))
         p.import_plan(now=datetime(2026, 11, 1, tzinfo=UTC))
-        p.store.upsert_subscribers(
+        p.repos.subscribers.upsert(
             [
                 Subscriber(
                     f"head{i}@school{i}.example.org",
@@ -55,9 +55,9 @@ def test_sigkill_mid_dispatch_then_restart(tmp_path: Path, kill_after: int) -> N
             ]
         )
         p.compose(datetime(2026, 11, 3, 9, tzinfo=UTC), entry="headteacher-bulletin")
-        item = next(i for i in p.store.items() if i.entry_id == "headteacher-bulletin")
-        p.store.transition(item.id, "approved", datetime(2026, 11, 3, 9, tzinfo=UTC), by="test")
-        p.store.engine.dispose()
+        item = next(i for i in p.repos.outbox.items() if i.entry_id == "headteacher-bulletin")
+        p.repos.outbox.transition(item.id, "approved", datetime(2026, 11, 3, 9, tzinfo=UTC), by="test")
+        p.repos.engine.dispose()
         command = [sys.executable, "-m", "pipeline.cli", "dispatch", "--at", DUE]
         first = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 120

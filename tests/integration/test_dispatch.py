@@ -27,7 +27,7 @@ def ready(pipeline: Pipeline) -> Pipeline:
 
 
 def bulletin(p: Pipeline):  # type: ignore[no-untyped-def]
-    return next(i for i in p.store.items() if i.entry_id == "headteacher-bulletin")
+    return next(i for i in p.repos.outbox.items() if i.entry_id == "headteacher-bulletin")
 
 
 def test_nothing_goes_out_without_approval(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
@@ -42,7 +42,7 @@ def test_approved_bulletin_goes_to_each_recipient_once_with_the_right_headers(
 ) -> None:
     box, _ = mailbox
     item = bulletin(ready)
-    ready.store.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.repos.outbox.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
     ready.dispatch(BULLETIN_DUE - timedelta(minutes=1))
     assert box.received == [], "not before its time"
     outcome = ready.dispatch(BULLETIN_DUE + timedelta(minutes=1))
@@ -56,10 +56,10 @@ def test_approved_bulletin_goes_to_each_recipient_once_with_the_right_headers(
     token = msg["List-Unsubscribe"].strip("<>").split("token=")[1]
     assert verify(token, "test-secret") == rcpt
     assert msg["Message-ID"].endswith("@example.org>")
-    assert ready.store.item(item.id).status == "sent"
+    assert ready.repos.outbox.item(item.id).status == "sent"
     ready.dispatch(BULLETIN_DUE + timedelta(minutes=10))
     assert len(box.received) == 14, "a second wake-up sends nothing"
-    sent = [p for p in ready.store.metrics_between(BULLETIN_DUE.date(), BULLETIN_DUE.date()) if p.metric == "sent"]
+    sent = [p for p in ready.repos.metrics.between(BULLETIN_DUE.date(), BULLETIN_DUE.date()) if p.metric == "sent"]
     assert {(p.audience, p.objective, p.value) for p in sent} == {
         ("headteachers", "6", 12),
         ("headteachers", "3", 12),
@@ -94,7 +94,7 @@ def test_exactly_once_across_a_crash_between_send_and_record(
     ready: Pipeline, mailbox: tuple[Mailbox, Any], crash_on: int
 ) -> None:
     box, _ = mailbox
-    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.repos.outbox.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
     live = ready.adapter_for
     ready.adapter_for = lambda code, kind: CrashAfterSend(live(code, kind), crash_on)
     ready.settings = type(ready.settings)(**{**ready.settings.__dict__, "smtp_pool_size": 1})
@@ -110,10 +110,10 @@ def test_exactly_once_across_a_crash_between_send_and_record(
 
 def test_freeze_holds_everything_until_resume(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
     box, _ = mailbox
-    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
-    ready.store.set_freeze(True, "duty officer", "critical incident", COMPOSE_AT)
+    ready.repos.outbox.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.repos.control.set_freeze(True, "duty officer", "critical incident", COMPOSE_AT)
     assert ready.dispatch(BULLETIN_DUE).counts["held"] == 1 and box.received == []
-    ready.store.set_freeze(False, "duty officer", "", BULLETIN_DUE + timedelta(hours=1))
+    ready.repos.control.set_freeze(False, "duty officer", "", BULLETIN_DUE + timedelta(hours=1))
     ready.dispatch(BULLETIN_DUE + timedelta(hours=1))
     assert len(box.unique()) == 14
 
@@ -121,10 +121,10 @@ def test_freeze_holds_everything_until_resume(ready: Pipeline, mailbox: tuple[Ma
 def test_past_its_window_an_item_is_missed_not_sent_late(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
     box, _ = mailbox
     item = bulletin(ready)
-    ready.store.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.repos.outbox.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
     outcome = ready.dispatch(BULLETIN_DUE + timedelta(days=3))
     assert outcome.counts["missed"] == 1 and box.received == []
-    assert ready.store.item(item.id).status == "missed"
+    assert ready.repos.outbox.item(item.id).status == "missed"
 
 
 def test_transient_failures_back_off_then_send(ready: Pipeline) -> None:
@@ -133,11 +133,11 @@ def test_transient_failures_back_off_then_send(ready: Pipeline) -> None:
     )
     memory.kind = "email"
     ready.adapter_for = lambda code, kind: memory
-    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.repos.outbox.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
     ready.settings = type(ready.settings)(**{**ready.settings.__dict__, "smtp_pool_size": 1})
     ready.dispatch(BULLETIN_DUE)
     assert len(memory.sent) == 13
-    waiting = ready.store.deliveries(bulletin(ready).id, status="pending")
+    waiting = ready.repos.outbox.deliveries(bulletin(ready).id, status="pending")
     assert len(waiting) == 1 and waiting[0].next_attempt_at >= BULLETIN_DUE + timedelta(seconds=600)
     ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
     assert len(memory.sent) == 13, "not before Retry-After"
@@ -157,10 +157,10 @@ def test_a_bounce_marks_the_subscriber_and_the_others_still_go(ready: Pipeline) 
 
     memory.send = send  # type: ignore[method-assign]
     ready.adapter_for = lambda code, kind: memory
-    ready.store.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.repos.outbox.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
     outcome = ready.dispatch(BULLETIN_DUE)
     assert outcome.counts["sent"] == 13 and outcome.counts["failed"] == 1
-    bounced = [s.email for s in ready.store.subscribers(status="bounced")]
+    bounced = [s.email for s in ready.repos.subscribers.all(status="bounced")]
     assert bounced == ["head@aveley-primary.example.org"]
     assert "1 of 14 not delivered" in (bulletin(ready).reason or "")
 
@@ -168,8 +168,8 @@ def test_a_bounce_marks_the_subscriber_and_the_others_still_go(ready: Pipeline) 
 def test_the_report_can_be_sent_to_the_board(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
     box, _ = mailbox
     item_id = ready.queue_report("2026-11", "elected-members", "member-briefing", BULLETIN_DUE)
-    assert ready.store.item(item_id).status == "awaiting_approval"
-    ready.store.transition(item_id, "approved", BULLETIN_DUE, by="Democratic Services")
+    assert ready.repos.outbox.item(item_id).status == "awaiting_approval"
+    ready.repos.outbox.transition(item_id, "approved", BULLETIN_DUE, by="Democratic Services")
     ready.dispatch(BULLETIN_DUE + timedelta(minutes=1))
     got = [m for r, m in box.received if m["Subject"] == "Prevent communications: reach report for 2026-11"]
     assert len(got) == 4  # the four elected members in the example
@@ -180,11 +180,11 @@ def test_the_report_can_be_sent_to_the_board(ready: Pipeline, mailbox: tuple[Mai
 def test_someone_who_unsubscribes_after_queueing_is_not_sent_to(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
     box, _ = mailbox
     item = bulletin(ready)
-    ready.store.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
-    ready.store.ensure_deliveries(item.id, [("head@gable-hall.example.org", "headteachers")])
-    ready.store.set_subscriber_status("head@gable-hall.example.org", "unsubscribed", COMPOSE_AT, "one-click")
+    ready.repos.outbox.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    ready.repos.outbox.ensure_deliveries(item.id, [("head@gable-hall.example.org", "headteachers")])
+    ready.repos.subscribers.set_status("head@gable-hall.example.org", "unsubscribed", COMPOSE_AT, "one-click")
     ready.dispatch(BULLETIN_DUE)
     assert "head@gable-hall.example.org" not in {r for r, _ in box.received}
     assert len(box.unique()) == 13
-    (gone,) = [d for d in ready.store.deliveries(item.id) if d.recipient == "head@gable-hall.example.org"]
+    (gone,) = [d for d in ready.repos.outbox.deliveries(item.id) if d.recipient == "head@gable-hall.example.org"]
     assert gone.status == "skipped" and gone.last_error == "no longer subscribed"

@@ -51,12 +51,12 @@ def live(settings: Settings, tmp_path: Path) -> Iterator[tuple[Pipeline, dict[st
         )
         pipeline = make_pipeline(live_settings)
         yield pipeline, fakes
-        pipeline.store.engine.dispose()
+        pipeline.repos.engine.dispose()
 
 
 def approve_all(p: Pipeline, now: datetime) -> None:
-    for item in p.store.items(status="awaiting_approval"):
-        p.store.transition(item.id, "approved", now, by="Communications Manager")
+    for item in p.repos.outbox.items(status="awaiting_approval"):
+        p.repos.outbox.transition(item.id, "approved", now, by="Communications Manager")
 
 
 def queue_parents_post(p: Pipeline) -> None:
@@ -81,16 +81,16 @@ def test_posts_reach_each_live_destination_once_with_their_ids(live: tuple[Pipel
     # ACT Early reminders, 10 and 24 November: the stand-in, like X, refuses a word-for-word repeat,
     # and the refusal is recorded in X's words against that item alone
     assert len(x.tweets) == 1
-    (repeat,) = [i for i in p.store.items(channel="x") if i.status == "failed"]
+    (repeat,) = [i for i in p.repos.outbox.items(channel="x") if i.status == "failed"]
     assert repeat.due_at.date().isoformat() == "2026-11-24"
-    (delivery,) = p.store.deliveries(repeat.id)
+    (delivery,) = p.repos.outbox.deliveries(repeat.id)
     assert "duplicate content" in (delivery.last_error or "")
     assert len(intranet.messages) == 1  # first Monday: 2 November
     assert any("Inter Faith Week" in post["message"] for post in facebook.posts)
-    sent = [i for i in p.store.items(status="sent") if i.channel in ("facebook", "x", "intranet")]
+    sent = [i for i in p.repos.outbox.items(status="sent") if i.channel in ("facebook", "x", "intranet")]
     assert len(sent) == 6
     for item in sent:
-        (delivery,) = p.store.deliveries(item.id)
+        (delivery,) = p.repos.outbox.deliveries(item.id)
         assert delivery.external_id and delivery.url and delivery.url.startswith("https://")
     # a further wake-up publishes nothing again
     p.dispatch(datetime(2026, 11, 30, 21, 0, tzinfo=GMT))
@@ -107,17 +107,17 @@ def test_a_post_whose_answer_was_lost_is_found_not_made_again(live: tuple[Pipeli
     due = datetime(2026, 11, 17, 19, 0, tzinfo=GMT)
     outcome = p.dispatch(due + timedelta(minutes=1))
     assert outcome.counts["sent"] == 0 and len(facebook.posts) == 1
-    (item,) = [i for i in p.store.items() if i.entry_id == "parents-online-safety"]
-    (delivery,) = p.store.deliveries(item.id)
+    (item,) = [i for i in p.repos.outbox.items() if i.entry_id == "parents-online-safety"]
+    (delivery,) = p.repos.outbox.deliveries(item.id)
     assert delivery.status == "pending" and "timed out" in (delivery.last_error or "")
     # a restart: a new pipeline on the same database, which knows nothing of the first attempt
     again = make_pipeline(p.settings)
     again.dispatch(due + timedelta(hours=1))
     assert len(facebook.posts) == 1, "found on the Page, not posted twice"
-    (delivery,) = again.store.deliveries(item.id)
+    (delivery,) = again.repos.outbox.deliveries(item.id)
     assert delivery.status == "sent" and delivery.external_id == facebook.posts[0]["id"]
-    assert again.store.item(item.id).status == "sent"
-    again.store.engine.dispose()
+    assert again.repos.outbox.item(item.id).status == "sent"
+    again.repos.engine.dispose()
 
 
 def test_an_expired_token_fails_the_post_at_once_and_says_what_to_do(live: tuple[Pipeline, dict[str, Any]]) -> None:
@@ -126,8 +126,8 @@ def test_an_expired_token_fails_the_post_at_once_and_says_what_to_do(live: tuple
     queue_parents_post(p)
     outcome = p.dispatch(datetime(2026, 11, 17, 19, 5, tzinfo=GMT))
     assert outcome.counts["failed"] == 1 and "COMMS_FACEBOOK_PAGE_TOKEN" in outcome.failures[0]
-    (item,) = [i for i in p.store.items() if i.entry_id == "parents-online-safety"]
-    assert p.store.item(item.id).status == "failed"
+    (item,) = [i for i in p.repos.outbox.items() if i.entry_id == "parents-online-safety"]
+    assert p.repos.outbox.item(item.id).status == "failed"
 
 
 def test_example_workspace_names_only_known_kinds() -> None:
@@ -149,9 +149,9 @@ def test_a_surprising_answer_defers_that_post_and_stops_nothing(live: tuple[Pipe
     facebook.fail_next(Response(200, "<html>Service temporarily unavailable</html>"))  # a proxy's page
     due = datetime(2026, 11, 17, 19, 0, tzinfo=GMT)
     outcome = p.dispatch(due + timedelta(minutes=1))  # does not raise
-    (item,) = [i for i in p.store.items() if i.entry_id == "parents-online-safety"]
-    (delivery,) = p.store.deliveries(item.id)
+    (item,) = [i for i in p.repos.outbox.items() if i.entry_id == "parents-online-safety"]
+    (delivery,) = p.repos.outbox.deliveries(item.id)
     assert outcome.counts["sent"] == 0 and delivery.status == "pending"
     assert "unexpected error: JSONDecodeError" in (delivery.last_error or "")
     p.dispatch(due + timedelta(hours=1))
-    assert len(facebook.posts) == 1 and p.store.item(item.id).status == "sent"
+    assert len(facebook.posts) == 1 and p.repos.outbox.item(item.id).status == "sent"

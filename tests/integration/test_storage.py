@@ -12,36 +12,36 @@ from sqlmodel import SQLModel
 from content_calendar.calendar import load_calendar
 from pipeline.records import FeedSpec, MetricPoint, NationalMessage, Subscriber
 from pipeline.storage.outbox_store import OutboxError
-from pipeline.storage.store import Store
+from pipeline.storage.store import Repositories
 from tests.conftest import EXAMPLE
 
 NOW = datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
 
 
-def test_migrations_make_exactly_the_models(store: Store) -> None:
+def test_migrations_make_exactly_the_models(store: Repositories) -> None:
     with store.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     assert diff == []
 
 
-def test_plan_round_trips_and_replaces(store: Store, strategy) -> None:  # type: ignore[no-untyped-def]
+def test_plan_round_trips_and_replaces(store: Repositories, strategy) -> None:  # type: ignore[no-untyped-def]
     entries = load_calendar(sorted((EXAMPLE / "calendar").glob("*")), strategy)
-    store.import_plan(strategy, entries, NOW)
-    assert store.strategy() == strategy
-    assert store.entries() == sorted(entries, key=lambda e: e.id)
-    store.import_plan(strategy, entries[:2], NOW)
-    assert len(store.entries()) == 2
+    store.calendar.import_plan(strategy, entries, NOW)
+    assert store.calendar.strategy() == strategy
+    assert store.calendar.entries() == sorted(entries, key=lambda e: e.id)
+    store.calendar.import_plan(strategy, entries[:2], NOW)
+    assert len(store.calendar.entries()) == 2
 
 
-def test_ledger_claims_once(store: Store) -> None:
-    assert store.claim("send:x:1:a@example.org", "send", NOW) == "new"
-    assert store.claim("send:x:1:a@example.org", "send", NOW) == "started"
-    store.finish("send:x:1:a@example.org", NOW)
-    assert store.claim("send:x:1:a@example.org", "send", NOW) == "done"
+def test_ledger_claims_once(store: Repositories) -> None:
+    assert store.ledger.claim("send:x:1:a@example.org", "send", NOW) == "new"
+    assert store.ledger.claim("send:x:1:a@example.org", "send", NOW) == "started"
+    store.ledger.finish("send:x:1:a@example.org", NOW)
+    assert store.ledger.claim("send:x:1:a@example.org", "send", NOW) == "done"
 
 
-def _item(store: Store, key: str = "e@2026-11-05", approval: str = "required"):  # type: ignore[no-untyped-def]
-    return store.add_item(
+def _item(store: Repositories, key: str = "e@2026-11-05", approval: str = "required"):  # type: ignore[no-untyped-def]
+    return store.outbox.add_item(
         NOW,
         occurrence_key=key,
         entry_id="e",
@@ -57,65 +57,65 @@ def _item(store: Store, key: str = "e@2026-11-05", approval: str = "required"): 
     )
 
 
-def test_outbox_life_cycle(store: Store) -> None:
+def test_outbox_life_cycle(store: Repositories) -> None:
     item = _item(store)
     assert _item(store).id == item.id, "one item per occurrence"
-    approved = store.transition(item.id, "approved", NOW, by="Sam (comms)", allowed_from=("awaiting_approval",))
+    approved = store.outbox.transition(item.id, "approved", NOW, by="Sam (comms)", allowed_from=("awaiting_approval",))
     assert approved.approved_by == "Sam (comms)" and approved.approved_at == NOW
-    edited = store.edit_item(item.id, NOW, body="Hello again")
+    edited = store.outbox.edit_item(item.id, NOW, body="Hello again")
     assert edited.status == "awaiting_approval" and edited.approved_by is None, "an edit needs approving again"
     with pytest.raises(OutboxError):
-        store.transition(item.id, "approved", NOW, by="x", allowed_from=("draft",))
+        store.outbox.transition(item.id, "approved", NOW, by="x", allowed_from=("draft",))
     assert _item(store, "auto@2026-11-05", approval="auto").status == "approved"
 
 
-def test_deliveries_are_unique_per_recipient(store: Store) -> None:
+def test_deliveries_are_unique_per_recipient(store: Repositories) -> None:
     item = _item(store)
-    store.ensure_deliveries(item.id, [("a@example.org", "residents"), ("a@example.org", "parents")])
-    store.ensure_deliveries(item.id, [("a@example.org", "residents"), ("b@example.org", "residents")])
-    assert [d.recipient for d in store.deliveries(item.id)] == ["a@example.org", "b@example.org"]
+    store.outbox.ensure_deliveries(item.id, [("a@example.org", "residents"), ("a@example.org", "parents")])
+    store.outbox.ensure_deliveries(item.id, [("a@example.org", "residents"), ("b@example.org", "residents")])
+    assert [d.recipient for d in store.outbox.deliveries(item.id)] == ["a@example.org", "b@example.org"]
 
 
-def test_metric_imports_are_idempotent(store: Store) -> None:
+def test_metric_imports_are_idempotent(store: Repositories) -> None:
     points = [
         MetricPoint(date(2026, 11, 3), "impressions", 120, "import:x.csv", import_key="k1"),
         MetricPoint(date(2026, 11, 4), "impressions", 80, "import:x.csv", import_key="k2"),
     ]
-    assert store.add_metrics(points) == 2
-    assert store.add_metrics(points) == 0
-    assert sum(p.value for p in store.metrics_between(date(2026, 11, 1), date(2026, 11, 30))) == 200
+    assert store.metrics.add(points) == 2
+    assert store.metrics.add(points) == 0
+    assert sum(p.value for p in store.metrics.between(date(2026, 11, 1), date(2026, 11, 30))) == 200
 
 
-def test_messages_dedupe_within_and_across_feeds(store: Store) -> None:
-    store.upsert_feeds([FeedSpec("https://a.example/feed", "A"), FeedSpec("https://b.example/feed", "B")])
-    a, b = (f.id for f in sorted(store.feeds(), key=lambda f: f.spec.url))
+def test_messages_dedupe_within_and_across_feeds(store: Repositories) -> None:
+    store.feeds.upsert([FeedSpec("https://a.example/feed", "A"), FeedSpec("https://b.example/feed", "B")])
+    a, b = (f.id for f in sorted(store.feeds.all(), key=lambda f: f.spec.url))
     msg = NationalMessage("g1", "https://x.example/1", "Title", "<p>s</p>", None, "h1", ("1",), ("residents",))
-    assert store.save_messages(a, [("g1", msg)], NOW) == (1, 0)
-    assert store.save_messages(a, [("g1", msg)], NOW) == (0, 0)
-    assert store.save_messages(b, [("other-guid", msg)], NOW) == (0, 0), "same link from a second feed"
+    assert store.feeds.save_messages(a, [("g1", msg)], NOW) == (1, 0)
+    assert store.feeds.save_messages(a, [("g1", msg)], NOW) == (0, 0)
+    assert store.feeds.save_messages(b, [("other-guid", msg)], NOW) == (0, 0), "same link from a second feed"
     edited = NationalMessage("g1", msg.link, "Title (updated)", "<p>t</p>", None, "h2")
-    store.mark_messages_used([m.id for m in store.messages()])  # type: ignore[misc]
-    assert store.save_messages(a, [("g1", edited)], NOW + timedelta(hours=1)) == (0, 1)
-    (stored,) = store.messages()
+    store.feeds.mark_messages_used([m.id for m in store.feeds.messages()])  # type: ignore[misc]
+    assert store.feeds.save_messages(a, [("g1", edited)], NOW + timedelta(hours=1)) == (0, 1)
+    (stored,) = store.feeds.messages()
     assert stored.title == "Title (updated)" and stored.changed_after_sent
 
 
-def test_subscribers_and_erasure(store: Store) -> None:
+def test_subscribers_and_erasure(store: Repositories) -> None:
     sub = Subscriber("Head@School.example.org", "Mrs A", "School", ("headteachers",), "form", date(2025, 9, 1))
-    assert store.upsert_subscribers([sub]) == (1, 0)
-    assert store.recipients({"headteachers"})[0][0] == "head@school.example.org"
-    store.set_subscriber_status("head@school.example.org", "unsubscribed", NOW)
-    assert store.recipients({"headteachers"}) == []
-    assert store.erase_subscriber("head@school.example.org")
-    assert store.subscribers() == []
+    assert store.subscribers.upsert([sub]) == (1, 0)
+    assert store.subscribers.recipients({"headteachers"})[0][0] == "head@school.example.org"
+    store.subscribers.set_status("head@school.example.org", "unsubscribed", NOW)
+    assert store.subscribers.recipients({"headteachers"}) == []
+    assert store.subscribers.erase("head@school.example.org")
+    assert store.subscribers.all() == []
 
 
-def test_freeze_and_lock(store: Store) -> None:
-    assert not store.freeze().paused
-    store.set_freeze(True, "duty officer", "critical incident in Grays", NOW)
-    assert store.freeze().paused and store.freeze().reason == "critical incident in Grays"
-    store.set_freeze(False, "duty officer", "", NOW)
-    assert not store.freeze().paused
-    assert store.acquire_lock("clock", "one", NOW, timedelta(minutes=2)) is None
-    assert store.acquire_lock("clock", "two", NOW, timedelta(minutes=2)) == "one"
-    assert store.acquire_lock("clock", "two", NOW + timedelta(minutes=3), timedelta(minutes=2)) is None
+def test_freeze_and_lock(store: Repositories) -> None:
+    assert not store.control.freeze().paused
+    store.control.set_freeze(True, "duty officer", "critical incident in Grays", NOW)
+    assert store.control.freeze().paused and store.control.freeze().reason == "critical incident in Grays"
+    store.control.set_freeze(False, "duty officer", "", NOW)
+    assert not store.control.freeze().paused
+    assert store.control.acquire_lock("clock", "one", NOW, timedelta(minutes=2)) is None
+    assert store.control.acquire_lock("clock", "two", NOW, timedelta(minutes=2)) == "one"
+    assert store.control.acquire_lock("clock", "two", NOW + timedelta(minutes=3), timedelta(minutes=2)) is None
