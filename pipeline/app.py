@@ -6,27 +6,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from channels import registry
 from channels.base import ChannelError
 from content_calendar.calendar import load_calendar
 from content_calendar.plan import month_bounds, plan
 from content_calendar.strategy import load_strategy
+from pipeline.context import AdapterLookup, AppContext, open_context
 from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.jobs.compose import Composer
 from pipeline.jobs.dispatch import Dispatcher, unexpected
 from pipeline.records import Outcome
-from pipeline.rendering.render import Renderer
 from pipeline.reporting.files import render_report_html
 from pipeline.reporting.quarterly import build_quarterly, quarter_months
 from pipeline.reporting.report import MonthData, build_report
 from pipeline.settings import Settings
-from pipeline.storage.store import Repositories, open_repositories
-from pipeline.workspace import Workspace, read_subscribers
+from pipeline.storage.store import Repositories
+from pipeline.workspace import read_subscribers
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +49,8 @@ class ChannelCheck:
     detail: str
 
 
-@dataclass
-class Pipeline:
-    settings: Settings
-    repos: Repositories
-    workspace: Workspace
-    renderer: Renderer
-    adapter_for: Callable[[str, str], Any]
-    feed_rewrites: dict[str, str] = field(default_factory=dict)  # only the demo and tests set this
+class Pipeline(AppContext):
+    """A thin facade over the context: each method delegates to a use case or a job."""
 
     # set-up ---------------------------------------------------------------------------------
     def import_plan(self, calendar_paths: list[Path] | None = None, now: datetime | None = None) -> tuple[int, int]:
@@ -236,22 +229,8 @@ def _utcnow() -> datetime:
 
 
 def make_pipeline(
-    settings: Settings, repos: Repositories | None = None, adapter_for: Callable[[str, str], Any] | None = None
+    settings: Settings, repos: Repositories | None = None, adapter_for: AdapterLookup | None = None
 ) -> Pipeline:
-    """Build the pipeline: open and migrate the database, open the workspace, set up templates and
-    the channel registry (adapters are cached per channel for the pipeline's life)."""
-    workspace = Workspace.open(settings.workspace)
-    cache: dict[str, Any] = {}
-
-    def default_adapter_for(code: str, kind: str) -> Any:
-        if code not in cache:
-            cache[code] = registry.build(code, kind, settings)
-        return cache[code]
-
-    return Pipeline(
-        settings=settings,
-        repos=repos or open_repositories(settings.database_url),
-        workspace=workspace,
-        renderer=Renderer(workspace.template_dirs),
-        adapter_for=adapter_for or default_adapter_for,
-    )
+    """The facade over a freshly opened context (see `pipeline.context.open_context`)."""
+    ctx = open_context(settings, repos, adapter_for)
+    return Pipeline(ctx.settings, ctx.repos, ctx.workspace, ctx.renderer, ctx.adapter_for)

@@ -145,6 +145,8 @@ class OutboxRow(SQLModel, table=True):
     approved_by: str | None = None
     approved_at: datetime | None = None
     rejected_by: str | None = None
+    created_by: str | None = None  # who composed or queued it ("clock" for the pipeline itself)
+    edited_by: str | None = None  # who last changed its text: never its approver
     reason: str | None = None
     last_error: str | None = None
     created_at: datetime
@@ -206,6 +208,8 @@ class LedgerRow(SQLModel, table=True):
     started_at: datetime
     finished_at: datetime | None = None
     detail: str = ""
+    owner: str | None = None  # the process holding a `started` claim (host:pid:nonce)
+    lease_until: datetime | None = Field(default=None, index=True)  # wall-clock UTC; expired = recoverable
 
 
 class JobRunRow(SQLModel, table=True):

@@ -1,0 +1,70 @@
+"""The composition root: everything a process needs, built once when it starts.
+
+`open_context(settings)` opens the database (bringing its schema up to date once, under a lock), the
+team's workspace, the templates and the channel adapters. The command line builds one per command;
+the clock and a queue worker build one at start-up and every job they run uses it, so `--env-file`
+reaches the jobs and nothing is rebuilt or migrated per job. `close()` closes the adapters'
+connections and the database pool.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from channels import registry
+from pipeline.ports import ChannelAdapter
+from pipeline.rendering.render import Renderer
+from pipeline.settings import Settings
+from pipeline.storage.store import Repositories, open_repositories
+from pipeline.workspace import Workspace
+
+AdapterLookup = Callable[[str, str], ChannelAdapter]
+
+
+class ChannelAdapters:
+    """The adapter of each channel code, built on first use from the settings and kept for the
+    process's life (an SMTP pool, an HTTP session, a token)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._built: dict[str, ChannelAdapter] = {}
+
+    def __call__(self, code: str, kind: str) -> ChannelAdapter:
+        if code not in self._built:
+            self._built[code] = registry.build(code, kind, self.settings)
+        return self._built[code]
+
+    def close(self) -> None:
+        built, self._built = self._built, {}
+        for adapter in built.values():
+            adapter.close()
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    repos: Repositories
+    workspace: Workspace
+    renderer: Renderer
+    adapter_for: AdapterLookup
+    feed_rewrites: dict[str, str] = field(default_factory=dict)  # only the demo and tests set this
+
+    def close(self) -> None:
+        close = getattr(self.adapter_for, "close", None)
+        if close is not None:
+            close()
+        self.repos.close()
+
+
+def open_context(
+    settings: Settings, repos: Repositories | None = None, adapter_for: AdapterLookup | None = None
+) -> AppContext:
+    workspace = Workspace.open(settings.workspace)
+    return AppContext(
+        settings=settings,
+        repos=repos or open_repositories(settings.database_url),
+        workspace=workspace,
+        renderer=Renderer(workspace.template_dirs),
+        adapter_for=adapter_for or ChannelAdapters(settings),
+    )
