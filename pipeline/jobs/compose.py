@@ -112,12 +112,14 @@ class Composer:
         done = self.repos.ledger.states_for([f"compose:{d.occurrence.key}" for d in due_now])
         for due in due_now:
             key = f"compose:{due.occurrence.key}"
-            if done.get(key) == "done":
-                continue
-            self.repos.ledger.claim(key, "compose", now)
+            if done.get(key) == "done" or not self.repos.ledger.claim(key, "compose", now, retry_failed=True).go:
+                continue  # done, or being composed right now by another process
             try:
                 kind = self.compose(strategy, due, now)
-            except TemplateError as exc:
+            except BaseException as exc:
+                if not isinstance(exc, TemplateError):
+                    self.repos.ledger.release([key])  # a crash: the next wake-up tries again
+                    raise
                 counts["failed"] += 1
                 failures.append(f"{due.occurrence.key}: {exc}")
                 self.repos.ledger.finish(key, now, ok=False, detail=str(exc))

@@ -23,11 +23,15 @@ from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
 from pipeline.records import Delivery, MetricPoint, OutboxItem, Outcome, Subscriber
 from pipeline.rendering.personalise import Personaliser, recipient_values
+from pipeline.storage.events import ItemSettled, RecipientRefused
+from pipeline.storage.ledger import Claim
 from pipeline.storage.store import Repositories
 from pipeline.tokens import TokenError, sign
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+GONE = "no longer subscribed"
+BATCH = 500  # recipients claimed together; a restart resumes from the unsent ones
 PUBLIC = "public"
 
 
@@ -75,24 +79,25 @@ class Dispatcher:
         self.repos, self.settings, self.adapter_for = repos, settings, adapter_for
         self.rng = random.Random(seed)
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
+        self.batch = BATCH
 
-    def run(self, now: datetime) -> Outcome:
+    def run(self, now: datetime, only_item: int | None = None) -> Outcome:
+        """Send what is due at `now` (or only item `only_item`)."""
         strategy = self.repos.calendar.strategy()
         if strategy is None:
             return Outcome(failures=("no plan imported yet",))
         entries = {e.id: e for e in self.repos.calendar.entries()}
         counts: dict[str, int] = {"sent": 0, "failed": 0, "missed": 0, "held": 0}
         failures: list[str] = []
-        decisions = decide(
-            self.repos.outbox.items(status="approved"), now, self.repos.control.freeze().paused, strategy, entries
-        )
-        for decision in decisions:
+        items = self.repos.outbox.items(status="approved")
+        if only_item is not None:
+            items = [i for i in items if i.id == only_item]
+        for decision in decide(items, now, self.repos.control.freeze().paused, strategy, entries):
             if self.stop.is_set():
                 break
             item = decision.item
             if decision.action == "missed":
-                self.repos.outbox.transition(item.id, "missed", now, reason=decision.reason)
-                counts["missed"] += 1
+                counts["missed"] += self.repos.outbox.settle(item.id, "missed", now, reason=decision.reason)
             elif decision.action != "send":
                 counts["held"] += 1
             else:
@@ -102,21 +107,19 @@ class Dispatcher:
         return Outcome(counts, tuple(failures))
 
     def send_item(self, item: OutboxItem, strategy: Strategy, now: datetime, failures: list[str]) -> tuple[int, int]:
+        """Send one item to every recipient still pending, in batches of claims. A recipient whose
+        claim another live process holds is left to it; the item settles once nothing is pending."""
         channel = strategy.channel(item.channel)
         try:
             adapter = self.adapter_for(item.channel, channel.kind if channel else "unknown")
             recipients = self._recipients(item, strategy)
         except (ChannelError, TokenError) as exc:
-            self.repos.outbox.transition(item.id, "failed", now, reason=str(exc))
+            self.repos.outbox.settle(item.id, "failed", now, reason=str(exc))
             failures.append(f"item {item.id}: {exc}")
             return 0, 0
         if not recipients:
-            self.repos.outbox.transition(
-                item.id,
-                "failed",
-                now,
-                reason=f"no recipients: no active subscriber is in the audiences {', '.join(item.audiences)}",
-            )
+            why = f"no recipients: no active subscriber is in the audiences {', '.join(item.audiences)}"
+            self.repos.outbox.settle(item.id, "failed", now, reason=why)
             failures.append(f"item {item.id}: no recipients")
             return 0, 0
         self.repos.outbox.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
@@ -126,40 +129,30 @@ class Dispatcher:
             if d.next_attempt_at is None or d.next_attempt_at <= now
         ]
         active = {email: sub for email, _audience, sub in recipients}
-        gone = [d for d in pending if d.recipient not in active]  # unsubscribed or bounced since it was queued
-        for d in gone:
-            key = f"send:{item.channel}:{item.id}:{d.recipient}"
-            self.repos.ledger.claim(key, "send", now)
-            self.repos.outbox.record_attempt(key, d.id, "skipped", now, ledger="failed", error="no longer subscribed")
+        prefix = f"send:{item.channel}:{item.id}:"
+        self._skip_unsubscribed(prefix, [d for d in pending if d.recipient not in active], now)
         pending = [d for d in pending if d.recipient in active]
         render = self._renderer(item, active)
-        prefix = f"send:{item.channel}:{item.id}:"
-        states = self.repos.ledger.claim_many([prefix + d.recipient for d in pending], "send", now)
         results = {"sent": 0, "failed": 0}
-        lock = threading.Lock()
-
-        def one(delivery: Delivery) -> None:
+        for start in range(0, len(pending), self.batch):
             if self.stop.is_set():
-                return
-            state = states[prefix + delivery.recipient]
-            outcome = (
-                "sent"
-                if state == "done"
-                else self.deliver(adapter, item, delivery, render, now, failures, maybe_sent=state == "started")
-            )
-            with lock:
-                results[outcome] = results.get(outcome, 0) + 1
-
-        workers = self.settings.smtp_pool_size if item.kind == "email" else 1
-        if workers > 1 and len(pending) > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(one, pending))
-        else:
-            for delivery in pending:
-                one(delivery)
+                break
+            batch = Batch(self, item, adapter, render, now, failures, prefix, pending[start : start + self.batch])
+            for outcome, count in batch.send().items():
+                results[outcome] = results.get(outcome, 0) + count
         self.repos.outbox.sync_sent(item.id, prefix, now)
         self._settle(item, now)
         return results["sent"], results["failed"]
+
+    def _skip_unsubscribed(self, prefix: str, gone: list[Delivery], now: datetime) -> None:
+        """Recipients who unsubscribed or bounced since the item was queued: recorded, never sent."""
+        states = self.repos.ledger.claim_many([prefix + d.recipient for d in gone], "send", now)
+        for d in gone:
+            if states[prefix + d.recipient].go:
+                key = prefix + d.recipient
+                self.repos.outbox.record_attempt(
+                    key, d.id, "skipped", now, ledger="failed", error="no longer subscribed"
+                )
 
     def _recipients(self, item: OutboxItem, strategy: Strategy) -> list[tuple[str, str, Subscriber | None]]:
         """(address, audience matched, subscriber) for email; one pseudo-recipient "-" for a post."""
@@ -256,36 +249,107 @@ class Dispatcher:
         self, exc: ChannelError, key: str, item: OutboxItem, delivery: Delivery, now: datetime, failures: list[str]
     ) -> str:
         if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
-            # The claim stays `started`: the retry reuses the key, so a send that did land is not repeated.
+            # The claim stays `started` but is released: the retry (by any process) reuses the key and
+            # is told the earlier attempt may have landed, so a send that did land is not repeated.
             wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
             self.repos.outbox.record_attempt(
                 key, delivery.id, "pending", now, ledger=None, error=str(exc), next_attempt_at=now + wait
             )
             log.info("send deferred", extra={"item": item.id, "error": str(exc), "retry_in": wait.total_seconds()})
             return "deferred"
+        refused = (RecipientRefused(delivery.recipient, now, str(exc)),) if exc.recipient_rejected else ()
         self.repos.outbox.record_attempt(
-            key, delivery.id, "failed", now, ledger="failed", detail=str(exc), error=str(exc)
+            key, delivery.id, "failed", now, ledger="failed", detail=str(exc), error=str(exc), also=refused
         )
-        if exc.recipient_rejected:
-            self.repos.subscribers.set_status(delivery.recipient, "bounced", now, reason=str(exc))
         failures.append(f"item {item.id} to {delivery.recipient}: {exc}")
         return "failed"
 
     def _settle(self, item: OutboxItem, now: datetime) -> None:
-        """Once no delivery is pending, the item is sent (if anything went) or failed; metrics recorded."""
+        """Once no delivery is pending, the item is sent (if anything went) or failed, with its figures
+        and the national messages it used, in one transaction and by one process only."""
         deliveries = self.repos.outbox.deliveries(item.id)
         if any(d.status == "pending" for d in deliveries):
             return
         sent = [d for d in deliveries if d.status == "sent"]
         bad = [d for d in deliveries if d.status in ("failed", "skipped")]
         note = f"{len(bad)} of {len(deliveries)} not delivered" if bad else None
-        self.repos.outbox.transition(item.id, "sent" if sent else "failed", now, reason=note)
-        self.repos.metrics.add(delivery_metrics(item, deliveries))
-        if sent and item.edition_id is not None:  # so a later change at the source is flagged
-            used = [
-                m["id"] for m in self.repos.outbox.edition_inputs(item.edition_id).get("national", []) if m.get("id")
-            ]
-            self.repos.feeds.mark_messages_used(used)
+        status = "sent" if sent else "failed"
+        used: tuple[int, ...] = ()
+        if item.edition_id is not None:
+            inputs = self.repos.outbox.edition_inputs(item.edition_id)
+            used = tuple(int(m["id"]) for m in inputs.get("national", []) if m.get("id"))
+        event = ItemSettled(item.id, status, now, tuple(delivery_metrics(item, deliveries)), used)
+        self.repos.outbox.settle(item.id, status, now, reason=note, event=event)
+
+
+class Batch:
+    """One batch of an item's recipients: claimed together under a lease, sent (over the SMTP pool for
+    email), and every claim left unattempted released at the end. The lease is renewed while the batch
+    runs; a recipient whose claim was lost meanwhile (this process stalled past its lease and another
+    took over) is not sent."""
+
+    def __init__(
+        self,
+        dispatcher: Dispatcher,
+        item: OutboxItem,
+        adapter: Any,
+        render: Callable[[str, str], tuple[str, str]],
+        now: datetime,
+        failures: list[str],
+        prefix: str,
+        deliveries: list[Delivery],
+    ) -> None:
+        self.d, self.item, self.adapter, self.render, self.now = dispatcher, item, adapter, render, now
+        self.failures, self.prefix, self.deliveries = failures, prefix, deliveries
+        self.ledger = dispatcher.repos.ledger
+        self.lock = threading.Lock()
+        self.attempted: set[str] = set()
+        self.results: dict[str, int] = {"sent": 0, "failed": 0, "busy": 0}
+
+    def send(self) -> dict[str, int]:
+        states = self.ledger.claim_many([self.prefix + d.recipient for d in self.deliveries], "send", self.now)
+        self.held = {k for k, s in states.items() if s.go}
+        self.renew_at = self.ledger.clock() + self.ledger.lease / 3
+        todo = []
+        for d in self.deliveries:
+            state = states[self.prefix + d.recipient]
+            if state == Claim.DONE:
+                self.results["sent"] += 1  # sent by an earlier run; the delivery row catches up below
+            elif state == Claim.BUSY:
+                self.results["busy"] += 1
+            elif state.go:
+                todo.append((d, state == Claim.RECOVERED))
+        try:
+            workers = self.d.settings.smtp_pool_size if self.item.kind == "email" else 1
+            if workers > 1 and len(todo) > 1:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    list(pool.map(self.one, todo))
+            else:
+                for pair in todo:
+                    self.one(pair)
+        finally:
+            self.ledger.release(self.held - self.attempted)
+        return self.results
+
+    def one(self, pair: tuple[Delivery, bool]) -> None:
+        delivery, maybe_sent = pair
+        key = self.prefix + delivery.recipient
+        with self.lock:
+            if self.d.stop.is_set() or not self._still_held(key):
+                return
+            self.attempted.add(key)
+        outcome = self.d.deliver(
+            self.adapter, self.item, delivery, self.render, self.now, self.failures, maybe_sent=maybe_sent
+        )
+        with self.lock:
+            self.results[outcome] = self.results.get(outcome, 0) + 1
+
+    def _still_held(self, key: str) -> bool:
+        """Renew the batch's leases when a third of the lease has passed (called under the lock)."""
+        if self.ledger.clock() >= self.renew_at:
+            self.held = self.ledger.renew(self.held - self.attempted) | (self.held & self.attempted)
+            self.renew_at = self.ledger.clock() + self.ledger.lease / 3
+        return key in self.held
 
 
 def unexpected(channel: str, exc: Exception) -> ChannelError:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 
@@ -14,9 +14,10 @@ class StoreBase:
         self.engine = engine
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A transaction: committed when the block ends, rolled back on any error."""
-        with Session(self.engine, expire_on_commit=False) as session:
+    def session(self, conn: Connection | None = None) -> Iterator[Session]:
+        """A transaction: committed when the block ends, rolled back on any error. On `conn`, it joins
+        the transaction already open there (an event handler's), which its owner commits."""
+        with Session(conn or self.engine, expire_on_commit=False) as session:
             try:
                 yield session
                 session.commit()

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+PG_MIGRATE_LOCK = 7_220_485_302  # a fixed advisory-lock id: one migrating process at a time
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str) -> Engine:
     """An engine for SQLite (WAL, foreign keys, a busy timeout for the clock and CLI side by side)
-    or PostgreSQL (psycopg 3)."""
+    or PostgreSQL (psycopg 3).
+
+    On SQLite every transaction starts with BEGIN IMMEDIATE, taking the write lock at once (waiting
+    up to the busy timeout for another process to finish). A transaction that read first and wrote
+    later would otherwise fail at once with "database is locked" when another process had written
+    in between; with the lock taken up front, processes queue for it instead.
+    """
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) not in ("", ":memory:"):
@@ -24,11 +35,16 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None  # the driver begins nothing itself; SQLAlchemy's begin does
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     if url.startswith("postgresql://"):
@@ -43,9 +59,30 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database to the newest revision. Safe to call on every start."""
+def head_revision(engine: Engine) -> str | None:
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def current_revision(conn: Connection) -> str | None:
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+def migrate(engine: Engine) -> bool:
+    """Bring the database to the newest revision; returns whether anything was applied. Called once
+    when a process starts (or by `comms db upgrade`), never per job. Several processes starting at once
+    on an empty database take turns: a PostgreSQL advisory lock, or SQLite's write lock, is held for
+    the whole upgrade, and whoever comes second finds the schema up to date."""
+    head = head_revision(engine)
+    with engine.connect() as conn:
+        if current_revision(conn) == head:
+            return False
     cfg = alembic_config(engine)
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": PG_MIGRATE_LOCK})
+        if current_revision(conn) == head:
+            return False
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+    log.info("database upgraded", extra={"revision": head})
+    return True

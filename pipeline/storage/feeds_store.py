@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
 from pipeline.records import FeedSpec, FeedState, NationalMessage
 from pipeline.storage.base import StoreBase
+from pipeline.storage.events import ItemSettled
 from pipeline.storage.tables import FeedRow, MessageRow, MessageSourceRow
 
 
@@ -197,8 +199,12 @@ class FeedStore(StoreBase):
                         break
             return picked
 
-    def mark_messages_used(self, ids: Iterable[int]) -> None:
-        with self.session() as s:
+    def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
+        if event.status == "sent":  # so a later change at the source is flagged
+            self.mark_messages_used(event.used_messages, conn=conn)
+
+    def mark_messages_used(self, ids: Iterable[int], *, conn: Connection | None = None) -> None:
+        with self.session(conn) as s:
             for row in s.exec(select(MessageRow).where(col(MessageRow.id).in_(list(ids)))):
                 row.used_in_sent = True
                 s.add(row)

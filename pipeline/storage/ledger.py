@@ -1,76 +1,220 @@
 """The effects ledger: one row per effect key. It decides what is due and what is done, so a missed,
-doubled or replayed wake-up never loses work and never repeats it."""
+doubled or replayed wake-up never loses work and never repeats it.
+
+A claim is held by its owner (one process) under a lease, a wall-clock time after which it counts as
+abandoned. While a lease is alive nobody else acts on the key: two dispatchers, or a dispatcher beside
+the clock, never send the same thing. A claim whose lease expired (its process died) or was released
+(the attempt failed and will be retried) is recovered by the next claimant, who is told the earlier
+attempt may have landed, so the channel's own idempotency decides.
+"""
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 import threading
-from datetime import datetime
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import select
 
 from pipeline.storage.base import StoreBase
+from pipeline.storage.events import EffectReleased, EffectSettled
 from pipeline.storage.tables import LedgerRow, table
 
 _LEDGER = table(LedgerRow)
 _FINISH = (
     update(_LEDGER)
     .where(_LEDGER.c.key == bindparam("k"))
-    .values(state="done", finished_at=bindparam("at"), detail=bindparam("detail"))
+    .values(state="done", finished_at=bindparam("at"), detail=bindparam("detail"), owner=None, lease_until=None)
 )
+DEFAULT_LEASE = timedelta(minutes=10)
+CHUNK = 500
+
+
+class LedgerState(StrEnum):
+    STARTED = "started"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Claim(StrEnum):
+    """What a claim found. Compares equal to the ledger's own words where they coincide."""
+
+    NEW = "new"  # this call created the row: nobody has tried it
+    RECOVERED = "started"  # an earlier attempt left it unfinished (crashed or deferred): it may have landed
+    DONE = "done"
+    FAILED = "failed"
+    BUSY = "busy"  # another live process holds it: leave it alone
+
+    @property
+    def go(self) -> bool:
+        return self in (Claim.NEW, Claim.RECOVERED)
+
+
+def process_owner() -> str:
+    """A name for this process's claims, unique even if a pid is reused: host:pid:random."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True only when the owner is a process of this host that no longer exists: its claims need not
+    wait for their lease to run out. An owner on another host is trusted until its lease expires."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 class LedgerStore(StoreBase):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        owner: str | None = None,
+        lease: timedelta = DEFAULT_LEASE,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        super().__init__(engine)
+        self.owner = owner or process_owner()
+        self.lease = lease
+        self.clock = clock  # wall clock for leases, apart from the `now` a job acts as of (`--at`)
+        self._local = threading.local()
+        self._finish_sql_cache: tuple[str, tuple[str, ...] | None, Any, dict[str, Any]] | None = None
+
     def state(self, key: str) -> str | None:
-        with self.session() as s:
-            row = s.get(LedgerRow, key)
-            return row.state if row else None
+        with self.engine.connect() as conn:
+            return conn.execute(select(_LEDGER.c.state).where(_LEDGER.c.key == key)).scalar()
 
     def states_for(self, keys: list[str]) -> dict[str, str]:
         """The states of these keys (absent keys are left out), in one query per 500 keys."""
         out: dict[str, str] = {}
         with self.engine.connect() as conn:
-            for i in range(0, len(keys), 500):
-                rows = conn.execute(select(_LEDGER.c.key, _LEDGER.c.state).where(_LEDGER.c.key.in_(keys[i : i + 500])))
+            for i in range(0, len(keys), CHUNK):
+                rows = conn.execute(
+                    select(_LEDGER.c.key, _LEDGER.c.state).where(_LEDGER.c.key.in_(keys[i : i + CHUNK]))
+                )
                 out.update({str(k): str(v) for k, v in rows})
         return out
 
-    def claim(self, key: str, kind: str, now: datetime) -> str:
-        """Record that an effect is starting. Returns `new` when this call created the row, otherwise
-        the state found (`started` means an earlier attempt may or may not have taken effect)."""
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(insert(_LEDGER).values(key=key, kind=kind, state="started", started_at=now))
-            return "new"
-        except IntegrityError:
-            with self.engine.connect() as conn:
-                state = conn.execute(select(_LEDGER.c.state).where(_LEDGER.c.key == key)).scalar()
-            return state or "started"
+    def claim(self, key: str, kind: str, now: datetime, *, retry_failed: bool = False) -> Claim:
+        """Claim one effect for this process (see `claim_many`)."""
+        return self.claim_many([key], kind, now, retry_failed=retry_failed)[key]
 
-    def claim_many(self, keys: list[str], kind: str, now: datetime) -> dict[str, str]:
-        """`claim` for many keys in one transaction (claiming ahead of a send is harmless: a key left
-        `started` is simply sent on the next wake-up). Falls back to one by one on a race."""
-        states: dict[str, str] = {}
-        try:
+    def claim_many(self, keys: list[str], kind: str, now: datetime, *, retry_failed: bool = False) -> dict[str, Claim]:
+        """Claim effects for this process under a lease, 500 keys a transaction: rows are made for new
+        keys, expired or released claims are taken over (failed ones too with `retry_failed`), and
+        each key says what was found."""
+        states: dict[str, Claim] = {}
+        for i in range(0, len(keys), CHUNK):
             with self.engine.begin() as conn:
-                for i in range(0, len(keys), 500):
-                    chunk = keys[i : i + 500]
-                    found = conn.execute(select(_LEDGER.c.key, _LEDGER.c.state).where(_LEDGER.c.key.in_(chunk)))
-                    states.update({str(k): str(s) for k, s in found})
-                    new: list[dict[str, Any]] = [
-                        {"key": k, "kind": kind, "state": "started", "started_at": now}
-                        for k in chunk
-                        if k not in states
-                    ]
-                    if new:
-                        conn.execute(insert(_LEDGER), new)
-                        states.update({str(row["key"]): "new" for row in new})
-        except IntegrityError:
-            return {key: self.claim(key, kind, now) for key in keys}
+                states.update(self._claim_chunk(conn, keys[i : i + CHUNK], kind, now, retry_failed))
         return states
+
+    def _claim_chunk(
+        self, conn: Connection, keys: list[str], kind: str, now: datetime, retry_failed: bool
+    ) -> dict[str, Claim]:
+        wall = self.clock()
+        until = wall + self.lease
+        before = {str(k) for k in conn.execute(select(_LEDGER.c.key).where(_LEDGER.c.key.in_(keys))).scalars()}
+        new = [
+            {"key": k, "kind": kind, "state": "started", "started_at": now, "owner": self.owner, "lease_until": until}
+            for k in dict.fromkeys(keys)
+            if k not in before
+        ]
+        if new:
+            conn.execute(self._insert_ignoring_duplicates(), new)
+        if before:
+            held = conn.execute(
+                select(_LEDGER.c.owner)
+                .where(_LEDGER.c.key.in_(before), _LEDGER.c.state == "started", _LEDGER.c.owner.is_not(None))
+                .distinct()
+            ).scalars()
+            dead = [owner for owner in held if owner and owner_is_dead(owner)]
+            if retry_failed:
+                conn.execute(
+                    update(_LEDGER)
+                    .where(_LEDGER.c.key.in_(before), _LEDGER.c.state == "failed")
+                    .values(state="started", owner=None, lease_until=None, finished_at=None)
+                )
+            conn.execute(
+                update(_LEDGER)
+                .where(
+                    _LEDGER.c.key.in_(before),
+                    _LEDGER.c.state == "started",
+                    or_(
+                        _LEDGER.c.lease_until.is_(None),
+                        _LEDGER.c.lease_until < wall,
+                        _LEDGER.c.owner == self.owner,
+                        _LEDGER.c.owner.in_(dead),
+                    ),
+                )
+                .values(owner=self.owner, lease_until=until)
+            )
+        found = conn.execute(
+            select(_LEDGER.c.key, _LEDGER.c.state, _LEDGER.c.owner).where(_LEDGER.c.key.in_(keys))
+        ).all()
+        out: dict[str, Claim] = {}
+        for key, state, owner in found:
+            if state != "started":
+                out[key] = Claim(state)
+            elif owner != self.owner:
+                out[key] = Claim.BUSY
+            else:
+                out[key] = Claim.RECOVERED if key in before else Claim.NEW
+        return out
+
+    def _insert_ignoring_duplicates(self) -> Any:
+        """INSERT ... ON CONFLICT DO NOTHING: a key another process made a moment ago is left to it."""
+        dialect = postgresql if self.is_postgres else sqlite
+        return dialect.insert(_LEDGER).on_conflict_do_nothing(index_elements=["key"])
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Give up this process's live claims on these keys (not attempted, or to be retried later by
+        anyone): the next claimant recovers them at once."""
+        keys = list(keys)
+        for i in range(0, len(keys), CHUNK):
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(_LEDGER)
+                    .where(
+                        _LEDGER.c.key.in_(keys[i : i + CHUNK]),
+                        _LEDGER.c.state == "started",
+                        _LEDGER.c.owner == self.owner,
+                    )
+                    .values(owner=None, lease_until=None)
+                )
+
+    def renew(self, keys: Iterable[str]) -> set[str]:
+        """Extend this process's leases on these keys; returns the keys it still holds (a key another
+        process took over after this one's lease ran out is no longer among them)."""
+        keys = list(keys)
+        held: set[str] = set()
+        until = self.clock() + self.lease
+        for i in range(0, len(keys), CHUNK):
+            chunk = keys[i : i + CHUNK]
+            mine = and_(_LEDGER.c.key.in_(chunk), _LEDGER.c.state == "started", _LEDGER.c.owner == self.owner)
+            with self.engine.begin() as conn:
+                conn.execute(update(_LEDGER).where(mine).values(lease_until=until))
+                held |= {str(k) for k in conn.execute(select(_LEDGER.c.key).where(mine)).scalars()}
+        return held
 
     def finish_fast(self, key: str, now: datetime, detail: str = "") -> None:
         """Mark one effect done and commit, on a connection this thread keeps: the per-recipient hot
@@ -89,26 +233,37 @@ class LedgerStore(StoreBase):
         raw.commit()
 
     def _finish_sql(self) -> tuple[str, tuple[str, ...] | None, Any, dict[str, Any]]:
-        cached = self.__dict__.get("_finish_sql_cache")
-        if cached is None:
+        if self._finish_sql_cache is None:
             compiled = _FINISH.compile(dialect=self.engine.dialect)
             order = tuple(compiled.positiontup) if compiled.positiontup else None
             to_db = _LEDGER.c.finished_at.type.bind_processor(self.engine.dialect)
-            fixed = {name: value for name, value in compiled.params.items() if value is not None}  # state='done'
-            cached = self.__dict__["_finish_sql_cache"] = (str(compiled), order, to_db, fixed)
-        return cached  # type: ignore[no-any-return]
+            fixed = {name: value for name, value in compiled.params.items() if name not in ("k", "at", "detail")}
+            self._finish_sql_cache = (str(compiled), order, to_db, fixed)
+        return self._finish_sql_cache
 
     def _thread_connection(self) -> Connection:
-        local = self.__dict__.setdefault("_local", threading.local())
-        conn = getattr(local, "conn", None)
+        conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
-            conn = local.conn = self.engine.connect()
+            conn = self._local.conn = self.engine.connect()
         return conn
 
+    def on_effect_settled(self, conn: Connection, event: EffectSettled) -> None:
+        settle(conn, event.key, LedgerState(event.state), event.at, event.detail)
+
+    def on_effect_released(self, conn: Connection, event: EffectReleased) -> None:
+        conn.execute(update(_LEDGER).where(_LEDGER.c.key == event.key).values(owner=None, lease_until=None))
+
     def finish(self, key: str, now: datetime, *, ok: bool = True, detail: str = "") -> None:
-        with self.session() as s:
-            row = s.get(LedgerRow, key)
-            if row is None:
-                raise KeyError(key)
-            row.state, row.finished_at, row.detail = ("done" if ok else "failed"), now, detail[:2000]
-            s.add(row)
+        with self.engine.begin() as conn:
+            settle(conn, key, LedgerState.DONE if ok else LedgerState.FAILED, now, detail)
+
+
+def settle(conn: Connection, key: str, state: LedgerState, now: datetime, detail: str = "") -> None:
+    """The ledger's side of a finished attempt, on the caller's transaction: done or failed, lease gone."""
+    found = conn.execute(
+        update(_LEDGER)
+        .where(_LEDGER.c.key == key)
+        .values(state=str(state), finished_at=now, detail=detail[:2000], owner=None, lease_until=None)
+    ).rowcount
+    if not found:
+        raise KeyError(key)

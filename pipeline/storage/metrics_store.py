@@ -5,19 +5,24 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 
 from pipeline.records import MetricPoint
 from pipeline.storage.base import StoreBase
+from pipeline.storage.events import ItemSettled
 from pipeline.storage.tables import MetricRow
 
 
 class MetricsStore(StoreBase):
-    def add(self, points: list[MetricPoint]) -> int:
+    def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
+        self.add(list(event.figures), conn=conn)
+
+    def add(self, points: list[MetricPoint], *, conn: Connection | None = None) -> int:
         """Add points in one transaction. Points whose import_key is already stored are skipped, so
         importing the same file twice changes nothing. Returns how many were added."""
         keys = [p.import_key for p in points if p.import_key]
-        with self.session() as s:
+        with self.session(conn) as s:
             known = set()
             for i in range(0, len(keys), 500):
                 chunk = keys[i : i + 500]

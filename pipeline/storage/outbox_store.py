@@ -6,13 +6,16 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlmodel import col, select
 
 from content_calendar.errors import CommsError
 from pipeline.records import Delivery, Edition, OutboxItem
 from pipeline.storage.base import StoreBase
+from pipeline.storage.events import EffectReleased, EffectSettled, Event, EventBus, ItemSettled
 from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow, table
 
 STATUSES = ("draft", "awaiting_approval", "approved", "sent", "failed", "cancelled", "missed")
@@ -73,6 +76,10 @@ def _item(r: OutboxRow) -> OutboxItem:
 
 
 class OutboxStore(StoreBase):
+    def __init__(self, engine: Engine, events: EventBus) -> None:
+        super().__init__(engine)
+        self.events = events
+
     # editions -------------------------------------------------------------------------------
     def save_edition(self, **values: Any) -> Edition:
         with self.session() as s:
@@ -217,8 +224,9 @@ class OutboxStore(StoreBase):
                         }
                     )
                     known.add(recipient)
-            if new:
-                conn.execute(insert(deliveries), new)
+            if new:  # another dispatcher may be adding the same rows this moment: theirs stand
+                dialect = postgresql if self.is_postgres else sqlite
+                conn.execute(dialect.insert(deliveries).on_conflict_do_nothing(), new)
 
     def deliveries(self, item_id: int, status: str | None = None) -> list[Delivery]:
         """The item's deliveries, read with Core (thousands per item; ORM objects cost a millisecond each)."""
@@ -257,10 +265,12 @@ class OutboxStore(StoreBase):
         external_id: str | None = None,
         url: str | None = None,
         next_attempt_at: datetime | None = None,
+        also: tuple[Event, ...] = (),
     ) -> None:
-        """After one send attempt, in one transaction: the delivery's new state and, when the effect is
-        settled (`ledger` is done or failed), the ledger row. A pending retry leaves the ledger started."""
-        deliveries, ledger_table = table(DeliveryRow), table(LedgerRow)
+        """After one send attempt, in one transaction: the delivery's new state, and the events it
+        means for the other concerns: the ledger claim settled (`ledger` done or failed) or released
+        for a later retry (`ledger` None), and anything in `also` (a refused recipient)."""
+        deliveries = table(DeliveryRow)
         values: dict[str, Any] = {
             "status": status,
             "attempts": deliveries.c.attempts + 1,
@@ -271,14 +281,27 @@ class OutboxStore(StoreBase):
             values |= {"external_id": external_id, "url": url}
         if status == "sent":
             values["sent_at"] = now
+        claim: Event = EffectSettled(key, ledger, now, detail) if ledger else EffectReleased(key)
         with self.engine.begin() as conn:
             conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
-            if ledger is not None:
-                conn.execute(
-                    update(ledger_table)
-                    .where(ledger_table.c.key == key)
-                    .values(state=ledger, finished_at=now, detail=detail[:2000])
-                )
+            self.events.publish(conn, (claim, *also))
+
+    def settle(
+        self, item_id: int, to: str, now: datetime, *, reason: str | None, event: ItemSettled | None = None
+    ) -> bool:
+        """The dispatcher's move of an approved item (to sent, failed or missed) with what follows from
+        it, in one transaction. Only one process makes the move; False if the item was no longer
+        approved (another process settled it first, or a person cancelled it)."""
+        outbox = table(OutboxRow)
+        with self.engine.begin() as conn:
+            moved = conn.execute(
+                update(outbox)
+                .where(outbox.c.id == item_id, outbox.c.status == "approved")
+                .values(status=to, updated_at=now, reason=reason)
+            ).rowcount
+            if moved and event is not None:
+                self.events.publish(conn, (event,))
+        return bool(moved)
 
     def sync_sent(self, item_id: int, key_prefix: str, now: datetime) -> int:
         """Mark pending deliveries sent where the ledger says their send is done (one query each way)."""

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
 from pipeline.storage.db import make_engine, migrate
+from pipeline.storage.events import EffectReleased, EffectSettled, EventBus, ItemSettled, RecipientRefused
 from pipeline.storage.feeds_store import FeedStore
 from pipeline.storage.ledger import LedgerStore
 from pipeline.storage.metrics_store import MetricsStore
@@ -34,16 +35,24 @@ class Repositories:
 
     @classmethod
     def on(cls, engine: Engine) -> Repositories:
-        return cls(
+        """The repositories on one engine, with the outbox's events wired to the concerns they touch."""
+        events = EventBus()
+        repos = cls(
             engine=engine,
             calendar=CalendarStore(engine),
             control=ControlStore(engine),
             feeds=FeedStore(engine),
             ledger=LedgerStore(engine),
             metrics=MetricsStore(engine),
-            outbox=OutboxStore(engine),
+            outbox=OutboxStore(engine, events),
             subscribers=SubscriberStore(engine),
         )
+        events.subscribe(EffectSettled, repos.ledger.on_effect_settled)
+        events.subscribe(EffectReleased, repos.ledger.on_effect_released)
+        events.subscribe(RecipientRefused, repos.subscribers.on_recipient_refused)
+        events.subscribe(ItemSettled, repos.metrics.on_item_settled)
+        events.subscribe(ItemSettled, repos.feeds.on_item_settled)
+        return repos
 
     @property
     def is_postgres(self) -> bool:

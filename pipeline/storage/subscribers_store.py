@@ -7,10 +7,12 @@ from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection
 from sqlmodel import col, func, select
 
 from pipeline.records import Subscriber
 from pipeline.storage.base import StoreBase
+from pipeline.storage.events import RecipientRefused
 from pipeline.storage.tables import SubscriberRow, table
 
 
@@ -61,14 +63,19 @@ class SubscriberStore(StoreBase):
                     out.append((r.email, matched, _sub(r)))
         return out
 
-    def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool:
-        with self.session() as s:
+    def set_status(
+        self, email: str, status: str, now: datetime, reason: str = "", *, conn: Connection | None = None
+    ) -> bool:
+        with self.session(conn) as s:
             row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
             if row is None:
                 return False
             row.status, row.status_changed_at, row.status_reason = status, now, reason[:500]
             s.add(row)
             return True
+
+    def on_recipient_refused(self, conn: Connection, event: RecipientRefused) -> None:
+        self.set_status(event.address, "bounced", event.at, event.reason, conn=conn)
 
     def erase(self, email: str) -> bool:
         """Remove everything personal. Aggregate metrics never held the address, so they stay true."""

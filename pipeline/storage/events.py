@@ -1,0 +1,74 @@
+"""What one concern's change means for another, in one visible place.
+
+The dispatcher's effects reach beyond the outbox: a finished send settles its ledger claim, a refused
+recipient is marked bounced on the subscriber list, a settled item adds its delivery figures to the
+metrics and marks the national messages it carried as used. The outbox publishes these events on
+its own transaction; the repository that owns each table handles them (wired in
+`pipeline.storage.store.Repositories`), so every effect commits or none does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.engine import Connection
+
+from pipeline.records import MetricPoint
+
+
+@dataclass(frozen=True)
+class EffectSettled:
+    """A claimed effect finished: `state` is done or failed."""
+
+    key: str
+    state: str
+    at: datetime
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EffectReleased:
+    """A claimed effect will be tried again later, by any process."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class RecipientRefused:
+    """The destination refused an address for good (a hard bounce)."""
+
+    address: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemSettled:
+    """An outbox item has no delivery left pending: its figures and the messages it carried."""
+
+    item_id: int
+    status: str
+    at: datetime
+    figures: tuple[MetricPoint, ...]
+    used_messages: tuple[int, ...]
+
+
+Event = EffectSettled | EffectReleased | RecipientRefused | ItemSettled
+Handler = Callable[[Connection, Any], None]
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._handlers: dict[type, list[Handler]] = {}
+
+    def subscribe(self, kind: type, handler: Handler) -> None:
+        self._handlers.setdefault(kind, []).append(handler)
+
+    def publish(self, conn: Connection, events: Iterable[Event]) -> None:
+        """Run every handler of every event on `conn`, inside the caller's transaction."""
+        for event in events:
+            for handler in self._handlers.get(type(event), ()):
+                handler(conn, event)
