@@ -79,3 +79,11 @@ def next_clear_day(day: date, entry: Entry, strategy: Strategy) -> date | None:
         if candidate.weekday() < 5 and clash(candidate, entry, strategy) is None:
             return candidate
     return None
+
+
+def first_working_day(year: int, month: int) -> date:
+    """The month's first day that is neither a weekend nor an English bank holiday."""
+    day = date(year, month, 1)
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day

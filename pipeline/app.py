@@ -4,7 +4,6 @@ The command line, the scheduler and the demo all go through the `Pipeline` facad
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -16,7 +15,7 @@ from content_calendar.calendar import load_calendar
 from content_calendar.plan import month_bounds, plan
 from content_calendar.strategy import load_strategy
 from pipeline.context import AdapterLookup, AppContext, open_context
-from pipeline.jobs.collect import Collector, HttpFeedFetcher
+from pipeline.jobs import tasks
 from pipeline.jobs.compose import Composer
 from pipeline.jobs.dispatch import Dispatcher, unexpected
 from pipeline.records import Outcome
@@ -66,17 +65,9 @@ class Pipeline(AppContext):
     def import_subscribers(self, path: Path | None = None) -> tuple[int, int]:
         return self.repos.subscribers.upsert(read_subscribers(path or self.workspace.root / "subscribers.csv"))
 
-    # the jobs -------------------------------------------------------------------------------
+    # the jobs (pipeline.jobs.tasks) -------------------------------------------------------------
     def collect(self, now: datetime, force: bool = False) -> Outcome:
-        fetcher = HttpFeedFetcher(
-            timeout=self.settings.feed_timeout_seconds,
-            max_bytes=self.settings.feed_max_bytes,
-            rewrites=self.feed_rewrites,
-        )
-        try:
-            return Collector(self.repos, fetcher, self.settings.feed_workers).run(now, force=force)
-        finally:
-            fetcher.close()
+        return tasks.collect(self, now, force=force)
 
     def check_channels(self, only: str | None = None) -> list[ChannelCheck]:
         """Each channel in strategy.yaml asked to prove its settings work (`ChannelAdapter.check`),
@@ -99,46 +90,23 @@ class Pipeline(AppContext):
         return out
 
     def composer(self) -> Composer:
-        return Composer(self.repos, self.workspace, self.renderer)
+        return tasks.composer(self)
 
     def compose(self, now: datetime, entry: str | None = None) -> Outcome:
-        return self.composer().run(now, only_entry=entry)
+        return tasks.compose(self, now, entry)
 
     def dispatcher(self) -> Dispatcher:
-        return Dispatcher(self.repos, self.settings, self.adapter_for)
+        return tasks.dispatcher(self)
 
     def dispatch(self, now: datetime, dispatcher: Dispatcher | None = None) -> Outcome:
         return (dispatcher or self.dispatcher()).run(now)
 
     def wake(self, now: datetime, dispatcher: Dispatcher | None = None) -> dict[str, Outcome]:
-        """One wake-up: collect what is due, compose what is due, send what is due. Each job is
-        recorded; one failing job does not stop the next."""
-        results = {}
-        for name, job in (
-            ("collect", lambda: self.collect(now)),
-            ("compose", lambda: self.compose(now)),
-            ("dispatch", lambda: self.dispatch(now, dispatcher)),
-        ):
-            results[name] = self.run_job(name, now, job)
-        return results
+        """One wake-up: collect, compose and send what is due (the clock's wake-up adds the report)."""
+        return tasks.wake(self, now, dispatcher.stop if dispatcher else None, report=False)
 
     def run_job(self, name: str, now: datetime, job: Callable[[], Outcome]) -> Outcome:
-        run_id = self.repos.control.start_job(name, now)
-        started = time.monotonic()
-        try:
-            outcome = job()
-        except Exception as exc:
-            log.exception("job crashed", extra={"job": name})
-            outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
-        seconds = time.monotonic() - started
-        self.repos.control.finish_job(
-            run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures)
-        )
-        log.info(
-            "job run",
-            extra={"job": name, "seconds": round(seconds, 3), "outcome": outcome.status, "summary": outcome.summary()},
-        )
-        return outcome
+        return tasks.run_job(self, name, now, job)
 
     # the report -----------------------------------------------------------------------------
     def month_data(self, month: str) -> MonthData:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from channels import registry
 from pipeline.ports import ChannelAdapter
@@ -63,7 +64,7 @@ def open_context(
     workspace = Workspace.open(settings.workspace)
     return AppContext(
         settings=settings,
-        repos=repos or open_repositories(settings.database_url),
+        repos=repos or open_repositories(settings.database_url, lease=timedelta(seconds=settings.claim_lease_seconds)),
         workspace=workspace,
         renderer=Renderer(workspace.template_dirs),
         adapter_for=adapter_for or ChannelAdapters(settings),

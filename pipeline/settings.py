@@ -78,6 +78,8 @@ class Settings:
     feed_max_bytes: int = 5_000_000
     feed_workers: int = 8
     misfire_grace_seconds: int = 900
+    claim_lease_seconds: int = 600  # a send or compose claim not finished by then counts as abandoned
+    clock_stale_seconds: int = 120  # a clock whose heartbeat is older than this has lost the lock (SQLite)
     log_level: str = "INFO"
     # Per-channel settings, from COMMS_CHANNEL__<CODE>__<SETTING>: a second Facebook Page, say.
     channel_overrides: dict[str, dict[str, object]] = field(default_factory=dict, repr=False)
@@ -222,5 +224,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError(
             "COMMS_SMTP_PASSWORD is set but COMMS_SMTP_SECURITY=none would send it in clear; use starttls or tls"
         )
+    if settings.claim_lease_seconds < 1 or settings.clock_stale_seconds < 1:
+        raise SettingsError("COMMS_CLAIM_LEASE_SECONDS and COMMS_CLOCK_STALE_SECONDS must be at least 1")
     if settings.misfire_grace_seconds < 60:
         raise SettingsError("COMMS_MISFIRE_GRACE_SECONDS must be at least 60: a shorter grace loses runs on restart")

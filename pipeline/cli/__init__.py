@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from pipeline.cli import channels_cmds, jobs_cmds, plan_cmds, queue_cmds, report_cmds
-from pipeline.clock.scheduler import ClockBusy
+from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
 
 DESCRIPTION = """Scheduled communications for council and partnership comms teams (Prevent and other

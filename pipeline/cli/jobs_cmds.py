@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline import logs
 from pipeline.app import Pipeline
 from pipeline.cli import common
-from pipeline.clock.scheduler import ClockLock, acquire_or_wait, next_wakeups, run_clock
+from pipeline.clock.scheduler import next_wakeups, run_clock, run_once
 from pipeline.errors import SettingsError
 from pipeline.records import Outcome
 
@@ -125,20 +125,11 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from pipeline.jobs.tasks import monthly_report_for
-
     p = common.pipeline(args)
     if not args.once:
         run_clock(p, wait=args.wait)
         return 0
-    lock = ClockLock(p)
-    acquire_or_wait(lock, args.wait)
-    try:
-        now = common.parse_at(args.at, p.settings.tz)
-        results = p.wake(now)
-        results["report"] = monthly_report_for(p, now)
-    finally:
-        lock.release()
+    results = run_once(p, common.parse_at(args.at, p.settings.tz), wait=args.wait)
     return max(show(name, outcome) for name, outcome in results.items())
 
 

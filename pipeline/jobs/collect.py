@@ -187,10 +187,12 @@ class Collector:
     def __init__(self, repos: Repositories, fetcher: HttpFeedFetcher, workers: int = 8) -> None:
         self.repos, self.fetcher, self.workers = repos, fetcher, max(1, workers)
 
-    def run(self, now: datetime, force: bool = False) -> Outcome:
-        """Poll every feed that is due (or every live feed with `force`), fetching in parallel and
-        storing in this thread."""
+    def run(self, now: datetime, force: bool = False, only: int | None = None) -> Outcome:
+        """Poll every feed that is due (or every live feed with `force`; only feed `only` if given),
+        fetching in parallel and storing in this thread."""
         feeds = [f for f in self.repos.feeds.all() if not f.retired] if force else self.repos.feeds.due(now)
+        if only is not None:
+            feeds = [f for f in feeds if f.id == only]
         counts = {"feeds": len(feeds), "new": 0, "changed": 0, "not_modified": 0, "failed": 0}
         failures: list[str] = []
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(feeds)))) as pool:

@@ -96,8 +96,9 @@ class Composer:
     def __init__(self, repos: Repositories, workspace: Workspace, renderer: Renderer) -> None:
         self.repos, self.workspace, self.renderer = repos, workspace, renderer
 
-    def run(self, now: datetime, only_entry: str | None = None) -> Outcome:
-        """Compose everything due at `now` that the ledger lacks."""
+    def run(self, now: datetime, only_entry: str | None = None, only_day: date | None = None) -> Outcome:
+        """Compose everything due at `now` that the ledger lacks (or only one entry's occurrences, or
+        only its occurrence on `only_day`)."""
         strategy = self.repos.calendar.strategy()
         if strategy is None:
             return Outcome(failures=("no plan imported yet: run `comms calendar import`",))
@@ -109,6 +110,8 @@ class Composer:
         counts = {"editions": 0, "posts": 0, "missed": 0, "failed": 0}
         failures: list[str] = []
         due_now = due_for_composing(strategy, occurrences, now, missed_after)
+        if only_day is not None:
+            due_now = [d for d in due_now if d.occurrence.key == f"{only_entry}@{only_day.isoformat()}"]
         done = self.repos.ledger.states_for([f"compose:{d.occurrence.key}" for d in due_now])
         for due in due_now:
             key = f"compose:{due.occurrence.key}"

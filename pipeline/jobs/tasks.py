@@ -1,74 +1,161 @@
-"""Job functions the clock (or a queue worker) runs, referenced by text as "pipeline.jobs.tasks:NAME".
+"""The jobs, callable by id: plain functions of ids, `now` and the process's context.
 
-Each reads `now` once and passes it down; each takes only ids or nothing, so the clock process and
-a queue worker can run the same function. Work is decided by the ledger, not by the trigger, so a
-missed, doubled or replayed wake-up neither loses nor repeats anything.
+The clock, the command line and a queue worker run these same functions with a context they built
+once at start-up (`pipeline.context.open_context`), so the settings the process was started with
+(`--env-file`) reach every job, and nothing is rebuilt or migrated per job. Work is decided by the
+ledger, not by the trigger, so a missed, doubled or replayed call neither loses nor repeats anything.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from datetime import UTC, date, datetime
+import time
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
-from pipeline.app import Pipeline, make_pipeline
-from pipeline.clock.scheduler import first_working_day
+from content_calendar.rules import first_working_day
+from pipeline.context import AppContext
+from pipeline.jobs.collect import Collector, HttpFeedFetcher
+from pipeline.jobs.compose import Composer
+from pipeline.jobs.dispatch import Dispatcher
 from pipeline.records import Outcome
 from pipeline.reporting.files import write_report_html
 from pipeline.reporting.report import report_csv, report_json
-from pipeline.settings import load_settings
 
-STOP = threading.Event()  # set on SIGTERM: the dispatcher finishes its current send and stops
-
-
-def _pipeline() -> Pipeline:
-    return make_pipeline(load_settings())
+log = logging.getLogger(__name__)
+REPORT_HOUR = 8
 
 
-def wake(at: str | None = None) -> dict[str, Outcome]:
-    pipeline = _pipeline()
-    now = datetime.fromisoformat(at) if at else datetime.now(UTC)
-    dispatcher = pipeline.dispatcher()
-    dispatcher.stop = STOP
-    results = pipeline.wake(now, dispatcher)
-    results["report"] = monthly_report_for(pipeline, now)
-    return results
+def run_job(ctx: AppContext, name: str, now: datetime, job: Callable[[], Outcome]) -> Outcome:
+    """Run one job, recorded in the job-run log (shown by `comms status`); a crash is recorded as a
+    failure, logged with its traceback, and never stops the caller."""
+    run_id = ctx.repos.control.start_job(name, now)
+    started = time.monotonic()
+    try:
+        outcome = job()
+    except Exception as exc:
+        log.exception("job crashed", extra={"job": name})
+        outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
+    seconds = time.monotonic() - started
+    ctx.repos.control.finish_job(run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures))
+    log.info(
+        "job run",
+        extra={"job": name, "seconds": round(seconds, 3), "outcome": outcome.status, "summary": outcome.summary()},
+    )
+    return outcome
 
 
-def monthly_report(at: str | None = None) -> Outcome:
-    pipeline = _pipeline()
-    return monthly_report_for(pipeline, datetime.fromisoformat(at) if at else datetime.now(UTC))
+# collect --------------------------------------------------------------------------------------
+def collect(ctx: AppContext, now: datetime, *, force: bool = False, feed_id: int | None = None) -> Outcome:
+    """Poll the feeds that are due (every live feed with `force`; only `feed_id` if given)."""
+    settings = ctx.settings
+    fetcher = HttpFeedFetcher(
+        timeout=settings.feed_timeout_seconds, max_bytes=settings.feed_max_bytes, rewrites=ctx.feed_rewrites
+    )
+    try:
+        return Collector(ctx.repos, fetcher, settings.feed_workers).run(now, force=force, only=feed_id)
+    finally:
+        fetcher.close()
 
 
-def _previous_month(day: date) -> str:
+def collect_feed(ctx: AppContext, feed_id: int, now: datetime) -> Outcome:
+    return collect(ctx, now, force=True, feed_id=feed_id)
+
+
+# compose --------------------------------------------------------------------------------------
+def composer(ctx: AppContext) -> Composer:
+    return Composer(ctx.repos, ctx.workspace, ctx.renderer)
+
+
+def compose(ctx: AppContext, now: datetime, entry: str | None = None) -> Outcome:
+    """Compose everything due at `now` (or one entry's due occurrences)."""
+    return composer(ctx).run(now, only_entry=entry)
+
+
+def compose_occurrence(ctx: AppContext, entry: str, day: date, now: datetime) -> Outcome:
+    """Compose the entry's occurrence planned on `day`, if it is due at `now` and not yet composed."""
+    return composer(ctx).run(now, only_entry=entry, only_day=day)
+
+
+# dispatch -------------------------------------------------------------------------------------
+def dispatcher(ctx: AppContext, stop: threading.Event | None = None) -> Dispatcher:
+    found = Dispatcher(ctx.repos, ctx.settings, ctx.adapter_for)
+    if stop is not None:
+        found.stop = stop
+    return found
+
+
+def dispatch(ctx: AppContext, now: datetime, stop: threading.Event | None = None) -> Outcome:
+    """Send every approved item whose time has come."""
+    return dispatcher(ctx, stop).run(now)
+
+
+def dispatch_item(ctx: AppContext, item_id: int, now: datetime, stop: threading.Event | None = None) -> Outcome:
+    """Send one item to its recipients still pending, if it is approved and due."""
+    return dispatcher(ctx, stop).run(now, only_item=item_id)
+
+
+# report ---------------------------------------------------------------------------------------
+def previous_month(day: date) -> str:
     year, month = (day.year - 1, 12) if day.month == 1 else (day.year, day.month - 1)
     return f"{year:04d}-{month:02d}"
 
 
-def monthly_report_for(pipeline: Pipeline, now: datetime) -> Outcome:
-    """On or after 08:00 of the first working day, write last month's report once (ledger key)."""
-    local = now.astimezone(pipeline.settings.tz)
+def report_due(ctx: AppContext, now: datetime) -> str | None:
+    """The month whose report is due at `now`: last month's, from 08:00 on the first working day."""
+    local = now.astimezone(ctx.settings.tz)
     due = first_working_day(local.year, local.month)
-    if local.date() < due or (local.date() == due and local.hour < 8):
-        return Outcome()
-    month = _previous_month(local.date())
+    if local.date() < due or (local.date() == due and local.hour < REPORT_HOUR):
+        return None
+    return previous_month(local.date())
+
+
+def report_month(ctx: AppContext, month: str, now: datetime) -> Outcome:
+    """Write the month's report files once (ledger key `report:MONTH`)."""
     key = f"report:{month}"
-    if pipeline.repos.ledger.state(key) == "done":
+    if not ctx.repos.ledger.claim(key, "report", now, retry_failed=True).go:
         return Outcome()
+    try:
+        paths = write_report_files(ctx, month, ctx.settings.reports_dir, now.astimezone(ctx.settings.tz))
+    except BaseException:
+        ctx.repos.ledger.release([key])
+        raise
+    ctx.repos.ledger.finish(key, now, detail=", ".join(str(p) for p in paths))
+    return Outcome({"reports": 1})
 
-    def write() -> Outcome:
-        pipeline.repos.ledger.claim(key, "report", now)
-        paths = write_report_files(pipeline, month, pipeline.settings.reports_dir, local)
-        pipeline.repos.ledger.finish(key, now, detail=", ".join(str(p) for p in paths))
-        return Outcome({"reports": 1})
 
-    return pipeline.run_job("report", now, write)
+def monthly_report(ctx: AppContext, now: datetime) -> Outcome:
+    """The clock's report job: last month's report, once it is due and not yet written."""
+    month = report_due(ctx, now)
+    if month is None or ctx.repos.ledger.state(f"report:{month}") == "done":
+        return Outcome()
+    return run_job(ctx, "report", now, lambda: report_month(ctx, month, now))
 
 
-def write_report_files(pipeline: Pipeline, month: str, folder: Path, produced: datetime) -> list[Path]:
-    report = pipeline.report(month)
+def write_report_files(ctx: AppContext, month: str, folder: Path, produced: datetime) -> list[Path]:
+    from pipeline.app import Pipeline  # the report use case; moves to pipeline.services.reports
+
+    report = Pipeline(**vars(ctx)).report(month)
     folder.mkdir(parents=True, exist_ok=True)
-    html = write_report_html(pipeline.renderer, report, folder / f"report-{month}.html", produced)
+    html = write_report_html(ctx.renderer, report, folder / f"report-{month}.html", produced)
     (folder / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")
     (folder / f"report-{month}.csv").write_text(report_csv(report), encoding="utf-8")
     return [html, folder / f"report-{month}.json", folder / f"report-{month}.csv"]
+
+
+# a wake-up ------------------------------------------------------------------------------------
+def wake(
+    ctx: AppContext, now: datetime, stop: threading.Event | None = None, *, report: bool = True
+) -> dict[str, Outcome]:
+    """One wake-up: collect, compose and send what is due, then the monthly report if due (and
+    `report`). Each job is recorded; one failing job does not stop the next."""
+    results = {
+        "collect": run_job(ctx, "collect", now, lambda: collect(ctx, now)),
+        "compose": run_job(ctx, "compose", now, lambda: compose(ctx, now)),
+        "dispatch": run_job(ctx, "dispatch", now, lambda: dispatch(ctx, now, stop)),
+    }
+    if report:
+        results["report"] = monthly_report(ctx, now)
+    return results

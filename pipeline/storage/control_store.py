@@ -48,16 +48,19 @@ class ControlStore(StoreBase):
             latest.setdefault(r.job, r)
         return [JobRun(r.job, r.started_at, r.finished_at, r.outcome, r.detail) for r in latest.values()]
 
-    def acquire_lock(self, name: str, holder: str, now: datetime, stale_after: timedelta) -> str | None:
-        """Take the named lock; None on success, else the current holder. A lock whose heartbeat is
-        older than `stale_after` belonged to a process that died, and is taken over."""
+    def acquire_lock(
+        self, name: str, holder: str, now: datetime, stale_after: timedelta, *, take: bool = True
+    ) -> str | None:
+        """Take (or, as `holder`, refresh) the named lock; None on success, else the current holder. A
+        lock whose heartbeat is older than `stale_after` belonged to a process that died or stalled,
+        and is taken over; with `take=False` a holder only refreshes a lock that is still its own."""
         try:
             with self.session() as s:
                 row = s.get(LockRow, name)
                 if row is None:
                     s.add(LockRow(name=name, holder=holder, heartbeat_at=now))
                     return None
-                if row.holder != holder and now - row.heartbeat_at < stale_after:
+                if row.holder != holder and (not take or now - row.heartbeat_at < stale_after):
                     return row.holder
                 row.holder, row.heartbeat_at = holder, now
                 s.add(row)

@@ -6,6 +6,7 @@ Nothing outside `pipeline/storage/` touches rows: the jobs and the use cases cal
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
@@ -14,7 +15,7 @@ from pipeline.storage.control_store import ControlStore
 from pipeline.storage.db import make_engine, migrate
 from pipeline.storage.events import EffectReleased, EffectSettled, EventBus, ItemSettled, RecipientRefused
 from pipeline.storage.feeds_store import FeedStore
-from pipeline.storage.ledger import LedgerStore
+from pipeline.storage.ledger import DEFAULT_LEASE, LedgerStore
 from pipeline.storage.metrics_store import MetricsStore
 from pipeline.storage.outbox_store import OutboxStore
 from pipeline.storage.subscribers_store import SubscriberStore
@@ -34,7 +35,7 @@ class Repositories:
     subscribers: SubscriberStore
 
     @classmethod
-    def on(cls, engine: Engine) -> Repositories:
+    def on(cls, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> Repositories:
         """The repositories on one engine, with the outbox's events wired to the concerns they touch."""
         events = EventBus()
         repos = cls(
@@ -42,7 +43,7 @@ class Repositories:
             calendar=CalendarStore(engine),
             control=ControlStore(engine),
             feeds=FeedStore(engine),
-            ledger=LedgerStore(engine),
+            ledger=LedgerStore(engine, lease=lease),
             metrics=MetricsStore(engine),
             outbox=OutboxStore(engine, events),
             subscribers=SubscriberStore(engine),
@@ -62,9 +63,9 @@ class Repositories:
         self.engine.dispose()
 
 
-def open_repositories(database_url: str, *, upgrade: bool = True) -> Repositories:
+def open_repositories(database_url: str, *, upgrade: bool = True, lease: timedelta = DEFAULT_LEASE) -> Repositories:
     """Open the database, bringing its schema up to date first (once per process, under a lock)."""
     engine = make_engine(database_url)
     if upgrade:
         migrate(engine)
-    return Repositories.on(engine)
+    return Repositories.on(engine, lease=lease)

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,8 +15,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from pipeline.clock.scheduler import WAKE_HOURS, first_working_day, next_wakeups
-from pipeline.jobs import tasks as jobs
+from content_calendar.rules import first_working_day
+from pipeline.clock import jobs
+from pipeline.clock.scheduler import WAKE_HOURS, next_wakeups
+from pipeline.context import open_context
 from pipeline.settings import load_settings
 from tests.conftest import EXAMPLE
 
@@ -28,7 +31,8 @@ monthly,Last Sunday post,intranet,team-thurrock,2,2026-03-01,10:00,monthly on th
 
 
 @pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A workspace and database, with a context bound for the clock's jobs as `comms run` binds it."""
     ws = tmp_path / "ws"
     (ws / "calendar").mkdir(parents=True)
     shutil.copy(EXAMPLE / "strategy.yaml", ws / "strategy.yaml")
@@ -49,7 +53,11 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     p = make_pipeline(load_settings(env_file=None))
     p.import_plan(now=datetime(2026, 2, 1, tzinfo=UTC))
     p.repos.engine.dispose()
-    return tmp_path
+    ctx = open_context(load_settings(env_file=None))
+    jobs.bind(ctx)
+    yield tmp_path
+    jobs.bind(None)
+    ctx.close()
 
 
 def posts(tmp_path: Path) -> list[tuple[str, datetime]]:
