@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pipeline.clock import jobs as clock_jobs
@@ -27,7 +27,9 @@ log = logging.getLogger(__name__)
 WAKE_HOURS = "0,2-23"  # never 01:00-01:59 local
 
 
-def build_scheduler(settings: Settings) -> Any:
+def build_scheduler(settings: Settings, catch_up_at: datetime | None = None) -> Any:
+    """The scheduler with its two jobs. With `catch_up_at` (the clock's start), the first wake-up
+    happens at once rather than at the next five-minute mark, unless that is between 01:00 and 02:00."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
@@ -42,7 +44,10 @@ def build_scheduler(settings: Settings) -> Any:
         timezone=settings.tz,
     )
     common = {"replace_existing": True}
-    scheduler.add_job("pipeline.clock.jobs:wake", "cron", id="wake", minute="*/5", hour=WAKE_HOURS, **common)
+    first: dict[str, Any] = {}
+    if catch_up_at is not None and catch_up_at.astimezone(settings.tz).hour != 1:
+        first["next_run_time"] = catch_up_at.astimezone(settings.tz)
+    scheduler.add_job("pipeline.clock.jobs:wake", "cron", id="wake", minute="*/5", hour=WAKE_HOURS, **common, **first)
     scheduler.add_job(
         "pipeline.clock.jobs:monthly_report",
         "cron",
@@ -74,7 +79,7 @@ def run_clock(ctx: AppContext, wait: bool = False) -> None:
 
     lock = ClockLock(ctx.repos, timedelta(seconds=ctx.settings.clock_stale_seconds))
     acquire_or_wait(lock, wait)
-    scheduler = build_scheduler(ctx.settings)
+    scheduler = build_scheduler(ctx.settings, catch_up_at=datetime.now(UTC))
     heart = BackgroundScheduler(timezone=ctx.settings.tz)
 
     def stop(reason: str) -> None:
