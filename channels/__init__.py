@@ -1,5 +1,5 @@
-"""Channel adapters: one per destination, each behind the `pipeline.ports.ChannelAdapter` Protocol,
-looked up by kind in `channels.registry`."""
+"""Channel adapters: one per destination, each behind the `ChannelAdapter` Protocol (`channels.port`,
+re-exported by `pipeline.ports`), looked up by kind in `channels.registry`."""
 
 from channels.base import ChannelError, Post, Receipt
 

@@ -4,7 +4,6 @@ settings may route any channel to the file adapter instead, for dry runs and man
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import requests
 
@@ -19,15 +18,17 @@ from channels.linkedin import LinkedInAdapter
 from channels.mastodon import MastodonAdapter
 from channels.memory import MemoryAdapter
 from channels.notify import NotifyAdapter
+from channels.port import ChannelAdapter, ChannelSettings
 from channels.sharepoint import SharePointNewsAdapter
 from channels.viva_engage import VivaEngageAdapter
 from channels.wordpress import WordPressAdapter
 from channels.x import XAdapter
 
-Factory = Callable[[str, Any], Any]
+# A factory builds one kind's adapter from a channel code and that channel's settings.
+Factory = Callable[[str, ChannelSettings], ChannelAdapter]
 
 
-def _email(code: str, settings: Any) -> SmtpAdapter:
+def _email(code: str, settings: ChannelSettings) -> SmtpAdapter:
     return SmtpAdapter(
         code,
         SmtpConfig(
@@ -43,12 +44,13 @@ def _email(code: str, settings: Any) -> SmtpAdapter:
     )
 
 
-def _entra(code: str, settings: Any, session: requests.Session, scope: str) -> EntraToken:
-    missing = [
-        f"COMMS_{name.upper()}"
-        for name in ("microsoft_tenant_id", "microsoft_client_id", "microsoft_client_secret")
-        if not getattr(settings, name)
-    ]
+def _entra(code: str, settings: ChannelSettings, session: requests.Session, scope: str) -> EntraToken:
+    required = {
+        "microsoft_tenant_id": settings.microsoft_tenant_id,
+        "microsoft_client_id": settings.microsoft_client_id,
+        "microsoft_client_secret": settings.microsoft_client_secret,
+    }
+    missing = [f"COMMS_{name.upper()}" for name, value in required.items() if not value]
     if missing:
         raise ChannelError(code, f"Microsoft 365 channels need {', '.join(missing)} in .env", transient=False)
     return EntraToken(
@@ -62,13 +64,13 @@ def _entra(code: str, settings: Any, session: requests.Session, scope: str) -> E
     )
 
 
-def _sharepoint(code: str, settings: Any) -> SharePointNewsAdapter:
+def _sharepoint(code: str, settings: ChannelSettings) -> SharePointNewsAdapter:
     session = requests.Session()
     token = _entra(code, settings, session, "https://graph.microsoft.com/.default")
     return SharePointNewsAdapter(code, settings.sharepoint_site_id, token, settings.graph_url, session=session)
 
 
-def _viva_engage(code: str, settings: Any) -> VivaEngageAdapter:
+def _viva_engage(code: str, settings: ChannelSettings) -> VivaEngageAdapter:
     session = requests.Session()
     token = _entra(code, settings, session, "https://api.yammer.com/.default")
     return VivaEngageAdapter(code, settings.viva_engage_group_id, token, settings.viva_engage_api_url, session=session)
@@ -95,7 +97,7 @@ FACTORIES: dict[str, Factory] = {
 }
 
 
-def build(code: str, kind: str, settings: Any) -> Any:
+def build(code: str, kind: str, settings: ChannelSettings) -> ChannelAdapter:
     """The adapter for a channel, or a ChannelError naming what is missing. A channel's own settings
     (COMMS_CHANNEL__<CODE>__<SETTING>) are laid over the shared ones first."""
     settings = settings.for_channel(code)

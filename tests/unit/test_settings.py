@@ -49,14 +49,12 @@ def test_secrets_are_redacted() -> None:
 
 
 def test_every_credential_setting_is_treated_as_secret() -> None:
-    from dataclasses import fields
-
     from pipeline.settings import SECRET_FIELDS, Settings
 
     looks_secret = {
-        f.name
-        for f in fields(Settings)
-        if f.name.endswith(("_token", "_password", "_secret", "_api_key", "secret_key"))
+        name
+        for name in Settings.model_fields
+        if name.endswith(("_token", "_password", "_secret", "_api_key", "secret_key"))
     }
     assert looks_secret == set(SECRET_FIELDS)
     values = {f"COMMS_{name.upper()}": f"value-of-{name}" for name in looks_secret}
@@ -103,3 +101,92 @@ def test_a_channels_own_settings_are_checked_too() -> None:
             },
             env_file=None,
         )
+
+
+def test_the_example_env_file_loads() -> None:
+    assert load_settings(environ={}, env_file=ROOT / ".env.example").file_channels == ("*",)
+
+
+def test_an_unknown_setting_in_the_env_file_is_refused(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("COMMS_SMTP_PORT=587\nCOMMS_SMPT_HOST=mail.example.org\nOTHER_TOOL_SETTING=1\n")
+    with pytest.raises(
+        SettingsError, match=r"COMMS_SMPT_HOST in .*\.env is not a setting; did you mean COMMS_SMTP_HOST\?"
+    ):
+        load_settings(environ={}, env_file=env_file)
+
+
+def test_other_comms_variables_in_the_environment_are_left_alone() -> None:
+    s = load_settings(environ={"COMMS_TEST_POSTGRES_URL": "postgresql://x", "COMMS_SMTP_PORT": "587"}, env_file=None)
+    assert s.smtp_port == 587
+
+
+def test_the_model_reads_the_environment_itself(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.settings import Settings
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMMS_SMTP_PORT", "2526")
+    monkeypatch.setenv("COMMS_FILE_CHANNELS", "facebook, x")
+    s = Settings()
+    assert (s.smtp_port, s.file_channels) == (2526, ("facebook", "x"))
+
+
+@pytest.mark.parametrize(
+    ("env", "overrides", "message"),
+    [
+        ({"COMMS_SMTP_PORT": "abc"}, {}, "COMMS_SMTP_PORT='abc' must be a whole number"),
+        ({"COMMS_SMTP_PORT": "70000"}, {}, "COMMS_SMTP_PORT='70000' must be a port number, 1-65535"),
+        ({"COMMS_FEED_TIMEOUT_SECONDS": "soon"}, {}, "COMMS_FEED_TIMEOUT_SECONDS='soon' must be a number"),
+        ({"COMMS_FEED_TIMEOUT_SECONDS": "0"}, {}, "COMMS_FEED_TIMEOUT_SECONDS='0' must be more than 0"),
+        ({"COMMS_FEED_WORKERS": "0"}, {}, "COMMS_FEED_WORKERS='0' must be at least 1"),
+        (
+            {"COMMS_CHANNEL__PARTNERS__SMTP_PORT": "x"},
+            {},
+            "COMMS_CHANNEL__PARTNERS__SMTP_PORT='x' must be a whole number",
+        ),
+        ({"COMMS_CHANNEL__PARTNERS__SMTP_SECURITY": "ssl"}, {}, "COMMS_CHANNEL__PARTNERS__SMTP_SECURITY='ssl' is not"),
+        ({}, {"workspace": 3}, "COMMS_WORKSPACE=3 must be a path"),
+        ({}, {"file_channels": 5}, "COMMS_FILE_CHANNELS=5 must be a list of channel codes"),
+        ({}, {"mail_from": None}, "COMMS_MAIL_FROM=None must be text"),
+    ],
+)
+def test_a_bad_value_of_each_type_gives_one_line_naming_the_variable(
+    env: dict[str, str], overrides: dict[str, object], message: str
+) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=env, env_file=None, **overrides)
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_every_problem_is_named_at_once() -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ={"COMMS_SMTP_POOL_SIZE": "0", "COMMS_MISFIRE_GRACE_SECONDS": "1"}, env_file=None)
+    assert "COMMS_SMTP_POOL_SIZE='0'" in str(caught.value) and "COMMS_MISFIRE_GRACE_SECONDS='1'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "overrides"),
+    [
+        ({}, {"smtp_password": 987654321}),
+        ({}, {"secret_key": 987654321}),
+        ({"COMMS_SMTP_PASSWORD": "987654321", "COMMS_SMTP_HOST": "smtp.example.org"}, {}),
+        ({"COMMS_CHANNEL__P__SMTP_PASSWORD": "987654321", "COMMS_CHANNEL__P__SMTP_HOST": "smtp.example.org"}, {}),
+    ],
+)
+def test_a_secrets_bad_value_is_never_shown(env: dict[str, str], overrides: dict[str, object]) -> None:
+    import traceback
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environ=env, env_file=None, **overrides)
+    shown = "".join(traceback.format_exception(caught.value))
+    assert "987654321" not in shown and "COMMS_" in str(caught.value)
+
+
+def test_a_secret_is_not_shown_by_the_model_either() -> None:
+    from pydantic import ValidationError
+
+    from pipeline.settings import Settings
+
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None, smtp_password=987654321)
+    assert "987654321" not in str(caught.value)
