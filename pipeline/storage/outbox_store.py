@@ -118,8 +118,9 @@ class OutboxStore(StoreBase):
                 return _item(found)
             digest = content_hash(values.get("subject", ""), values.get("body", ""), values.get("html", ""))
             row = OutboxRow(**values, content_hash=digest, created_at=now, updated_at=now)
-            if row.approval == "auto" and row.status == "awaiting_approval":  # never a draft with problems
-                row.status, row.approved_by, row.approved_at, row.approved_hash = "approved", "auto", now, digest
+            if row.approval == "auto" and row.status == ItemStatus.AWAITING_APPROVAL:  # never a draft with problems
+                row.status = ItemStatus.APPROVED
+                row.approved_by, row.approved_at, row.approved_hash = "auto", now, digest
             s.add(row)
             s.flush()
             return _item(row)
