@@ -20,10 +20,13 @@ from zoneinfo import ZoneInfo
 from content_calendar.plan import month_bounds, plan
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.localservers import Mailbox, smtp_server, static_http
+from pipeline.records import ItemStatus
 from pipeline.rendering.personalise import Personaliser, recipient_values
 from pipeline.reporting.files import write_report_html
 from pipeline.reporting.imports import BUILT_IN, read_feedback, read_import
 from pipeline.reporting.report import report_csv, report_json
+from pipeline.services.actor import Actor
+from pipeline.services.outbox import OutboxService
 from pipeline.settings import Settings, load_settings
 
 DEMO_APPROVER = "demo (approvals are automatic in the demo only)"
@@ -99,9 +102,10 @@ def wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
 
 
 def _approve_all(pipeline: Pipeline, now: datetime) -> int:
-    waiting = pipeline.repos.outbox.items(status="awaiting_approval")
+    outbox, approver = OutboxService.of(pipeline), Actor.system(DEMO_APPROVER)
+    waiting = outbox.list_items(approver, status=ItemStatus.AWAITING_APPROVAL)
     for item in waiting:
-        pipeline.repos.outbox.transition(item.id, "approved", now, by=DEMO_APPROVER)
+        outbox.approve(approver, item.id, now)
     return len(waiting)
 
 

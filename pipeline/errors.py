@@ -5,7 +5,19 @@ from __future__ import annotations
 from channels.base import ChannelError
 from content_calendar.errors import CalendarError, CommsError, Problem
 
-__all__ = ["CalendarError", "ChannelError", "CommsError", "FeedError", "Problem", "SettingsError", "TemplateError"]
+__all__ = [
+    "CalendarError",
+    "ChannelError",
+    "CommsError",
+    "Conflict",
+    "FeedError",
+    "Invalid",
+    "NotAllowed",
+    "NotFound",
+    "Problem",
+    "SettingsError",
+    "TemplateError",
+]
 
 
 class SettingsError(CommsError):
@@ -27,3 +39,23 @@ class TemplateError(CommsError):
         self.template, self.line = template, line
         where = f"{template}:{line}" if line else template
         super().__init__(f"{where}: {message}")
+
+
+# What a use case refuses (`pipeline.services`). Every face shows the message as it is: the command line
+# as one line with exit 2, the web workspace as a message on the page.
+
+
+class NotFound(CommsError, LookupError):
+    """The thing asked for does not exist: an outbox item, a feed, a subscriber, a channel, the plan."""
+
+
+class NotAllowed(CommsError):
+    """A rule refuses this actor, e.g. four eyes: whoever last edited an item may not approve it."""
+
+
+class Conflict(CommsError):
+    """The item's state does not allow the action, e.g. approving an item that was sent."""
+
+
+class Invalid(CommsError, ValueError):
+    """An argument a person gave is wrong, e.g. a rejection without a reason or a negative figure."""

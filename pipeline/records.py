@@ -4,6 +4,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
+
+
+class ItemStatus(StrEnum):
+    """An outbox item's life cycle. The values are the strings stored in the database."""
+
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPROVED = "approved"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    MISSED = "missed"
+
+
+class DeliveryStatus(StrEnum):
+    """One recipient's delivery of an item."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -86,6 +108,8 @@ class OutboxItem:
     edition_id: int | None = None
     reason: str | None = None
     last_error: str | None = None
+    created_by: str | None = None  # who queued it; "clock" or None when the pipeline composed it
+    edited_by: str | None = None  # who last changed its text: never its approver (four eyes)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The `comms` command line. Each command is a thin call into `make_pipeline(settings)`.
+"""The `comms` command line. Each command parses its arguments, calls a use case (`pipeline.services`)
+with the actor running it, and prints the result.
 
 Exit codes: 0 done; 1 something failed while running (shown); 2 bad input or settings (nothing
 applied); 3 another clock is running.
@@ -10,7 +11,15 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pipeline.cli import channels_cmds, jobs_cmds, plan_cmds, queue_cmds, report_cmds
+from pipeline.cli import (
+    channels_cmds,
+    feeds_cmds,
+    jobs_cmds,
+    plan_cmds,
+    queue_cmds,
+    report_cmds,
+    subscribers_cmds,
+)
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
 
@@ -27,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan_cmds.add(commands)
     jobs_cmds.add(commands)
     queue_cmds.add(commands)
+    subscribers_cmds.add(commands)
+    feeds_cmds.add(commands)
     channels_cmds.add(commands)
     report_cmds.add(commands)
     return parser

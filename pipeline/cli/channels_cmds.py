@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import common
+from pipeline.services.channels import ChannelService
 
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -18,7 +19,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    results = common.pipeline(args).check_channels(args.channel)
+    results = ChannelService.of(common.pipeline(args)).check(common.actor(args), args.channel)
     width = max(len(f"{r.code} ({r.kind})") for r in results)
     for r in results:
         print(f"{'ok' if r.ok else 'FAILED':<7} {f'{r.code} ({r.kind})':<{width}}  {r.detail}")

@@ -1,4 +1,7 @@
-"""Helpers shared by the commands: settings, the pipeline, and the clock read once per command."""
+"""Helpers shared by the commands: settings, the context, the actor, and the clock read once per command.
+
+The commands only parse, build an actor, call a use case (`pipeline.services`) and print its result;
+none of them touches storage (tests/unit/test_layout.py holds them to it)."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from pipeline import logs
 from pipeline.app import Pipeline, make_pipeline
+from pipeline.services.actor import Actor
 from pipeline.settings import Settings, load_settings
 
 
@@ -20,6 +24,15 @@ def settings(args: argparse.Namespace) -> Settings:
 
 def pipeline(args: argparse.Namespace) -> Pipeline:
     return make_pipeline(settings(args))
+
+
+def actor(args: argparse.Namespace) -> Actor:
+    """Who runs the command: `--by NAME` where the command has it, else the login name."""
+    return Actor.cli(getattr(args, "by", None))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def parse_at(text: str | None, tz: ZoneInfo) -> datetime:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 from pipeline import logs
 from pipeline.app import Pipeline
 from pipeline.cli import common
-from pipeline.clock.scheduler import next_wakeups, run_clock, run_once
-from pipeline.errors import SettingsError
+from pipeline.clock.scheduler import run_clock, run_once
 from pipeline.records import Outcome
+from pipeline.services.control import ControlService
 
 
 def add_demo(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -134,35 +133,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from pipeline.web.unsubscribe import serve
+    from pipeline.web.unsubscribe import open_server
 
-    p = common.pipeline(args)
-    if not p.settings.secret_key:
-        raise SettingsError("COMMS_SECRET_KEY is not set: unsubscribe links cannot be checked")
-    print(f"serving one-click unsubscribe on http://{args.host}:{args.port}/unsubscribe (Ctrl-C to stop)")
-    serve(p.repos, p.settings.secret_key, p.workspace.organisation.get("name", "us"), args.host, args.port)
+    with open_server(common.pipeline(args), args.host, args.port) as server:
+        print(f"serving one-click unsubscribe on http://{args.host}:{args.port}/unsubscribe (Ctrl-C to stop)")
+        server.serve_forever()
     return 0
 
 
 def cmd_pause(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
-    p.repos.control.set_freeze(True, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
+    ControlService.of(common.pipeline(args)).pause(common.actor(args), args.reason, common.now())
     print(f"paused: nothing public will go out until `comms resume`. Reason: {args.reason}")
     return 0
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
-    p.repos.control.set_freeze(False, args.by or getpass.getuser(), args.reason, datetime.now(UTC))
+    ControlService.of(common.pipeline(args)).resume(common.actor(args), args.reason, common.now())
     print("resumed: items that are due go out at the next wake-up (or are marked missed if too late)")
     return 0
-
-
-def _freeze_text(p: Pipeline) -> str:
-    freeze = p.repos.control.freeze()
-    if not freeze.paused:
-        return "Freeze: not paused"
-    return f"Freeze: PAUSED since {common.local(freeze.at, p.settings.tz)} by {freeze.by}: {freeze.reason}"
 
 
 def _section(title: str, lines: list[str]) -> None:
@@ -172,34 +160,40 @@ def _section(title: str, lines: list[str]) -> None:
 
 def cmd_status(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
+    view = ControlService.of(p).status(common.now())
     tz = p.settings.tz
     when = lambda moment: common.local(moment, tz)  # noqa: E731
-    print(_freeze_text(p))
-    _section("Next wake-ups", [f"{when(m)}  {name}" for name, m in next_wakeups(p.settings, datetime.now(UTC))])
-    runs = sorted(p.repos.control.last_runs(), key=lambda r: r.job)
+    freeze = view.freeze
+    print(
+        f"Freeze: PAUSED since {when(freeze.at)} by {freeze.by}: {freeze.reason}"
+        if freeze.paused
+        else "Freeze: not paused"
+    )
+    _section("Next wake-ups", [f"{when(m)}  {name}" for name, m in view.next_wakeups])
+    runs = view.last_runs
     _section(
         "Last run of each job",
         [f"{r.job:10} {when(r.started_at)}  {r.outcome:8} {r.detail.splitlines()[0]}" for r in runs if r.detail]
         + [f"{r.job:10} {when(r.started_at)}  {r.outcome}" for r in runs if not r.detail],
     )
-    failed = p.repos.outbox.items(status="failed") + p.repos.outbox.items(status="missed")
     _section(
-        f"Failed or missed items ({len(failed)})",
-        [f"#{i.id} {i.status:7} {when(i.due_at)} {i.channel}: {i.title} ({i.reason})" for i in failed[-10:]],
+        f"Failed or missed items ({len(view.failed)})",
+        [f"#{i.id} {i.status:7} {when(i.due_at)} {i.channel}: {i.title} ({i.reason})" for i in view.failed[-10:]],
     )
-    waiting = p.repos.outbox.items(status="awaiting_approval")
+    waiting = view.awaiting_approval
     _section(
         f"Awaiting approval ({len(waiting)})",
         [f"#{i.id} {when(i.due_at)} {i.channel}: {i.title}" for i in waiting[:10]],
     )
-    changed = [m for m in p.repos.feeds.messages(200) if m.changed_after_sent]
-    _section("National messages changed at the source after we sent them", [f"{m.title}: {m.link}" for m in changed])
-    feeds = [f for f in p.repos.feeds.all() if f.consecutive_failures or f.retired]
+    _section(
+        "National messages changed at the source after we sent them",
+        [f"{m.title}: {m.link}" for m in view.changed_after_sent],
+    )
     _section(
         "Feeds with problems",
         [
             f"{f.spec.name}: {'retired' if f.retired else f'{f.consecutive_failures} failures'}; {f.last_error}"
-            for f in feeds
+            for f in view.feed_problems
         ],
     )
     return 0

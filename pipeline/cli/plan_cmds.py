@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
-from content_calendar.calendar import check_calendar, load_calendar
 from content_calendar.export import month_grid, to_ics, to_json
-from content_calendar.gaps import find_gaps
-from content_calendar.plan import month_bounds, plan
-from content_calendar.strategy import load_strategy
 from pipeline.cli import common
+from pipeline.services.plan import PlanService, check_plan, month_gaps, month_plan
 from pipeline.workspace import Workspace
 
 
@@ -37,47 +33,40 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     gaps.set_defaults(func=cmd_gaps)
 
 
-def _files(args: argparse.Namespace, workspace: Workspace) -> list[Path]:
-    return list(getattr(args, "files", [])) or workspace.calendar_paths
+def _workspace(args: argparse.Namespace) -> Workspace:
+    return Workspace.open(common.settings(args).workspace)
+
+
+def _files(args: argparse.Namespace) -> list[Path] | None:
+    return list(getattr(args, "files", [])) or None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    workspace = Workspace.open(common.settings(args).workspace)
-    strategy = load_strategy(args.strategy or workspace.strategy_path)
-    files = _files(args, workspace)
-    entries, problems = check_calendar(files, strategy)
-    for problem in problems:
+    result = check_plan(_workspace(args), _files(args), args.strategy)
+    for problem in result.problems:
         print(problem, file=sys.stderr)
-    if problems:
-        print(f"{len(problems)} problem(s) in {len(files)} file(s)", file=sys.stderr)
+    if not result.ok:
+        print(f"{len(result.problems)} problem(s) in {len(result.files)} file(s)", file=sys.stderr)
         return 2
-    print(f"ok: {len(entries)} entries in {len(files)} file(s), against {len(strategy.objectives)} objectives")
+    print(f"ok: {result.entries} entries in {len(result.files)} file(s), against {result.objectives} objectives")
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
-    objectives, entries = p.import_plan(list(args.files) or None, now=datetime.now(UTC))
-    print(f"imported {entries} entries against {objectives} objectives; the previous plan was replaced")
+    done = PlanService.of(common.pipeline(args)).import_plan(common.actor(args), common.now(), _files(args))
+    print(f"imported {done.entries} entries against {done.objectives} objectives; the previous plan was replaced")
     return 0
 
 
-def _plan_inputs(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    workspace = Workspace.open(common.settings(args).workspace)
-    strategy = load_strategy(workspace.strategy_path)
-    return strategy, load_calendar(_files(args, workspace), strategy)
-
-
 def cmd_show(args: argparse.Namespace) -> int:
-    strategy, entries = _plan_inputs(args)
-    first, last = month_bounds(args.month)
-    occurrences = plan(strategy, entries, first, last)
+    month = month_plan(_workspace(args), args.month, _files(args))
+    occurrences = list(month.occurrences)
     if args.format == "json":
         output: str | bytes = to_json(occurrences)
     elif args.format == "ics":
-        output = to_ics(strategy, entries, last, datetime.now(UTC))
+        output = to_ics(month.strategy, list(month.entries), month.last, common.now())
     else:
-        output = month_grid(occurrences, first.year, first.month)
+        output = month_grid(occurrences, month.first.year, month.first.month)
     if args.out:
         args.out.write_bytes(output if isinstance(output, bytes) else output.encode())
         print(f"wrote {args.out}")
@@ -89,10 +78,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    strategy, entries = _plan_inputs(args)
-    gaps = find_gaps(strategy, entries, args.month)
-    names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
-    names |= {c.code: c.name for c in strategy.channels}
+    found = month_gaps(_workspace(args), args.month)
+    gaps, names = found.gaps, found.names
     print(f"Coverage gaps for {args.month}")
     for title, codes in (
         ("Objectives with no activity this month", gaps.objectives_without_activity),

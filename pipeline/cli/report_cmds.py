@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import UTC, datetime
 from pathlib import Path
 
-from content_calendar.plan import month_bounds
 from pipeline.cli import common
-from pipeline.records import MetricPoint
-from pipeline.reporting.files import render_report_html
-from pipeline.reporting.imports import BUILT_IN, METRICS, load_mapping, read_feedback, read_import
-from pipeline.reporting.report import report_csv, report_json
+from pipeline.reporting.imports import BUILT_IN, METRICS
+from pipeline.services.metrics import MetricsService
+from pipeline.services.reports import MONTHLY_FORMATS, ReportService
 
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -20,10 +16,11 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     period = report.add_mutually_exclusive_group(required=True)
     period.add_argument("--month", metavar="YYYY-MM")
     period.add_argument("--quarter", metavar="YYYYQN", help="the committee summary, e.g. 2026Q3")
-    report.add_argument("--format", choices=("html", "csv", "json"), default="html")
+    report.add_argument("--format", choices=MONTHLY_FORMATS, default="html")
     report.add_argument("--out", type=Path, help="file to write (default: standard output)")
     report.add_argument("--send-to", metavar="AUDIENCE", help="queue the report as an email to this audience")
     report.add_argument("--channel", default="member-briefing", help="the email channel to send it through")
+    report.add_argument("--by", help="who queues it with --send-to (default: your login name)")
     report.set_defaults(func=cmd_report)
     metrics = commands.add_parser("metrics", help="record reach figures by hand or from exports")
     sub = metrics.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -47,31 +44,14 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
-    produced = datetime.now(UTC).astimezone(p.settings.tz)
+    reports, actor, now = ReportService.of(common.pipeline(args)), common.actor(args), common.now()
     if args.quarter:
-        summary = p.quarterly(args.quarter)
-        if args.format == "json":
-            output = json.dumps(summary, indent=2, ensure_ascii=False)
-        elif args.format == "html":
-            output = p.renderer.markup_page(
-                "report/quarterly.html.j2", {"q": summary, "produced": f"{produced:%d %B %Y}"}
-            )
-        else:
-            raise ValueError("the quarterly summary is written as html or json")
-        return _write(args.out, output)
+        return _write(args.out, reports.quarterly_file(actor, args.quarter, args.format, now))
     if args.send_to:
-        item_id = p.queue_report(args.month, args.send_to, args.channel, datetime.now(UTC))
-        print(f"queued as #{item_id}; approve it with `comms queue approve {item_id} --by NAME`, then it goes out")
+        item = reports.queue(actor, args.month, args.send_to, args.channel, now).item
+        print(f"queued as #{item.id}; approve it with `comms queue approve {item.id} --by NAME`, then it goes out")
         return 0
-    report = p.report(args.month)
-    if args.format == "json":
-        output = report_json(report)
-    elif args.format == "csv":
-        output = report_csv(report)
-    else:
-        output = render_report_html(p.renderer, report, produced)
-    return _write(args.out, output)
+    return _write(args.out, reports.monthly_file(actor, args.month, args.format, now))
 
 
 def _write(path: Path | None, output: str) -> int:
@@ -85,33 +65,29 @@ def _write(path: Path | None, output: str) -> int:
 
 
 def cmd_metrics_add(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
-    if args.value < 0:
-        raise ValueError("a value cannot be negative")
-    _first, last = month_bounds(args.month)
-    point = MetricPoint(
-        day=last,
+    MetricsService.of(common.pipeline(args)).add(
+        common.actor(args),
+        objective=args.objective,
         metric=args.metric,
         value=args.value,
-        source="by hand",
+        month=args.month,
         channel=args.channel,
         audience=args.audience,
-        objective=args.objective,
     )
-    p.repos.metrics.add([point])
     print(f"recorded {args.metric}={args.value:g} for objective {args.objective} in {args.month}")
     return 0
 
 
 def cmd_metrics_import(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
-    if args.format == "feedback":
-        points = read_feedback(args.file, objective=args.objective or "1", month=args.month)
-    else:
-        mapping = load_mapping(Path(args.format)) if args.format.endswith((".yaml", ".yml")) else BUILT_IN[args.format]
-        points = read_import(args.file, mapping, objective=args.objective, audience=args.audience, month=args.month)
-    added = p.repos.metrics.add(points)
-    print(f"{added} metric rows added ({len(points) - added} already imported)")
+    done = MetricsService.of(common.pipeline(args)).import_file(
+        common.actor(args),
+        args.file,
+        args.format,
+        objective=args.objective,
+        audience=args.audience,
+        month=args.month,
+    )
+    print(f"{done.added} metric rows added ({done.already_imported} already imported)")
     return 0
 
 

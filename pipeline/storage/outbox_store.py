@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -10,20 +11,13 @@ from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
-from content_calendar.errors import CommsError
-from pipeline.records import Delivery, Edition, OutboxItem
+from pipeline.errors import Conflict, NotFound
+from pipeline.records import Delivery, Edition, ItemStatus, OutboxItem
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EffectReleased, EffectSettled, Event, EventBus, ItemSettled
 from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow, table
-
-STATUSES = ("draft", "awaiting_approval", "approved", "sent", "failed", "cancelled", "missed")
-FINAL = frozenset({"sent", "cancelled"})
-
-
-class OutboxError(CommsError):
-    """An outbox action that does not fit the item's state, e.g. approving a sent item."""
 
 
 def content_hash(*parts: str) -> str:
@@ -72,6 +66,8 @@ def _item(r: OutboxRow) -> OutboxItem:
         r.edition_id,
         r.reason,
         r.last_error,
+        r.created_by,
+        r.edited_by,
     )
 
 
@@ -129,8 +125,9 @@ class OutboxStore(StoreBase):
                 return _item(found)
             digest = content_hash(values.get("subject", ""), values.get("body", ""), values.get("html", ""))
             row = OutboxRow(**values, content_hash=digest, created_at=now, updated_at=now)
-            if row.approval == "auto" and row.status == "awaiting_approval":  # never a draft with problems
-                row.status, row.approved_by, row.approved_at, row.approved_hash = "approved", "auto", now, digest
+            if row.approval == "auto" and row.status == ItemStatus.AWAITING_APPROVAL:  # never a draft with problems
+                row.status = ItemStatus.APPROVED
+                row.approved_by, row.approved_at, row.approved_hash = "auto", now, digest
             s.add(row)
             s.flush()
             return _item(row)
@@ -167,41 +164,56 @@ class OutboxStore(StoreBase):
         *,
         by: str | None = None,
         reason: str | None = None,
-        allowed_from: tuple[str, ...] = (),
+        allowed_from: Collection[str] = (),
     ) -> OutboxItem:
-        """Move an item to a new status, refusing moves its current status does not allow."""
+        """Write an item's new status with who and when. Which moves are allowed is decided by the caller
+        (`pipeline.services.outbox`); `allowed_from` makes the write conditional on the status it read, so
+        a move decided on a status another process has changed meanwhile raises Conflict."""
         with self.session() as s:
-            row = s.get(OutboxRow, item_id)
-            if row is None:
-                raise OutboxError(f"no outbox item {item_id}")
-            if allowed_from and row.status not in allowed_from:
-                raise OutboxError(f"item {item_id} is {row.status}; it can be {to} only from {', '.join(allowed_from)}")
+            row = self._row(s, item_id, allowed_from)
             row.status, row.updated_at = to, now
-            if to == "approved":
+            if to == ItemStatus.APPROVED:
                 row.approved_by, row.approved_at, row.approved_hash = by, now, row.content_hash
-            elif to in ("awaiting_approval", "draft"):
+            elif to in (ItemStatus.AWAITING_APPROVAL, ItemStatus.DRAFT):
                 row.approved_by = row.approved_at = row.approved_hash = None
-            if to == "draft":
+            if to == ItemStatus.DRAFT:
                 row.rejected_by = by
             if reason is not None:
                 row.reason = reason
             s.add(row)
             return _item(row)
 
-    def edit_item(self, item_id: int, now: datetime, **changes: str) -> OutboxItem:
-        """Change an item's text; an edited item needs approving again."""
+    def edit_item(
+        self,
+        item_id: int,
+        now: datetime,
+        changes: dict[str, str],
+        *,
+        by: str,
+        status: str,
+        allowed_from: Collection[str] = (),
+    ) -> OutboxItem:
+        """Write an item's new text (its content hash follows), who edited it, and the status the caller
+        decided; an item not left approved loses its approval."""
         with self.session() as s:
-            row = s.get(OutboxRow, item_id)
-            if row is None or row.status in FINAL:
-                raise OutboxError(f"item {item_id} cannot be edited now")
+            row = self._row(s, item_id, allowed_from)
             for k, v in changes.items():
                 setattr(row, k, v)
             row.content_hash = content_hash(row.subject, row.body, row.html)
-            if row.approved_hash != row.content_hash:
-                row.status, row.approved_by, row.approved_at, row.approved_hash = "awaiting_approval", None, None, None
-            row.updated_at = now
+            row.edited_by, row.status, row.updated_at = by, status, now
+            if status != ItemStatus.APPROVED:
+                row.approved_by = row.approved_at = row.approved_hash = None
             s.add(row)
             return _item(row)
+
+    @staticmethod
+    def _row(s: Session, item_id: int, allowed_from: Collection[str]) -> OutboxRow:
+        row = s.get(OutboxRow, item_id, with_for_update=True)
+        if row is None:
+            raise NotFound(f"no outbox item {item_id}")
+        if allowed_from and row.status not in allowed_from:
+            raise Conflict(f"item {item_id} is {row.status} now (it changed meanwhile); nothing was done")
+        return row
 
     # deliveries -----------------------------------------------------------------------------
     def ensure_deliveries(self, item_id: int, recipients: list[tuple[str, str]]) -> None:

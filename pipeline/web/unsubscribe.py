@@ -7,13 +7,19 @@ unsubscribes anyone); POST /unsubscribe?token=T unsubscribes, which is what mail
 
 from __future__ import annotations
 
+import contextlib
 import html
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
+from wsgiref.simple_server import WSGIServer, make_server
 
+from pipeline.context import AppContext
+from pipeline.errors import NotFound, SettingsError
+from pipeline.services.actor import Actor
+from pipeline.services.subscribers import SubscriberService
 from pipeline.storage.store import Repositories
 from pipeline.tokens import TokenError, verify
 
@@ -30,6 +36,9 @@ def _page(start: Callable[..., Any], status: str, title: str, body: str) -> Iter
 
 
 def make_app(store: Repositories, secret_key: str, organisation: str = "us") -> Callable[..., Iterable[bytes]]:
+    subscribers = SubscriberService(store.subscribers)
+    one_click = Actor.system("one-click unsubscribe")
+
     def app(environ: dict[str, Any], start: Callable[..., Any]) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", "/"), environ.get("REQUEST_METHOD", "GET")
         if path == "/healthz":
@@ -48,7 +57,8 @@ def make_app(store: Repositories, secret_key: str, organisation: str = "us") -> 
                 f"<p>Please contact {html.escape(organisation)} to unsubscribe.</p>",
             )
         if method == "POST":
-            store.subscribers.set_status(email, "unsubscribed", datetime.now(UTC), "one-click unsubscribe")
+            with contextlib.suppress(NotFound):  # erased meanwhile: nothing more to stop
+                subscribers.unsubscribe(one_click, email, datetime.now(UTC), reason="one-click unsubscribe")
             log.info("unsubscribed", extra={"via": "one-click"})
             return _page(
                 start,
@@ -66,9 +76,11 @@ def make_app(store: Repositories, secret_key: str, organisation: str = "us") -> 
     return app
 
 
-def serve(store: Repositories, secret_key: str, organisation: str, host: str, port: int) -> None:
-    from wsgiref.simple_server import make_server
-
-    with make_server(host, port, make_app(store, secret_key, organisation)) as server:
-        log.info("serving", extra={"host": host, "port": port})
-        server.serve_forever()
+def open_server(ctx: AppContext, host: str, port: int) -> WSGIServer:
+    """`comms serve`: the endpoint over the context's database, bound and ready to `serve_forever()`."""
+    if not ctx.settings.secret_key:
+        raise SettingsError("COMMS_SECRET_KEY is not set: unsubscribe links cannot be checked")
+    organisation = ctx.workspace.organisation.get("name", "us")
+    server = make_server(host, port, make_app(ctx.repos, ctx.settings.secret_key, organisation))
+    log.info("serving", extra={"host": host, "port": port})
+    return server

@@ -10,8 +10,8 @@ from alembic.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from content_calendar.calendar import load_calendar
-from pipeline.records import FeedSpec, MetricPoint, NationalMessage, Subscriber
-from pipeline.storage.outbox_store import OutboxError
+from pipeline.errors import Conflict, NotFound
+from pipeline.records import FeedSpec, ItemStatus, MetricPoint, NationalMessage, Subscriber
 from pipeline.storage.store import Repositories
 from tests.conftest import EXAMPLE
 
@@ -57,15 +57,22 @@ def _item(store: Repositories, key: str = "e@2026-11-05", approval: str = "requi
     )
 
 
-def test_outbox_life_cycle(store: Repositories) -> None:
+def test_outbox_writes(store: Repositories) -> None:
+    """The repository's data operations; the rules that drive them are in tests/integration/test_services_outbox.py."""
     item = _item(store)
     assert _item(store).id == item.id, "one item per occurrence"
     approved = store.outbox.transition(item.id, "approved", NOW, by="Sam (comms)", allowed_from=("awaiting_approval",))
     assert approved.approved_by == "Sam (comms)" and approved.approved_at == NOW
-    edited = store.outbox.edit_item(item.id, NOW, body="Hello again")
-    assert edited.status == "awaiting_approval" and edited.approved_by is None, "an edit needs approving again"
-    with pytest.raises(OutboxError):
+    edited = store.outbox.edit_item(
+        item.id, NOW, {"body": "Hello again"}, by="Alex", status=ItemStatus.AWAITING_APPROVAL, allowed_from=["approved"]
+    )
+    assert edited.body == "Hello again" and edited.edited_by == "Alex"
+    assert edited.status == "awaiting_approval" and edited.approved_by is None, "an item not left approved loses it"
+    with pytest.raises(Conflict):  # the write is conditional on the status the caller read
         store.outbox.transition(item.id, "approved", NOW, by="x", allowed_from=("draft",))
+    with pytest.raises(NotFound):
+        store.outbox.transition(10_000, "approved", NOW, by="x")
+    assert store.outbox.item(item.id) == edited
     assert _item(store, "auto@2026-11-05", approval="auto").status == "approved"
 
 

@@ -1,0 +1,81 @@
+"""comms feeds add | list | remove | status | import"""
+
+from __future__ import annotations
+
+import argparse
+
+from pipeline.cli import common
+from pipeline.errors import NotFound
+from pipeline.records import FeedSpec
+from pipeline.services.feeds import FeedService
+
+
+def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    feeds = commands.add_parser("feeds", help="the feed registry: add, list, remove, status, import")
+    sub = feeds.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add_ = sub.add_parser("add", help="add (or update) a feed")
+    add_.add_argument("url")
+    add_.add_argument("--name", required=True)
+    add_.add_argument("--interval", type=int, default=60, help="minutes between polls")
+    add_.add_argument("--objectives", default="")
+    add_.add_argument("--audiences", default="")
+    add_.add_argument("--include", default="", help="keywords, comma separated: keep only items with one")
+    add_.add_argument("--exclude", default="", help="keywords, comma separated: drop items with any")
+    add_.set_defaults(func=cmd_add)
+    rm = sub.add_parser("remove", help="stop polling a feed (its messages keep their provenance)")
+    rm.add_argument("url")
+    rm.set_defaults(func=cmd_remove)
+    for name in ("list", "status"):
+        sub.add_parser(name, help="each feed's health").set_defaults(func=cmd_status)
+    sub.add_parser("import", help="register the feeds in the workspace's feeds.yaml").set_defaults(func=cmd_import)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(p.strip() for p in text.split(",") if p.strip())
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    spec = FeedSpec(
+        args.url,
+        args.name,
+        args.interval,
+        _split(args.objectives),
+        _split(args.audiences),
+        _split(args.include),
+        _split(args.exclude),
+    )
+    FeedService.of(common.pipeline(args)).add(common.actor(args), spec)
+    print(f"feed added: {args.name}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    try:
+        FeedService.of(common.pipeline(args)).remove(common.actor(args), args.url)
+    except NotFound as exc:
+        print(exc)
+        return 1
+    print("removed")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    print(
+        f"{FeedService.of(common.pipeline(args)).import_workspace(common.actor(args))} feeds registered from feeds.yaml"
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    tz = p.settings.tz
+    for health in FeedService.of(p).status(common.actor(args)):
+        f = health.feed
+        print(
+            f"{f.spec.name}\n  {f.spec.url}\n  {health.state}; last success {common.local(f.last_success_at, tz)}; "
+            f"failures in a row {f.consecutive_failures}; items {f.items_seen}; next poll "
+            f"{common.local(f.next_poll_at, tz)}"
+        )
+        if f.last_error:
+            print(f"  last error: {f.last_error}")
+    return 0

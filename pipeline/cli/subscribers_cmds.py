@@ -1,0 +1,90 @@
+"""comms subscribers import | list | unsubscribe | export | erase"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+
+from pipeline.cli import common
+from pipeline.errors import NotFound
+from pipeline.services.subscribers import STATUSES, SubscriberService
+
+EXPORT_COLUMNS = ("email", "name", "organisation", "audiences", "consent_source", "consent_date", "status")
+
+
+def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    subs = commands.add_parser("subscribers", help="import, list, unsubscribe, export, erase")
+    sub = subs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    imp = sub.add_parser("import", help="add or update subscribers from a CSV (all or nothing)")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=cmd_import)
+    ls = sub.add_parser("list")
+    ls.add_argument("--status", choices=STATUSES)
+    ls.set_defaults(func=cmd_list)
+    exp = sub.add_parser("export", help="write subscribers as CSV to standard output")
+    exp.set_defaults(func=cmd_export)
+    for name, func in (("unsubscribe", cmd_unsubscribe), ("erase", cmd_erase)):
+        p = sub.add_parser(
+            name,
+            help="stop sending to an address"
+            if name == "unsubscribe"
+            else "remove everything personal about an address; aggregate counts stay",
+        )
+        p.add_argument("email")
+        p.set_defaults(func=func)
+
+
+def _service(args: argparse.Namespace) -> SubscriberService:
+    return SubscriberService.of(common.pipeline(args))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    done = _service(args).import_file(common.actor(args), args.file)
+    print(f"{done.added} added, {done.updated} updated")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for s in _service(args).list_subscribers(common.actor(args), status=args.status):
+        print(f"{s.email:42} {s.status:12} {','.join(s.audiences):24} {s.organisation}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(EXPORT_COLUMNS)
+    for s in _service(args).export(common.actor(args)):
+        writer.writerow(
+            [
+                s.email,
+                s.name,
+                s.organisation,
+                ";".join(s.audiences),
+                s.consent_source,
+                s.consent_date.isoformat(),
+                s.status,
+            ]
+        )
+    return 0
+
+
+def cmd_unsubscribe(args: argparse.Namespace) -> int:
+    try:
+        _service(args).unsubscribe(common.actor(args), args.email, common.now())
+    except NotFound as exc:
+        print(exc)
+        return 1
+    print("unsubscribed")
+    return 0
+
+
+def cmd_erase(args: argparse.Namespace) -> int:
+    try:
+        _service(args).erase(common.actor(args), args.email)
+    except NotFound as exc:
+        print(exc)
+        return 1
+    print("erased")
+    return 0

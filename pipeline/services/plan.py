@@ -1,0 +1,102 @@
+"""The team's plan: check the calendar files against strategy.yaml, import them, read a month of it.
+
+Checking and reading work on the workspace's files alone (no database); importing replaces the stored
+plan whole, and only if every file is valid (`CalendarError` lists each problem otherwise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from content_calendar.calendar import check_calendar, load_calendar
+from content_calendar.errors import Problem
+from content_calendar.gaps import Gaps, find_gaps
+from content_calendar.models import Entry, Strategy
+from content_calendar.plan import Occurrence, month_bounds, plan
+from content_calendar.strategy import load_strategy
+from pipeline.context import AppContext
+from pipeline.services.actor import Actor
+from pipeline.storage.calendar_store import CalendarStore
+from pipeline.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class PlanCheck:
+    files: tuple[Path, ...]
+    entries: int
+    objectives: int
+    problems: tuple[Problem, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass(frozen=True)
+class PlanImported:
+    objectives: int
+    entries: int
+
+
+@dataclass(frozen=True)
+class MonthPlan:
+    strategy: Strategy
+    entries: tuple[Entry, ...]
+    first: date
+    last: date
+    occurrences: tuple[Occurrence, ...]
+
+
+@dataclass(frozen=True)
+class MonthGaps:
+    month: str
+    gaps: Gaps
+    names: dict[str, str]  # a code (objective, audience, channel) as a person reads it
+
+
+def calendar_files(workspace: Workspace, files: list[Path] | None = None) -> list[Path]:
+    return list(files or []) or workspace.calendar_paths
+
+
+def check_plan(workspace: Workspace, files: list[Path] | None = None, strategy_path: Path | None = None) -> PlanCheck:
+    """Every problem in the calendar files, as FILE:LINE: field: message; nothing is stored."""
+    strategy = load_strategy(strategy_path or workspace.strategy_path)
+    paths = calendar_files(workspace, files)
+    entries, problems = check_calendar(paths, strategy)
+    return PlanCheck(tuple(paths), len(entries), len(strategy.objectives), tuple(problems))
+
+
+def read_plan(workspace: Workspace, files: list[Path] | None = None) -> tuple[Strategy, list[Entry]]:
+    strategy = load_strategy(workspace.strategy_path)
+    return strategy, load_calendar(calendar_files(workspace, files), strategy)
+
+
+def month_plan(workspace: Workspace, month: str, files: list[Path] | None = None) -> MonthPlan:
+    strategy, entries = read_plan(workspace, files)
+    first, last = month_bounds(month)
+    return MonthPlan(strategy, tuple(entries), first, last, tuple(plan(strategy, entries, first, last)))
+
+
+def month_gaps(workspace: Workspace, month: str, files: list[Path] | None = None) -> MonthGaps:
+    """Objectives with no activity, audiences not reached in three months, channels with nothing planned."""
+    strategy, entries = read_plan(workspace, files)
+    names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
+    names |= {c.code: c.name for c in strategy.channels}
+    return MonthGaps(month, find_gaps(strategy, entries, month), names)
+
+
+class PlanService:
+    def __init__(self, workspace: Workspace, calendar: CalendarStore) -> None:
+        self.workspace, self.calendar = workspace, calendar
+
+    @classmethod
+    def of(cls, ctx: AppContext) -> PlanService:
+        return cls(ctx.workspace, ctx.repos.calendar)
+
+    def import_plan(self, actor: Actor, now: datetime, files: list[Path] | None = None) -> PlanImported:
+        """Load strategy.yaml and the calendar files; replace the stored plan only if all are valid."""
+        strategy, entries = read_plan(self.workspace, files)
+        self.calendar.import_plan(strategy, entries, now)
+        return PlanImported(len(strategy.objectives), len(entries))

@@ -1,0 +1,162 @@
+"""The month's data, the monthly report against the objectives, the quarterly committee summary, and
+the report queued as an email for approval like any other item."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from content_calendar.plan import month_bounds, plan
+from pipeline.context import AppContext
+from pipeline.errors import Invalid, NotFound
+from pipeline.records import DeliveryStatus, ItemStatus, OutboxItem
+from pipeline.rendering.render import Renderer
+from pipeline.reporting.files import render_report_html
+from pipeline.reporting.quarterly import build_quarterly, quarter_months
+from pipeline.reporting.report import MonthData, build_report, report_csv, report_json
+from pipeline.services.actor import Actor
+from pipeline.storage.calendar_store import CalendarStore
+from pipeline.storage.metrics_store import MetricsStore
+from pipeline.storage.outbox_store import OutboxStore
+
+MONTHLY_FORMATS = ("html", "csv", "json")
+QUARTERLY_FORMATS = ("html", "json")
+REPORT_DAYS_TO_SEND = 7  # a queued report not approved and sent within a week is missed
+
+
+def previous_months(month: str, count: int) -> tuple[str, ...]:
+    """The `count` months ending with `month`, oldest first."""
+    first, _ = month_bounds(month)
+    out = []
+    year, mon = first.year, first.month
+    for _ in range(count):
+        out.append(f"{year:04d}-{mon:02d}")
+        year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+    return tuple(reversed(out))
+
+
+def report_text(report: dict[str, Any], month: str) -> str:
+    """The plain-text part of the report email: the headline, and each objective's RAG status."""
+    lines = [
+        f"{report['strategy']}: reach report for {month}",
+        "",
+        f"{report['summary']['delivered']} of {report['summary']['planned']} planned activities delivered.",
+        "",
+    ]
+    lines += [f"Objective {o['code']} ({o['status'].upper()}): {o['title']}" for o in report["objectives"]]
+    lines += ["", "The full report is in the HTML part of this email."]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class QueuedReport:
+    item: OutboxItem
+
+
+class ReportService:
+    def __init__(
+        self, tz: ZoneInfo, renderer: Renderer, calendar: CalendarStore, outbox: OutboxStore, metrics: MetricsStore
+    ) -> None:
+        self.tz, self.renderer = tz, renderer
+        self.calendar, self.outbox, self.metrics = calendar, outbox, metrics
+
+    @classmethod
+    def of(cls, ctx: AppContext) -> ReportService:
+        return cls(ctx.settings.tz, ctx.renderer, ctx.repos.calendar, ctx.repos.outbox, ctx.repos.metrics)
+
+    def month_data(self, month: str) -> MonthData:
+        strategy = self.calendar.strategy()
+        if strategy is None:
+            raise NotFound("no plan imported yet: run `comms calendar import` first")
+        months = previous_months(month, 3)
+        first, last = month_bounds(month)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=self.tz)
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=self.tz)
+        items = self.outbox.items(due_from=start, due_to=end)
+        failures = tuple(
+            f"{e.occurrence_key}: {'; '.join(e.problems)}"
+            for e in self.outbox.editions(500)
+            if e.status == "failed" and first <= _occurrence_day(e.occurrence_key) <= last
+        )
+        return MonthData(
+            strategy=strategy,
+            month=month,
+            months=months,
+            planned=tuple(plan(strategy, self.calendar.entries(), first, last)),
+            items=tuple(items),
+            deliveries={i.id: tuple(self.outbox.deliveries(i.id)) for i in items},
+            metrics=tuple(p for m in months for p in self.metrics.totals(*month_bounds(m))),
+            edition_failures=failures,
+        )
+
+    def monthly(self, actor: Actor, month: str) -> dict[str, Any]:
+        """The monthly report against the objectives, as a dict (see `pipeline.reporting.report`)."""
+        return build_report(self.month_data(month))
+
+    def monthly_file(self, actor: Actor, month: str, fmt: str, produced: datetime) -> str:
+        """The monthly report as html (for A4), csv or json."""
+        if fmt not in MONTHLY_FORMATS:
+            raise Invalid(f"the monthly report is written as {', '.join(MONTHLY_FORMATS)}")
+        report = self.monthly(actor, month)
+        if fmt == "json":
+            return report_json(report)
+        if fmt == "csv":
+            return report_csv(report)
+        return render_report_html(self.renderer, report, produced.astimezone(self.tz))
+
+    def quarterly(self, actor: Actor, quarter: str) -> dict[str, Any]:
+        """Three monthly reports rolled up, with unique reach over the whole quarter."""
+        data = [self.month_data(m) for m in quarter_months(quarter)]
+        people: dict[str, set[str]] = {}
+        for month in data:
+            for item in month.items:
+                for d in month.deliveries.get(item.id, ()):
+                    if d.status == DeliveryStatus.SENT and d.recipient != "-":
+                        people.setdefault(d.audience, set()).add(d.recipient)
+        reach = {a: len(p) for a, p in people.items()}
+        everyone = len(set().union(*people.values())) if people else 0
+        return build_quarterly(quarter, [build_report(m) for m in data], reach, everyone)
+
+    def quarterly_file(self, actor: Actor, quarter: str, fmt: str, produced: datetime) -> str:
+        if fmt not in QUARTERLY_FORMATS:
+            raise Invalid("the quarterly summary is written as html or json")
+        summary = self.quarterly(actor, quarter)
+        if fmt == "json":
+            return json.dumps(summary, indent=2, ensure_ascii=False)
+        local = produced.astimezone(self.tz)
+        return self.renderer.markup_page("report/quarterly.html.j2", {"q": summary, "produced": f"{local:%d %B %Y}"})
+
+    def queue(self, actor: Actor, month: str, audience: str, channel: str, now: datetime) -> QueuedReport:
+        """Queue the monthly report as an email to an audience (the board, members), awaiting approval
+        like any other item, with the actor recorded as who queued it."""
+        strategy = self.calendar.strategy()
+        found = strategy.channel(channel) if strategy else None
+        if found is None or found.kind != "email" or strategy is None or strategy.audience(audience) is None:
+            raise NotFound(f"send the report through an email channel to a known audience ({channel}, {audience})")
+        report = self.monthly(actor, month)
+        item = self.outbox.add_item(
+            now,
+            occurrence_key=f"report:{month}:{audience}",
+            entry_id="report",
+            channel=channel,
+            kind="email",
+            title=f"Reach report {month}",
+            subject=f"Prevent communications: reach report for {month}",
+            body=report_text(report, month),
+            html=render_report_html(self.renderer, report, now.astimezone(self.tz)),
+            audiences=[audience],
+            objectives=[],
+            due_at=now,
+            approval="required",
+            status=ItemStatus.AWAITING_APPROVAL,
+            missed_after_hours=24 * REPORT_DAYS_TO_SEND,
+            created_by=actor.name,
+        )
+        return QueuedReport(item)
+
+
+def _occurrence_day(key: str) -> date:
+    return date.fromisoformat(key.rsplit("@", 1)[1])

@@ -1,0 +1,59 @@
+"""The subscriber list: import, list, unsubscribe, export and erase (which keeps only aggregate counts)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from pipeline.context import AppContext
+from pipeline.errors import Invalid, NotFound
+from pipeline.records import Subscriber
+from pipeline.services.actor import Actor
+from pipeline.storage.subscribers_store import SubscriberStore
+from pipeline.workspace import Workspace, read_subscribers
+
+STATUSES = ("active", "unsubscribed", "bounced")
+
+
+@dataclass(frozen=True)
+class SubscribersImported:
+    added: int
+    updated: int
+
+
+class SubscriberService:
+    def __init__(self, subscribers: SubscriberStore, workspace: Workspace | None = None) -> None:
+        self.subscribers, self.workspace = subscribers, workspace
+
+    @classmethod
+    def of(cls, ctx: AppContext) -> SubscriberService:
+        return cls(ctx.repos.subscribers, ctx.workspace)
+
+    def import_file(self, actor: Actor, path: Path | None = None) -> SubscribersImported:
+        """Add or update subscribers from a CSV (the workspace's subscribers.csv by default), all or
+        nothing; an unsubscribed address stays unsubscribed."""
+        if path is None:
+            if self.workspace is None:
+                raise Invalid("name the subscribers CSV to import")
+            path = self.workspace.root / "subscribers.csv"
+        added, updated = self.subscribers.upsert(read_subscribers(path))
+        return SubscribersImported(added, updated)
+
+    def list_subscribers(self, actor: Actor, status: str | None = None) -> tuple[Subscriber, ...]:
+        if status is not None and status not in STATUSES:
+            raise Invalid(f"a subscriber's status is one of {', '.join(STATUSES)}")
+        return tuple(self.subscribers.all(status=status))
+
+    def export(self, actor: Actor) -> tuple[Subscriber, ...]:
+        return tuple(self.subscribers.all())
+
+    def unsubscribe(self, actor: Actor, email: str, now: datetime, reason: str = "by hand") -> None:
+        """Stop sending to an address. NotFound if it is not on the list."""
+        if not self.subscribers.set_status(email, "unsubscribed", now, reason):
+            raise NotFound(f"no subscriber {email}")
+
+    def erase(self, actor: Actor, email: str) -> None:
+        """Remove everything personal about an address; aggregate figures never held it, so they stay."""
+        if not self.subscribers.erase(email):
+            raise NotFound(f"no subscriber {email}")
