@@ -59,3 +59,7 @@ class Conflict(CommsError):
 
 class Invalid(CommsError, ValueError):
     """An argument a person gave is wrong, e.g. a rejection without a reason or a negative figure."""
+
+
+class DatabaseError(CommsError):
+    """The database cannot be opened or reached; names it without its password."""

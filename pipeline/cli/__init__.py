@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 from pipeline.cli import (
     channels_cmds,
+    common,
+    db_cmds,
     feeds_cmds,
     jobs_cmds,
     plan_cmds,
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     feeds_cmds.add(commands)
     channels_cmds.add(commands)
     report_cmds.add(commands)
+    db_cmds.add(commands)
     return parser
 
 
@@ -64,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    finally:
+        common.close(args)
 
 
 if __name__ == "__main__":

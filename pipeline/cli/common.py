@@ -23,7 +23,18 @@ def settings(args: argparse.Namespace) -> Settings:
 
 
 def pipeline(args: argparse.Namespace) -> Pipeline:
-    return make_pipeline(settings(args))
+    """The command's context, built once per command and closed by `main` when the command ends."""
+    built: Pipeline | None = getattr(args, "_context", None)
+    if built is None:
+        built = args._context = make_pipeline(settings(args))
+    return built
+
+
+def close(args: argparse.Namespace) -> None:
+    built: Pipeline | None = getattr(args, "_context", None)
+    if built is not None:
+        args._context = None
+        built.close()
 
 
 def actor(args: argparse.Namespace) -> Actor:

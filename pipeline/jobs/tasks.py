@@ -17,12 +17,15 @@ from pathlib import Path
 
 from content_calendar.rules import first_working_day
 from pipeline.context import AppContext
+from pipeline.errors import CommsError
 from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.jobs.compose import Composer
 from pipeline.jobs.dispatch import Dispatcher
 from pipeline.records import Outcome
 from pipeline.reporting.files import write_report_html
 from pipeline.reporting.report import report_csv, report_json
+from pipeline.services.actor import Actor
+from pipeline.services.reports import ReportService
 
 log = logging.getLogger(__name__)
 REPORT_HOUR = 8
@@ -35,6 +38,9 @@ def run_job(ctx: AppContext, name: str, now: datetime, job: Callable[[], Outcome
     started = time.monotonic()
     try:
         outcome = job()
+    except CommsError as exc:  # a known condition (no plan yet, a bad template): said plainly
+        log.warning("job failed", extra={"job": name, "error": str(exc)})
+        outcome = Outcome(failures=(str(exc),))
     except Exception as exc:
         log.exception("job crashed", extra={"job": name})
         outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
@@ -135,9 +141,7 @@ def monthly_report(ctx: AppContext, now: datetime) -> Outcome:
 
 
 def write_report_files(ctx: AppContext, month: str, folder: Path, produced: datetime) -> list[Path]:
-    from pipeline.app import Pipeline  # the report use case; moves to pipeline.services.reports
-
-    report = Pipeline(**vars(ctx)).report(month)
+    report = ReportService.of(ctx).monthly(Actor.clock(), month)
     folder.mkdir(parents=True, exist_ok=True)
     html = write_report_html(ctx.renderer, report, folder / f"report-{month}.html", produced)
     (folder / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")

@@ -11,7 +11,10 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import create_engine
+
+from pipeline.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PG_MIGRATE_LOCK = 7_220_485_302  # a fixed advisory-lock id: one migrating process at a time
@@ -67,11 +70,24 @@ def current_revision(conn: Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def reachable(engine: Engine) -> None:
+    """Connect once, turning a refusal into a DatabaseError that names the database (never its
+    password) and the server's own reason, instead of a driver traceback."""
+    try:
+        with engine.connect():
+            pass
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        where = engine.url.render_as_string(hide_password=True)
+        raise DatabaseError(f"cannot open the database {where}: {reason}") from None
+
+
 def migrate(engine: Engine) -> bool:
     """Bring the database to the newest revision; returns whether anything was applied. Called once
     when a process starts (or by `comms db upgrade`), never per job. Several processes starting at once
     on an empty database take turns: a PostgreSQL advisory lock, or SQLite's write lock, is held for
     the whole upgrade, and whoever comes second finds the schema up to date."""
+    reachable(engine)
     head = head_revision(engine)
     with engine.connect() as conn:
         if current_revision(conn) == head:

@@ -97,6 +97,8 @@ class LedgerStore(StoreBase):
         self.lease = lease
         self.clock = clock  # wall clock for leases, apart from the `now` a job acts as of (`--at`)
         self._local = threading.local()
+        self._opened: list[Connection] = []
+        self._opened_lock = threading.Lock()
         self._finish_sql_cache: tuple[str, tuple[str, ...] | None, Any, dict[str, Any]] | None = None
 
     def state(self, key: str) -> str | None:
@@ -245,7 +247,16 @@ class LedgerStore(StoreBase):
         conn: Connection | None = getattr(self._local, "conn", None)
         if conn is None or conn.closed:
             conn = self._local.conn = self.engine.connect()
+            with self._opened_lock:
+                self._opened.append(conn)
         return conn
+
+    def close(self) -> None:
+        """Close the connections the hot path kept per thread (the pool's own go with the engine)."""
+        with self._opened_lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()
 
     def on_effect_settled(self, conn: Connection, event: EffectSettled) -> None:
         settle(conn, event.key, LedgerState(event.state), event.at, event.detail)

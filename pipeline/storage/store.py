@@ -60,6 +60,7 @@ class Repositories:
         return self.engine.dialect.name == "postgresql"
 
     def close(self) -> None:
+        self.ledger.close()
         self.engine.dispose()
 
 

@@ -110,3 +110,23 @@ def test_channels_check_reports_each_channel_and_fails_if_one_does(
         assert main(["channels", "check", "--channel", "x"]) == 0
         assert "1 of 1 channel(s) ready" in capsys.readouterr().out
         assert main(["channels", "check", "--channel", "nope"]) == 2
+
+
+def test_db_status_and_upgrade(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "status"]) == 1
+    assert "revision: (empty)" in capsys.readouterr().out
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.endswith("upgraded\n")
+    assert main(["db", "upgrade"]) == 0
+    assert capsys.readouterr().out.endswith("already up to date\n")
+    assert main(["db", "status"]) == 0
+
+
+def test_an_unreachable_database_is_one_line_without_its_password(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COMMS_DATABASE_URL", "postgresql+psycopg://comms:hunter2secret@127.0.0.1:1/comms")
+    assert main(["db", "status"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("comms db: cannot open the database postgresql+psycopg://comms:***@127.0.0.1:1/comms")
+    assert "hunter2secret" not in err and "Traceback" not in err

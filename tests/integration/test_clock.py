@@ -199,3 +199,48 @@ def test_the_clock_process_starts_guards_and_stops_on_sigterm(workspace: Path) -
     finally:
         if clock.poll() is None:
             clock.kill()
+
+
+def test_env_file_reaches_the_jobs_the_clock_runs(tmp_path: Path) -> None:
+    """`comms --env-file FILE run`: the scheduled jobs use FILE's settings, not a `.env` in the folder."""
+    import signal
+    import sqlite3
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    (folder / ".env").write_text(f"COMMS_DATABASE_URL=sqlite:///{tmp_path / 'decoy.db'}\n")
+    chosen = tmp_path / "chosen.db"
+    settings = {
+        "COMMS_DATABASE_URL": f"sqlite:///{chosen}",
+        "COMMS_WORKSPACE": str(EXAMPLE),
+        "COMMS_FILE_CHANNELS": "*",
+        "COMMS_OUTBOX_DIR": str(tmp_path / "outbox"),
+        "COMMS_REPORTS_DIR": str(tmp_path / "reports"),
+        "COMMS_SECRET_KEY": "k",
+    }
+    (tmp_path / "team.env").write_text("".join(f"{k}={v}\n" for k, v in settings.items()))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMS_")}
+    clock = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "--env-file", str(tmp_path / "team.env"), "run"],
+        env=env,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = datetime.now(UTC) + timedelta(seconds=60)
+        ran: set[str] = set()
+        while datetime.now(UTC) < deadline and not {"collect", "compose", "dispatch"} <= ran:
+            if chosen.exists():
+                with sqlite3.connect(chosen) as conn:
+                    try:
+                        ran = {r[0] for r in conn.execute("select job from job_runs where finished_at is not null")}
+                    except sqlite3.OperationalError:
+                        ran = set()
+    finally:
+        clock.send_signal(signal.SIGTERM)
+        _out, err = clock.communicate(timeout=30)
+    assert {"collect", "compose", "dispatch"} <= ran, err
+    assert not (tmp_path / "decoy.db").exists(), "nothing read the folder's .env"
+    assert "Traceback" not in err
