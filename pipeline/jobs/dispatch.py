@@ -80,9 +80,26 @@ class Dispatcher:
         self.rng = random.Random(seed)
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
         self.batch = BATCH
+        self._pool: ThreadPoolExecutor | None = None
+
+    def pool(self) -> ThreadPoolExecutor:
+        """The threads that send email over the SMTP pool's connections, one set for the whole run."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.settings.smtp_pool_size, thread_name_prefix="send")
+        return self._pool
 
     def run(self, now: datetime, only_item: int | None = None) -> Outcome:
-        """Send what is due at `now` (or only item `only_item`)."""
+        """Send what is due at `now` (or only item `only_item`). The sending threads, and the database
+        connections they kept, are closed when the run ends."""
+        try:
+            return self._run(now, only_item)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+            self.repos.ledger.close()
+
+    def _run(self, now: datetime, only_item: int | None) -> Outcome:
         strategy = self.repos.calendar.strategy()
         if strategy is None:
             return Outcome(failures=("no plan imported yet",))
@@ -322,8 +339,7 @@ class Batch:
         try:
             workers = self.d.settings.smtp_pool_size if self.item.kind == "email" else 1
             if workers > 1 and len(todo) > 1:
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    list(pool.map(self.one, todo))
+                list(self.d.pool().map(self.one, todo))
             else:
                 for pair in todo:
                     self.one(pair)
