@@ -104,9 +104,12 @@ class ControlRepository(Protocol):
         """The most recent run of each job."""
         ...
 
-    def acquire_lock(self, name: str, holder: str, now: datetime, stale_after: timedelta) -> str | None:
+    def acquire_lock(
+        self, name: str, holder: str, now: datetime, stale_after: timedelta, *, take: bool = True
+    ) -> str | None:
         """None when `holder` now has the lock, else who holds it. A heartbeat older than `stale_after`
-        is a dead holder's, and is taken over."""
+        is a dead holder's, and is taken over; with `take=False` a holder only refreshes a lock that is
+        still its own (a heartbeat)."""
         ...
 
     def release_lock(self, name: str, holder: str) -> None: ...
