@@ -36,6 +36,7 @@ from pipeline.records import (
 )
 
 __all__ = [
+    "AdapterLookup",
     "CalendarRepository",
     "ChannelAdapter",
     "ChannelSettings",
@@ -48,6 +49,10 @@ __all__ = [
     "OutboxRepository",
     "SubscriberRepository",
 ]
+
+
+AdapterLookup = Callable[[str, str], ChannelAdapter]
+"""The adapter of a channel, by its code and kind (`pipeline.context.ChannelAdapters` is the real one)."""
 
 
 # Feeds ------------------------------------------------------------------------------------------
