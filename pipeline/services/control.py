@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.clock.scheduler import next_wakeups
+from pipeline.clock.triggers import next_wakeups
 from pipeline.context import AppContext
 from pipeline.errors import Invalid
 from pipeline.ports import ControlRepository, FeedRepository, OutboxRepository

@@ -168,6 +168,28 @@ def test_the_storage_rule_finds_an_import(tmp_path: Path) -> None:
     assert _storage_imports(good, "pipeline.services.good") == []
 
 
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_the_use_cases_never_load_the_clock_process() -> None:
+    """`comms status` reads the clock's triggers (`pipeline.clock.triggers`), not the clock process
+    module, which pulls in the jobs and the process's context."""
+    graph = import_graph()
+    assert not _reachable(graph, "pipeline.clock.triggers") & {"pipeline.context", *_jobs(graph)}
+    for module in (m for m in graph if m.startswith("pipeline.services.")):
+        assert not graph[module] & {"pipeline.clock.scheduler", "pipeline.clock.jobs"}, module
+
+
+def _jobs(graph: dict[str, set[str]]) -> set[str]:
+    return {m for m in graph if m == "pipeline.jobs" or m.startswith("pipeline.jobs.")}
+
+
 def test_no_import_circles() -> None:
     graph = import_graph()
     assert "pipeline.services.outbox" in graph and "pipeline.ports" in graph["pipeline.services.outbox"]
