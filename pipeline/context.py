@@ -9,18 +9,17 @@ connections and the database pool.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from channels import registry
-from pipeline.ports import ChannelAdapter
+from pipeline.ports import AdapterLookup, ChannelAdapter
 from pipeline.rendering.render import Renderer
 from pipeline.settings import Settings
 from pipeline.storage.store import Repositories, open_repositories
 from pipeline.workspace import Workspace
 
-AdapterLookup = Callable[[str, str], ChannelAdapter]
+__all__ = ["AdapterLookup", "AppContext", "ChannelAdapters", "open_context"]
 
 
 class ChannelAdapters:

@@ -3,20 +3,40 @@
 The real code is typed against these, and `tests/contract/test_ports_typed.py` (checked by mypy) holds
 a typed assignment per implementation, so an adapter or repository that drifts from its port fails the
 type check. Every implementation of a port is also run through the same contract tests (`tests/contract/`).
-The outbox and ledger repositories get their Protocols once their new shape (leases) has settled.
+
+The repositories are gathered in `pipeline.storage.store.Repositories`, whose fields are typed as these
+Protocols; the use cases (`pipeline.services`) and the jobs (`pipeline.jobs`) see only the ports.
+The words the ports speak in (records, `Claim`, the events) are in `pipeline.records`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol, Unpack
 
 from channels.port import ChannelAdapter, ChannelSettings
 from content_calendar.models import Entry, Strategy
-from pipeline.records import FeedSpec, FeedState, Freeze, JobRun, MetricPoint, NationalMessage, Subscriber
+from pipeline.records import (
+    Claim,
+    Delivery,
+    Edition,
+    Event,
+    FeedSpec,
+    FeedState,
+    Freeze,
+    ItemSettled,
+    JobRun,
+    MetricPoint,
+    NationalMessage,
+    NewEdition,
+    NewItem,
+    OutboxItem,
+    Subscriber,
+)
 
 __all__ = [
+    "AdapterLookup",
     "CalendarRepository",
     "ChannelAdapter",
     "ChannelSettings",
@@ -24,9 +44,15 @@ __all__ = [
     "FeedFetcher",
     "FeedRepository",
     "FetchResult",
+    "LedgerRepository",
     "MetricsRepository",
+    "OutboxRepository",
     "SubscriberRepository",
 ]
+
+
+AdapterLookup = Callable[[str, str], ChannelAdapter]
+"""The adapter of a channel, by its code and kind (`pipeline.context.ChannelAdapters` is the real one)."""
 
 
 # Feeds ------------------------------------------------------------------------------------------
@@ -83,9 +109,12 @@ class ControlRepository(Protocol):
         """The most recent run of each job."""
         ...
 
-    def acquire_lock(self, name: str, holder: str, now: datetime, stale_after: timedelta) -> str | None:
+    def acquire_lock(
+        self, name: str, holder: str, now: datetime, stale_after: timedelta, *, take: bool = True
+    ) -> str | None:
         """None when `holder` now has the lock, else who holds it. A heartbeat older than `stale_after`
-        is a dead holder's, and is taken over."""
+        is a dead holder's, and is taken over; with `take=False` a holder only refreshes a lock that is
+        still its own (a heartbeat)."""
         ...
 
     def release_lock(self, name: str, holder: str) -> None: ...
@@ -165,3 +194,186 @@ class SubscriberRepository(Protocol):
     def erase(self, email: str) -> bool: ...
 
     def counts(self) -> dict[str, int]: ...
+
+
+class OutboxRepository(Protocol):
+    """Editions, the outbox items and their life cycle, and each item's per-recipient deliveries.
+
+    Which moves are allowed is decided by the caller (`pipeline.services.outbox`, the dispatcher);
+    the repository writes them, conditionally on the status the caller read. Raises `NotFound` for
+    an unknown item and `Conflict` when the item's status changed meanwhile. The dispatcher's writes
+    (`record_attempt`, `settle`) publish the events that the other concerns handle, in the same
+    transaction.
+    """
+
+    # editions
+    def save_edition(self, **values: Unpack[NewEdition]) -> Edition:
+        """Stores the occurrence's edition, replacing the one composed for it before."""
+        ...
+
+    def edition(self, edition_id: int) -> Edition | None: ...
+
+    def edition_inputs(self, edition_id: int) -> dict[str, Any]:
+        """The JSON inputs the edition was rendered from (empty for an unknown edition)."""
+        ...
+
+    def last_edition(self, entry_id: str, before: str) -> Edition | None:
+        """The entry's latest composed edition other than the occurrence `before`."""
+        ...
+
+    def editions(self, limit: int = 100) -> list[Edition]:
+        """The latest editions, newest first."""
+        ...
+
+    # items
+    def add_item(self, now: datetime, **values: Unpack[NewItem]) -> OutboxItem:
+        """Queues an item once per occurrence; an item already queued for the occurrence is returned
+        as it is. An auto-approved item awaiting approval is approved at once."""
+        ...
+
+    def item(self, item_id: int) -> OutboxItem | None: ...
+
+    def items(
+        self,
+        status: str | None = None,
+        channel: str | None = None,
+        due_from: datetime | None = None,
+        due_to: datetime | None = None,
+    ) -> list[OutboxItem]:
+        """Items by due time, filtered; `due_to` is exclusive."""
+        ...
+
+    def transition(
+        self,
+        item_id: int,
+        to: str,
+        now: datetime,
+        *,
+        by: str | None = None,
+        reason: str | None = None,
+        allowed_from: Collection[str] = (),
+    ) -> OutboxItem:
+        """Writes an item's new status with who and when, if it is still in `allowed_from` (Conflict
+        otherwise); approving records the approved text, going back to draft or awaiting approval
+        drops the approval."""
+        ...
+
+    def edit_item(
+        self,
+        item_id: int,
+        now: datetime,
+        changes: dict[str, str],
+        *,
+        by: str,
+        status: str,
+        allowed_from: Collection[str] = (),
+    ) -> OutboxItem:
+        """Writes an item's new text, who edited it and the status the caller decided; an item not
+        left approved loses its approval."""
+        ...
+
+    # deliveries
+    def ensure_deliveries(self, item_id: int, recipients: list[tuple[str, str]]) -> None:
+        """A pending delivery per (recipient, audience) not yet known for the item; safe to run in two
+        processes at once."""
+        ...
+
+    def deliveries(self, item_id: int, status: str | None = None) -> list[Delivery]: ...
+
+    def record_attempt(
+        self,
+        key: str,
+        delivery_id: int,
+        status: str,
+        now: datetime,
+        *,
+        ledger: str | None,
+        detail: str = "",
+        error: str | None = None,
+        external_id: str | None = None,
+        url: str | None = None,
+        next_attempt_at: datetime | None = None,
+        also: tuple[Event, ...] = (),
+    ) -> None:
+        """After one send attempt, in one transaction: the delivery's new state, the ledger claim on
+        `key` settled (`ledger` "done" or "failed") or released for a retry (`ledger` None), and the
+        events in `also` (a refused recipient)."""
+        ...
+
+    def settle(
+        self, item_id: int, to: str, now: datetime, *, reason: str | None, event: ItemSettled | None = None
+    ) -> bool:
+        """Moves an approved item to sent, failed or missed, publishing `event` in the same
+        transaction. Only one process makes the move: False if the item was no longer approved."""
+        ...
+
+    def sync_sent(self, item_id: int, key_prefix: str, now: datetime) -> int:
+        """Marks pending deliveries sent whose ledger key (`key_prefix` + recipient) is done; returns
+        how many."""
+        ...
+
+    def reset_failed_deliveries(self, item_id: int) -> int:
+        """Failed deliveries made pending again, to be retried; returns how many."""
+        ...
+
+
+class LedgerRepository(Protocol):
+    """The effects ledger: one row per effect key (a send, a compose, a report), which decides what is
+    due and what is done.
+
+    A claim is held by its `owner` (one process) under a `lease` measured on `clock` (the wall clock,
+    apart from the `now` a job acts as of). While a lease is alive nobody else acts on the key; an
+    expired or released claim is recovered by the next claimant (`Claim.RECOVERED`: the earlier
+    attempt may have landed, so the channel's own idempotency decides).
+    """
+
+    @property
+    def owner(self) -> str:
+        """This process's name on its claims."""
+        ...
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim stays this process's without being renewed."""
+        ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The wall clock the leases are measured on."""
+        ...
+
+    def state(self, key: str) -> str | None:
+        """started, done or failed; None for a key never claimed."""
+        ...
+
+    def states_for(self, keys: list[str]) -> dict[str, str]:
+        """The states of these keys; keys never claimed are left out."""
+        ...
+
+    def claim(self, key: str, kind: str, now: datetime, *, retry_failed: bool = False) -> Claim:
+        """Claims one effect for this process (see `claim_many`)."""
+        ...
+
+    def claim_many(self, keys: list[str], kind: str, now: datetime, *, retry_failed: bool = False) -> dict[str, Claim]:
+        """Claims effects for this process under a lease: new keys are made, expired or released
+        claims taken over (failed ones too with `retry_failed`); each key says what was found, and
+        only `Claim.go` ones are this process's to attempt."""
+        ...
+
+    def release(self, keys: Iterable[str]) -> None:
+        """Gives up this process's live claims on these keys: the next claimant recovers them at once."""
+        ...
+
+    def renew(self, keys: Iterable[str]) -> set[str]:
+        """Extends this process's leases on these keys; returns the keys it still holds."""
+        ...
+
+    def finish(self, key: str, now: datetime, *, ok: bool = True, detail: str = "") -> None:
+        """Marks an effect done (or failed, with `ok=False`) and drops its lease. KeyError for a key
+        never claimed."""
+        ...
+
+    def finish_fast(self, key: str, now: datetime, detail: str = "") -> None:
+        """Marks one effect done and commits at once: the per-recipient hot path. Safe to call from
+        several threads."""
+        ...

@@ -1,10 +1,15 @@
-"""Frozen records that cross boundaries between storage, jobs and channels. Rows never leave storage."""
+"""Frozen records that cross boundaries between storage, jobs and channels. Rows never leave storage.
+
+Also the words the ports speak in: a ledger claim's answer (`Claim`), the events one concern's change
+publishes for another (`Event`), and the values a new outbox item or edition is written with.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, Required, TypedDict
 
 
 class ItemStatus(StrEnum):
@@ -186,3 +191,107 @@ class Outcome:
         if self.failures:
             parts.append(f"failures={len(self.failures)}")
         return " ".join(parts) or "nothing to do"
+
+
+# The ledger -------------------------------------------------------------------------------------
+
+
+class Claim(StrEnum):
+    """What a ledger claim found. Compares equal to the ledger's own words where they coincide."""
+
+    NEW = "new"  # this call created the row: nobody has tried it
+    RECOVERED = "started"  # an earlier attempt left it unfinished (crashed or deferred): it may have landed
+    DONE = "done"
+    FAILED = "failed"
+    BUSY = "busy"  # another live process holds it: leave it alone
+
+    @property
+    def go(self) -> bool:
+        return self in (Claim.NEW, Claim.RECOVERED)
+
+
+# Events: what one concern's change means for another (published by the outbox, handled by the
+# repository that owns each table; wired in `pipeline.storage.store.Repositories`) -----------------
+
+
+@dataclass(frozen=True)
+class EffectSettled:
+    """A claimed effect finished: `state` is done or failed."""
+
+    key: str
+    state: str
+    at: datetime
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class EffectReleased:
+    """A claimed effect will be tried again later, by any process."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class RecipientRefused:
+    """The destination refused an address for good (a hard bounce)."""
+
+    address: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemSettled:
+    """An outbox item has no delivery left pending: its figures and the messages it carried."""
+
+    item_id: int
+    status: str
+    at: datetime
+    figures: tuple[MetricPoint, ...]
+    used_messages: tuple[int, ...]
+
+
+Event = EffectSettled | EffectReleased | RecipientRefused | ItemSettled
+
+
+# What a new outbox item or edition is written with (keyword arguments, checked by mypy) ----------
+
+
+class NewItem(TypedDict, total=False):
+    """An outbox item to queue (`OutboxRepository.add_item`); the rest of its fields start empty."""
+
+    occurrence_key: Required[str]
+    entry_id: Required[str]
+    channel: Required[str]
+    kind: Required[str]  # email | post
+    title: Required[str]
+    due_at: Required[datetime]
+    status: Required[str]
+    subject: str
+    body: str
+    html: str
+    link: str | None
+    audiences: list[str]
+    objectives: list[str]
+    missed_after_hours: int
+    approval: str  # required | auto
+    edition_id: int | None
+    reason: str | None
+    created_by: str | None
+
+
+class NewEdition(TypedDict):
+    """A composed (or failed) edition (`OutboxRepository.save_edition`), replacing the occurrence's last."""
+
+    occurrence_key: str
+    entry_id: str
+    channel: str
+    template: str
+    status: str  # composed | failed
+    subject: str
+    preheader: str
+    html: str
+    text: str
+    inputs: dict[str, Any]  # JSON: what it was rendered from
+    problems: list[str]
+    composed_at: datetime

@@ -4,7 +4,8 @@
   `max_instances=1`, a misfire grace of minutes, fixed job ids with `replace_existing=True`, and
   text references to the functions in `pipeline.clock.jobs`, which run `pipeline.jobs.tasks` with
   the context the clock process built at start-up.
-- No job is scheduled between 01:00 and 02:00 local time, the hour the clock changes skip or repeat.
+- The triggers are in `pipeline.clock.triggers`; none fires between 01:00 and 02:00 local time, the
+  hour the clock changes skip or repeat.
 - Exactly one clock (`pipeline.clock.lock`). A second clock exits with a clear message, or waits with
   `--wait`.
 """
@@ -18,13 +19,16 @@ from typing import Any
 
 from pipeline.clock import jobs as clock_jobs
 from pipeline.clock.lock import ClockLock, acquire_or_wait
+from pipeline.clock.triggers import MONTHLY_REPORT, WAKE, WAKE_HOURS, cron_triggers, next_wakeups
 from pipeline.context import AppContext
 from pipeline.jobs import tasks
 from pipeline.records import Outcome
 from pipeline.settings import Settings
 
+# WAKE_HOURS and next_wakeups are defined in pipeline.clock.triggers, and still importable from here.
+__all__ = ["WAKE_HOURS", "build_scheduler", "next_wakeups", "run_clock", "run_once"]
+
 log = logging.getLogger(__name__)
-WAKE_HOURS = "0,2-23"  # never 01:00-01:59 local
 
 
 def build_scheduler(settings: Settings, catch_up_at: datetime | None = None) -> Any:
@@ -43,20 +47,13 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None) -> 
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},
         timezone=settings.tz,
     )
-    common = {"replace_existing": True}
+    triggers = cron_triggers(settings.tz)
     first: dict[str, Any] = {}
     if catch_up_at is not None and catch_up_at.astimezone(settings.tz).hour != 1:
         first["next_run_time"] = catch_up_at.astimezone(settings.tz)
-    scheduler.add_job("pipeline.clock.jobs:wake", "cron", id="wake", minute="*/5", hour=WAKE_HOURS, **common, **first)
+    scheduler.add_job("pipeline.clock.jobs:wake", triggers[WAKE], id=WAKE, replace_existing=True, **first)
     scheduler.add_job(
-        "pipeline.clock.jobs:monthly_report",
-        "cron",
-        id="monthly-report",
-        day="1-7",
-        day_of_week="mon-fri",
-        hour=8,
-        minute=0,
-        **common,
+        "pipeline.clock.jobs:monthly_report", triggers[MONTHLY_REPORT], id=MONTHLY_REPORT, replace_existing=True
     )
     return scheduler
 
@@ -104,23 +101,3 @@ def run_clock(ctx: AppContext, wait: bool = False) -> None:
         clock_jobs.bind(None)
         lock.release()
         log.info("clock stopped")
-
-
-def next_wakeups(settings: Settings, now: datetime, count: int = 10) -> list[tuple[str, datetime]]:
-    """The next `count` wake-ups of every job, computed from the triggers alone (no scheduler runs)."""
-    from apscheduler.triggers.cron import CronTrigger
-
-    triggers = {
-        "wake": CronTrigger(minute="*/5", hour=WAKE_HOURS, timezone=settings.tz),
-        "monthly-report": CronTrigger(day="1-7", day_of_week="mon-fri", hour=8, minute=0, timezone=settings.tz),
-    }
-    out: list[tuple[str, datetime]] = []
-    for name, trigger in triggers.items():
-        previous, moment = None, now.astimezone(settings.tz)
-        for _ in range(count):
-            fire = trigger.get_next_fire_time(previous, moment)
-            if fire is None:
-                break
-            out.append((name, fire))
-            previous, moment = fire, fire + timedelta(seconds=1)
-    return sorted(out, key=lambda pair: pair[1])[:count]

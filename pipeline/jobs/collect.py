@@ -21,6 +21,7 @@ import feedparser
 import requests
 
 from channels.http import USER_AGENT, retry_after
+from pipeline import ports
 from pipeline.errors import FeedError
 from pipeline.records import FeedState, NationalMessage, Outcome
 from pipeline.rendering.sanitise import html_to_text, sanitise_html
@@ -184,7 +185,7 @@ class HttpFeedFetcher:
 
 
 class Collector:
-    def __init__(self, repos: Repositories, fetcher: HttpFeedFetcher, workers: int = 8) -> None:
+    def __init__(self, repos: Repositories, fetcher: ports.FeedFetcher, workers: int = 8) -> None:
         self.repos, self.fetcher, self.workers = repos, fetcher, max(1, workers)
 
     def run(self, now: datetime, force: bool = False, only: int | None = None) -> Outcome:
@@ -221,7 +222,7 @@ class Collector:
         self.repos.feeds.record_not_modified(unchanged, now)
         return Outcome(counts, tuple(failures))
 
-    def _fetch(self, feed: FeedState, now: datetime) -> FetchResult | FeedError:
+    def _fetch(self, feed: FeedState, now: datetime) -> ports.FetchResult | FeedError:
         try:
             return self.fetcher.fetch(feed, now)
         except FeedError as exc:

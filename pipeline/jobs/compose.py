@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -30,6 +30,19 @@ from pipeline.workspace import Story, Workspace
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=14)  # how far back a wake-up looks for occurrences it has not handled
 EMAIL_KINDS = frozenset({"email", "notify"})
+
+
+class ItemBase(TypedDict):
+    """What every outbox item of an occurrence is queued with, whatever it becomes."""
+
+    occurrence_key: str
+    entry_id: str
+    channel: str
+    title: str
+    audiences: list[str]
+    objectives: list[str]
+    due_at: datetime
+    approval: str
 
 
 @dataclass(frozen=True)
@@ -133,7 +146,7 @@ class Composer:
 
     def compose(self, strategy: Strategy, due: Due, now: datetime) -> str:
         occ, channel = due.occurrence, due.channel
-        base = {
+        base: ItemBase = {
             "occurrence_key": occ.key,
             "entry_id": occ.entry_id,
             "channel": occ.channel,

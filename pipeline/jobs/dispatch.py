@@ -16,15 +16,23 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from channels.base import ChannelError, Post
 from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
-from pipeline.records import Delivery, MetricPoint, OutboxItem, Outcome, Subscriber
+from pipeline.ports import AdapterLookup, ChannelAdapter
+from pipeline.records import (
+    Claim,
+    Delivery,
+    ItemSettled,
+    MetricPoint,
+    OutboxItem,
+    Outcome,
+    RecipientRefused,
+    Subscriber,
+)
 from pipeline.rendering.personalise import Personaliser, recipient_values
-from pipeline.storage.events import ItemSettled, RecipientRefused
-from pipeline.storage.ledger import Claim
+from pipeline.settings import Settings
 from pipeline.storage.store import Repositories
 from pipeline.tokens import TokenError, sign
 
@@ -74,7 +82,7 @@ def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> tim
 
 class Dispatcher:
     def __init__(
-        self, repos: Repositories, settings: Any, adapter_for: Callable[[str, str], Any], seed: int | None = None
+        self, repos: Repositories, settings: Settings, adapter_for: AdapterLookup, seed: int | None = None
     ) -> None:
         self.repos, self.settings, self.adapter_for = repos, settings, adapter_for
         self.rng = random.Random(seed)
@@ -205,7 +213,7 @@ class Dispatcher:
 
     def deliver(
         self,
-        adapter: Any,
+        adapter: ChannelAdapter,
         item: OutboxItem,
         delivery: Delivery,
         render: Callable[[str, str], tuple[str, str]],
@@ -221,7 +229,7 @@ class Dispatcher:
         html, text = render(delivery.recipient, unsubscribe or "")
         post = Post(
             channel=item.channel,
-            kind=getattr(adapter, "kind", "file"),
+            kind=adapter.kind,
             text=text,
             subject=item.subject or item.title,
             html=html,
@@ -309,7 +317,7 @@ class Batch:
         self,
         dispatcher: Dispatcher,
         item: OutboxItem,
-        adapter: Any,
+        adapter: ChannelAdapter,
         render: Callable[[str, str], tuple[str, str]],
         now: datetime,
         failures: list[str],

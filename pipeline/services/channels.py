@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from channels.base import ChannelError
 from content_calendar.strategy import load_strategy
-from pipeline.context import AdapterLookup, AppContext
+from pipeline.context import AppContext
 from pipeline.errors import NotFound
 from pipeline.jobs.dispatch import unexpected
+from pipeline.ports import AdapterLookup
 from pipeline.services.actor import Actor
 from pipeline.workspace import Workspace
 
@@ -41,7 +42,7 @@ class ChannelService:
     def _check(self, code: str, kind: str) -> ChannelCheck:
         try:
             adapter = self.adapter_for(code, kind)
-            route = "" if getattr(adapter, "kind", kind) == kind else f" (routed to {adapter.kind})"
+            route = "" if adapter.kind == kind else f" (routed to {adapter.kind})"
             return ChannelCheck(code, kind, True, adapter.check() + route)
         except ChannelError as exc:
             return ChannelCheck(code, kind, False, str(exc))

@@ -5,15 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from pipeline.clock.scheduler import next_wakeups
+from pipeline.clock.triggers import next_wakeups
 from pipeline.context import AppContext
 from pipeline.errors import Invalid
+from pipeline.ports import ControlRepository, FeedRepository, OutboxRepository
 from pipeline.records import FeedState, Freeze, ItemStatus, JobRun, NationalMessage, OutboxItem
 from pipeline.services.actor import Actor
 from pipeline.settings import Settings
-from pipeline.storage.control_store import ControlStore
-from pipeline.storage.feeds_store import FeedStore
-from pipeline.storage.outbox_store import OutboxStore
 
 RECENT_MESSAGES = 200  # national messages looked at for changes made at the source after sending
 
@@ -34,7 +32,9 @@ class StatusView:
 
 
 class ControlService:
-    def __init__(self, settings: Settings, control: ControlStore, outbox: OutboxStore, feeds: FeedStore) -> None:
+    def __init__(
+        self, settings: Settings, control: ControlRepository, outbox: OutboxRepository, feeds: FeedRepository
+    ) -> None:
         self.settings, self.control, self.outbox, self.feeds = settings, control, outbox, feeds
 
     @classmethod

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
+from pipeline.ports import FeedRepository
 from pipeline.records import FeedSpec, FeedState
 from pipeline.services.actor import Actor
-from pipeline.storage.feeds_store import FeedStore
 from pipeline.workspace import Workspace
 
 
@@ -24,7 +24,7 @@ class FeedHealth:
 
 
 class FeedService:
-    def __init__(self, workspace: Workspace, feeds: FeedStore) -> None:
+    def __init__(self, workspace: Workspace, feeds: FeedRepository) -> None:
         self.workspace, self.feeds = workspace, feeds
 
     @classmethod

@@ -11,10 +11,10 @@ from pathlib import Path
 from content_calendar.plan import month_bounds
 from pipeline.context import AppContext
 from pipeline.errors import Invalid
+from pipeline.ports import MetricsRepository
 from pipeline.records import MetricPoint
 from pipeline.reporting.imports import BUILT_IN, METRICS, Mapping, load_mapping, read_feedback, read_import
 from pipeline.services.actor import Actor
-from pipeline.storage.metrics_store import MetricsStore
 
 FORMATS = (*BUILT_IN, "feedback")  # or a mapping .yaml file
 
@@ -30,7 +30,7 @@ class MetricsImported:
 
 
 class MetricsService:
-    def __init__(self, metrics: MetricsStore) -> None:
+    def __init__(self, metrics: MetricsRepository) -> None:
         self.metrics = metrics
 
     @classmethod

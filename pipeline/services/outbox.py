@@ -16,9 +16,9 @@ from datetime import datetime
 
 from pipeline.context import AppContext
 from pipeline.errors import Conflict, Invalid, NotAllowed, NotFound
+from pipeline.ports import OutboxRepository
 from pipeline.records import Delivery, ItemStatus, OutboxItem
 from pipeline.services.actor import Actor
-from pipeline.storage.outbox_store import OutboxStore
 
 S = ItemStatus
 
@@ -54,7 +54,7 @@ class Retried:
 
 
 class OutboxService:
-    def __init__(self, outbox: OutboxStore) -> None:
+    def __init__(self, outbox: OutboxRepository) -> None:
         self.outbox = outbox
 
     @classmethod

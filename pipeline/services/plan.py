@@ -17,8 +17,8 @@ from content_calendar.models import Entry, Strategy
 from content_calendar.plan import Occurrence, month_bounds, plan
 from content_calendar.strategy import load_strategy
 from pipeline.context import AppContext
+from pipeline.ports import CalendarRepository
 from pipeline.services.actor import Actor
-from pipeline.storage.calendar_store import CalendarStore
 from pipeline.workspace import Workspace
 
 
@@ -88,7 +88,7 @@ def month_gaps(workspace: Workspace, month: str, files: list[Path] | None = None
 
 
 class PlanService:
-    def __init__(self, workspace: Workspace, calendar: CalendarStore) -> None:
+    def __init__(self, workspace: Workspace, calendar: CalendarRepository) -> None:
         self.workspace, self.calendar = workspace, calendar
 
     @classmethod

@@ -12,15 +12,13 @@ from zoneinfo import ZoneInfo
 from content_calendar.plan import month_bounds, plan
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
+from pipeline.ports import CalendarRepository, MetricsRepository, OutboxRepository
 from pipeline.records import DeliveryStatus, ItemStatus, OutboxItem
 from pipeline.rendering.render import Renderer
 from pipeline.reporting.files import render_report_html
 from pipeline.reporting.quarterly import build_quarterly, quarter_months
 from pipeline.reporting.report import MonthData, build_report, report_csv, report_json
 from pipeline.services.actor import Actor
-from pipeline.storage.calendar_store import CalendarStore
-from pipeline.storage.metrics_store import MetricsStore
-from pipeline.storage.outbox_store import OutboxStore
 
 MONTHLY_FORMATS = ("html", "csv", "json")
 QUARTERLY_FORMATS = ("html", "json")
@@ -58,7 +56,12 @@ class QueuedReport:
 
 class ReportService:
     def __init__(
-        self, tz: ZoneInfo, renderer: Renderer, calendar: CalendarStore, outbox: OutboxStore, metrics: MetricsStore
+        self,
+        tz: ZoneInfo,
+        renderer: Renderer,
+        calendar: CalendarRepository,
+        outbox: OutboxRepository,
+        metrics: MetricsRepository,
     ) -> None:
         self.tz, self.renderer = tz, renderer
         self.calendar, self.outbox, self.metrics = calendar, outbox, metrics

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
+from pipeline.ports import SubscriberRepository
 from pipeline.records import Subscriber
 from pipeline.services.actor import Actor
-from pipeline.storage.subscribers_store import SubscriberStore
 from pipeline.workspace import Workspace, read_subscribers
 
 STATUSES = ("active", "unsubscribed", "bounced")
@@ -23,7 +23,7 @@ class SubscribersImported:
 
 
 class SubscriberService:
-    def __init__(self, subscribers: SubscriberStore, workspace: Workspace | None = None) -> None:
+    def __init__(self, subscribers: SubscriberRepository, workspace: Workspace | None = None) -> None:
         self.subscribers, self.workspace = subscribers, workspace
 
     @classmethod

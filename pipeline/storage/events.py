@@ -4,59 +4,22 @@ The dispatcher's effects reach beyond the outbox: a finished send settles its le
 recipient is marked bounced on the subscriber list, a settled item adds its delivery figures to the
 metrics and marks the national messages it carried as used. The outbox publishes these events on
 its own transaction; the repository that owns each table handles them (wired in
-`pipeline.storage.store.Repositories`), so every effect commits or none does.
+`pipeline.storage.store.Repositories`), so every effect commits or none does. The events themselves
+are records (`pipeline.records`), since the outbox port names them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from pipeline.records import MetricPoint
+from pipeline.records import EffectReleased, EffectSettled, Event, ItemSettled, RecipientRefused
+
+__all__ = ["EffectReleased", "EffectSettled", "Event", "EventBus", "Handler", "ItemSettled", "RecipientRefused"]
 
 
-@dataclass(frozen=True)
-class EffectSettled:
-    """A claimed effect finished: `state` is done or failed."""
-
-    key: str
-    state: str
-    at: datetime
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class EffectReleased:
-    """A claimed effect will be tried again later, by any process."""
-
-    key: str
-
-
-@dataclass(frozen=True)
-class RecipientRefused:
-    """The destination refused an address for good (a hard bounce)."""
-
-    address: str
-    at: datetime
-    reason: str
-
-
-@dataclass(frozen=True)
-class ItemSettled:
-    """An outbox item has no delivery left pending: its figures and the messages it carried."""
-
-    item_id: int
-    status: str
-    at: datetime
-    figures: tuple[MetricPoint, ...]
-    used_messages: tuple[int, ...]
-
-
-Event = EffectSettled | EffectReleased | RecipientRefused | ItemSettled
 Handler = Callable[[Connection, Any], None]
 
 

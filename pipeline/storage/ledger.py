@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import select
 
+from pipeline.records import Claim
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EffectReleased, EffectSettled
 from pipeline.storage.tables import LedgerRow, table
@@ -42,20 +43,6 @@ class LedgerState(StrEnum):
     STARTED = "started"
     DONE = "done"
     FAILED = "failed"
-
-
-class Claim(StrEnum):
-    """What a claim found. Compares equal to the ledger's own words where they coincide."""
-
-    NEW = "new"  # this call created the row: nobody has tried it
-    RECOVERED = "started"  # an earlier attempt left it unfinished (crashed or deferred): it may have landed
-    DONE = "done"
-    FAILED = "failed"
-    BUSY = "busy"  # another live process holds it: leave it alone
-
-    @property
-    def go(self) -> bool:
-        return self in (Claim.NEW, Claim.RECOVERED)
 
 
 def process_owner() -> str:
@@ -84,6 +71,8 @@ def _utcnow() -> datetime:
 
 
 class LedgerStore(StoreBase):
+    """Implements `ports.LedgerRepository`, and handles the outbox's claim events."""
+
     def __init__(
         self,
         engine: Engine,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from pipeline.errors import Conflict, NotFound
-from pipeline.records import Delivery, Edition, ItemStatus, OutboxItem
+from pipeline.records import Delivery, Edition, ItemStatus, NewEdition, NewItem, OutboxItem
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EffectReleased, EffectSettled, Event, EventBus, ItemSettled
 from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow, table
@@ -72,12 +72,14 @@ def _item(r: OutboxRow) -> OutboxItem:
 
 
 class OutboxStore(StoreBase):
+    """Implements `ports.OutboxRepository`; publishes its events on `events`."""
+
     def __init__(self, engine: Engine, events: EventBus) -> None:
         super().__init__(engine)
         self.events = events
 
     # editions -------------------------------------------------------------------------------
-    def save_edition(self, **values: Any) -> Edition:
+    def save_edition(self, **values: Unpack[NewEdition]) -> Edition:
         with self.session() as s:
             row = s.exec(select(EditionRow).where(EditionRow.occurrence_key == values["occurrence_key"])).first()
             row = row or EditionRow(**values)
@@ -117,7 +119,7 @@ class OutboxStore(StoreBase):
             return [_edition(r) for r in rows]
 
     # outbox ---------------------------------------------------------------------------------
-    def add_item(self, now: datetime, **values: Any) -> OutboxItem:
+    def add_item(self, now: datetime, **values: Unpack[NewItem]) -> OutboxItem:
         """Queue an item once per occurrence; an existing item for the occurrence is returned as is."""
         with self.session() as s:
             found = s.exec(select(OutboxRow).where(OutboxRow.occurrence_key == values["occurrence_key"])).first()

@@ -1,6 +1,8 @@
 """The repositories, one per concern, each owning its tables, opened together on one engine.
 
-Nothing outside `pipeline/storage/` touches rows: the jobs and the use cases call these.
+Nothing outside `pipeline/storage/` touches rows: the jobs and the use cases call these, and see each
+only as its port (`pipeline.ports`): the fields below are typed as the Protocols, so building them in
+`Repositories.on` is where mypy checks every store against its port.
 """
 
 from __future__ import annotations
@@ -10,6 +12,15 @@ from datetime import timedelta
 
 from sqlalchemy.engine import Engine
 
+from pipeline.ports import (
+    CalendarRepository,
+    ControlRepository,
+    FeedRepository,
+    LedgerRepository,
+    MetricsRepository,
+    OutboxRepository,
+    SubscriberRepository,
+)
 from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
 from pipeline.storage.db import make_engine, migrate
@@ -26,34 +37,35 @@ class Repositories:
     """The repositories of one database. Each is handed only to the code that needs its concern."""
 
     engine: Engine
-    calendar: CalendarStore
-    control: ControlStore
-    feeds: FeedStore
-    ledger: LedgerStore
-    metrics: MetricsStore
-    outbox: OutboxStore
-    subscribers: SubscriberStore
+    calendar: CalendarRepository
+    control: ControlRepository
+    feeds: FeedRepository
+    ledger: LedgerRepository
+    metrics: MetricsRepository
+    outbox: OutboxRepository
+    subscribers: SubscriberRepository
 
     @classmethod
     def on(cls, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> Repositories:
         """The repositories on one engine, with the outbox's events wired to the concerns they touch."""
         events = EventBus()
-        repos = cls(
+        feeds, ledger, metrics = FeedStore(engine), LedgerStore(engine, lease=lease), MetricsStore(engine)
+        subscribers = SubscriberStore(engine)
+        events.subscribe(EffectSettled, ledger.on_effect_settled)
+        events.subscribe(EffectReleased, ledger.on_effect_released)
+        events.subscribe(RecipientRefused, subscribers.on_recipient_refused)
+        events.subscribe(ItemSettled, metrics.on_item_settled)
+        events.subscribe(ItemSettled, feeds.on_item_settled)
+        return cls(
             engine=engine,
             calendar=CalendarStore(engine),
             control=ControlStore(engine),
-            feeds=FeedStore(engine),
-            ledger=LedgerStore(engine, lease=lease),
-            metrics=MetricsStore(engine),
+            feeds=feeds,
+            ledger=ledger,
+            metrics=metrics,
             outbox=OutboxStore(engine, events),
-            subscribers=SubscriberStore(engine),
+            subscribers=subscribers,
         )
-        events.subscribe(EffectSettled, repos.ledger.on_effect_settled)
-        events.subscribe(EffectReleased, repos.ledger.on_effect_released)
-        events.subscribe(RecipientRefused, repos.subscribers.on_recipient_refused)
-        events.subscribe(ItemSettled, repos.metrics.on_item_settled)
-        events.subscribe(ItemSettled, repos.feeds.on_item_settled)
-        return repos
 
     @property
     def is_postgres(self) -> bool:

@@ -17,7 +17,8 @@ import time_machine
 
 from content_calendar.rules import first_working_day
 from pipeline.clock import jobs
-from pipeline.clock.scheduler import WAKE_HOURS, next_wakeups
+from pipeline.clock.scheduler import build_scheduler
+from pipeline.clock.triggers import WAKE_HOURS, cron_triggers, next_wakeups
 from pipeline.context import open_context
 from pipeline.settings import load_settings
 from tests.conftest import EXAMPLE
@@ -97,6 +98,14 @@ def test_the_clock_never_wakes_between_one_and_two() -> None:
         assert fires and all(m.astimezone(LONDON).hour != 1 for m in fires)
         assert len(fires) == len(set(fires))
     assert WAKE_HOURS == "0,2-23"
+
+
+def test_the_clock_schedules_the_triggers_that_status_shows(tmp_path: Path) -> None:
+    settings = load_settings(environ={"COMMS_DATABASE_URL": f"sqlite:///{tmp_path / 'clock.db'}"}, env_file=None)
+    jobs = {job.id: job for job in build_scheduler(settings).get_jobs()}  # pending: the scheduler never starts
+    triggers = cron_triggers(settings.tz)
+    assert set(jobs) == set(triggers) == {"wake", "monthly-report"}
+    assert {name: str(job.trigger) for name, job in jobs.items()} == {name: str(t) for name, t in triggers.items()}
 
 
 def test_downtime_catches_up_once_and_marks_late_items_missed(workspace: Path) -> None:

@@ -1,4 +1,5 @@
-"""The layout holds: the command line reaches data only through the use cases, and no import circles.
+"""The layout holds: the command line reaches data only through the use cases, the use cases see storage
+only through its ports, and no import circles.
 
 Both are read from the source with `ast`, nothing is imported: a face that imports storage, or a new
 circle between modules, fails here with the file, the line and the modules involved.
@@ -14,6 +15,7 @@ from tests.conftest import ROOT
 
 PACKAGES = ("pipeline", "channels", "content_calendar")
 CLI = ROOT / "pipeline" / "cli"
+SERVICES = ROOT / "pipeline" / "services"
 # Module-level import circles that are known and being removed, each as the set of its modules. None now:
 # pipeline.clock.scheduler imports pipeline.jobs.tasks only inside run_clock(), which is not at module level.
 KNOWN_CYCLES: set[frozenset[str]] = set()
@@ -137,9 +139,60 @@ def test_the_command_line_never_touches_storage() -> None:
     assert not offences, "\n".join(offences)
 
 
+def _storage_imports(path: Path, module: str) -> list[str]:
+    """Each import of `pipeline.storage` (or a module in it) by one source file, as line: name."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return [
+        f"{line}: imports {name}"
+        for line, name in _imported_names(tree, module, path.name == "__init__.py")
+        if name == "pipeline.storage" or name.startswith("pipeline.storage.")
+    ]
+
+
+def test_the_use_cases_see_storage_only_through_its_ports() -> None:
+    """A use case takes the repositories it needs typed as their Protocols (`pipeline.ports`), so mypy
+    checks the seam and any implementation (a memory one, a web client) can stand in."""
+    offences = [
+        f"{path.relative_to(ROOT)}:{offence}"
+        for path in sorted(SERVICES.glob("*.py"))
+        for offence in _storage_imports(path, _module_name(path))
+    ]
+    assert not offences, "\n".join(offences) + "\n(type against pipeline.ports instead)"
+
+
+def test_the_storage_rule_finds_an_import(tmp_path: Path) -> None:
+    bad, good = tmp_path / "bad.py", tmp_path / "good.py"
+    bad.write_text("import os\n\nfrom pipeline.storage.outbox_store import OutboxStore\n", encoding="utf-8")
+    good.write_text("from pipeline.ports import OutboxRepository\n", encoding="utf-8")
+    assert _storage_imports(bad, "pipeline.services.bad") == ["3: imports pipeline.storage.outbox_store.OutboxStore"]
+    assert _storage_imports(good, "pipeline.services.good") == []
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for target in graph[todo.pop()] - seen:
+            seen.add(target)
+            todo.append(target)
+    return seen
+
+
+def test_the_use_cases_never_load_the_clock_process() -> None:
+    """`comms status` reads the clock's triggers (`pipeline.clock.triggers`), not the clock process
+    module, which pulls in the jobs and the process's context."""
+    graph = import_graph()
+    assert not _reachable(graph, "pipeline.clock.triggers") & {"pipeline.context", *_jobs(graph)}
+    for module in (m for m in graph if m.startswith("pipeline.services.")):
+        assert not graph[module] & {"pipeline.clock.scheduler", "pipeline.clock.jobs"}, module
+
+
+def _jobs(graph: dict[str, set[str]]) -> set[str]:
+    return {m for m in graph if m == "pipeline.jobs" or m.startswith("pipeline.jobs.")}
+
+
 def test_no_import_circles() -> None:
     graph = import_graph()
-    assert "pipeline.services.outbox" in graph and "pipeline.storage.outbox_store" in graph["pipeline.services.outbox"]
+    assert "pipeline.services.outbox" in graph and "pipeline.ports" in graph["pipeline.services.outbox"]
     found = [c for c in cycles(graph) if frozenset(c) not in KNOWN_CYCLES]
     assert not found, "import circles (module-level imports):\n" + "\n".join(" <-> ".join(c) for c in found)
 
