@@ -278,6 +278,7 @@ class NewItem(TypedDict, total=False):
     edition_id: int | None
     reason: str | None
     created_by: str | None
+    approved_by: str | None  # with status approved: an entry marked for auto-approval ("auto")
 
 
 class NewEdition(TypedDict):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
@@ -19,7 +19,7 @@ from channels.limits import check_length
 from content_calendar.models import Channel, Occurrence, Strategy
 from content_calendar.plan import plan
 from pipeline.errors import TemplateError
-from pipeline.records import Edition, NationalMessage, Outcome
+from pipeline.records import Edition, ItemStatus, NationalMessage, Outcome
 from pipeline.rendering.accessibility import check_edition
 from pipeline.rendering.personalise import new_nonce, sentinel
 from pipeline.rendering.render import Renderer
@@ -43,6 +43,7 @@ class ItemBase(TypedDict):
     objectives: list[str]
     due_at: datetime
     approval: str
+    created_by: str
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,21 @@ def _message_input(msg: NationalMessage, sources: dict[str, str]) -> dict[str, A
     }
 
 
+class Queued(TypedDict, total=False):
+    status: Required[str]
+    approved_by: str
+
+
+def queued(approval: str, problems: bool) -> Queued:
+    """How a composed item enters the outbox. Invariant 1: nothing public goes out without approval
+    unless its entry is marked `auto`; and a post with problems stays a draft, auto or not."""
+    if problems:
+        return {"status": ItemStatus.DRAFT}
+    if approval == "auto":
+        return {"status": ItemStatus.APPROVED, "approved_by": "auto"}
+    return {"status": ItemStatus.AWAITING_APPROVAL}
+
+
 class Composer:
     def __init__(self, repos: Repositories, workspace: Workspace, renderer: Renderer) -> None:
         self.repos, self.workspace, self.renderer = repos, workspace, renderer
@@ -155,6 +171,7 @@ class Composer:
             "objectives": list(occ.objectives),
             "due_at": occ.start.astimezone(UTC),
             "approval": occ.approval,
+            "created_by": "clock",
         }
         missed_after = due.missed_after_hours
         if due.missed:
@@ -182,18 +199,17 @@ class Composer:
                 html=edition.html,
                 edition_id=edition.id,
                 missed_after_hours=missed_after,
-                status="awaiting_approval",
+                **queued(occ.approval, problems=False),
             )
             return "editions"
         text, problems = self.post_text(strategy, occ, channel, now)
-        status = "draft" if problems else "awaiting_approval"
         self.repos.outbox.add_item(
             now,
             **base,
             kind="post",
             body=text,
             link=self._link(),
-            status=status,
+            **queued(occ.approval, problems=bool(problems)),
             missed_after_hours=missed_after,
             reason="; ".join(problems) or None,
         )

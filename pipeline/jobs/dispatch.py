@@ -332,7 +332,9 @@ class Batch:
         self.results: dict[str, int] = {"sent": 0, "failed": 0, "busy": 0}
 
     def send(self) -> dict[str, int]:
-        states = self.ledger.claim_many([self.prefix + d.recipient for d in self.deliveries], "send", self.now)
+        # A delivery still pending whose send failed earlier is one a person asked to retry.
+        keys = [self.prefix + d.recipient for d in self.deliveries]
+        states = self.ledger.claim_many(keys, "send", self.now, retry_failed=True)
         self.held = {k for k, s in states.items() if s.go}
         self.renew_at = self.ledger.clock() + self.ledger.lease / 3
         todo = []

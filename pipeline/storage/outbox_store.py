@@ -127,9 +127,8 @@ class OutboxStore(StoreBase):
                 return _item(found)
             digest = content_hash(values.get("subject", ""), values.get("body", ""), values.get("html", ""))
             row = OutboxRow(**values, content_hash=digest, created_at=now, updated_at=now)
-            if row.approval == "auto" and row.status == ItemStatus.AWAITING_APPROVAL:  # never a draft with problems
-                row.status = ItemStatus.APPROVED
-                row.approved_by, row.approved_at, row.approved_hash = "auto", now, digest
+            if row.status == ItemStatus.APPROVED:  # approved as it is queued: bound to this exact content
+                row.approved_at, row.approved_hash = now, digest
             s.add(row)
             s.flush()
             return _item(row)

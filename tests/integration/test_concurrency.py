@@ -103,7 +103,8 @@ def queue_bulletin(env: dict[str, str], due: datetime) -> int:
         objectives=["6"],
         due_at=due,
         approval="auto",
-        status="awaiting_approval",
+        status="approved",
+        approved_by="auto",
     )
     p.repos.engine.dispose()
     return item.id

@@ -165,6 +165,27 @@ def test_a_bounce_marks_the_subscriber_and_the_others_still_go(ready: Pipeline) 
     assert "1 of 14 not delivered" in (bulletin(ready).reason or "")
 
 
+def test_a_failed_item_retried_by_a_person_goes_once_more(ready: Pipeline) -> None:
+    from pipeline.services.actor import Actor
+    from pipeline.services.outbox import OutboxService
+
+    refused = ChannelError("email", "SMTP 554 relay refused", transient=False)
+    memory = MemoryAdapter("headteacher-bulletin", failures=[refused] * 14)
+    memory.kind = "email"
+    ready.adapter_for = lambda code, kind: memory
+    item = bulletin(ready)
+    ready.repos.outbox.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    first = ready.dispatch(BULLETIN_DUE)
+    assert first.counts["sent"] == 0 and first.counts["failed"] == 14
+    assert bulletin(ready).status == "failed"
+    outbox = OutboxService.of(ready)
+    assert outbox.retry(Actor.cli("Sam"), item.id, BULLETIN_DUE).deliveries_reset == 14
+    outbox.approve(Actor.cli("Alex"), item.id, BULLETIN_DUE)
+    again = ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
+    assert again.counts["sent"] == 14 and len(memory.sent) == 14, "each failed send went once more"
+    assert bulletin(ready).status == "sent"
+
+
 def test_the_report_can_be_sent_to_the_board(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:
     box, _ = mailbox
     item_id = ready.queue_report("2026-11", "elected-members", "member-briefing", BULLETIN_DUE)

@@ -40,7 +40,8 @@ def test_ledger_claims_once(store: Repositories) -> None:
     assert store.ledger.claim("send:x:1:a@example.org", "send", NOW) == "done"
 
 
-def _item(store: Repositories, key: str = "e@2026-11-05", approval: str = "required"):  # type: ignore[no-untyped-def]
+def _item(store: Repositories, key: str = "e@2026-11-05", approval: str = "required", **more):  # type: ignore[no-untyped-def]
+    values = {"status": "awaiting_approval", **more}
     return store.outbox.add_item(
         NOW,
         occurrence_key=key,
@@ -53,7 +54,7 @@ def _item(store: Repositories, key: str = "e@2026-11-05", approval: str = "requi
         objectives=["1"],
         due_at=NOW,
         approval=approval,
-        status="awaiting_approval",
+        **values,
     )
 
 
@@ -73,7 +74,8 @@ def test_outbox_writes(store: Repositories) -> None:
     with pytest.raises(NotFound):
         store.outbox.transition(10_000, "approved", NOW, by="x")
     assert store.outbox.item(item.id) == edited
-    assert _item(store, "auto@2026-11-05", approval="auto").status == "approved"
+    auto = _item(store, "auto@2026-11-05", approval="auto", status="approved", approved_by="auto")
+    assert auto.status == "approved" and auto.approved_by == "auto" and auto.approved_at == NOW
 
 
 def test_deliveries_are_unique_per_recipient(store: Repositories) -> None:
