@@ -112,7 +112,7 @@ def _poll(store: Any, now: datetime) -> None:
     """One poll as the pipeline does it: a fetcher (and its connections) per run, closed after."""
     fetcher = HttpFeedFetcher()
     try:
-        Collector(store, fetcher, workers=8).run(now, force=True)
+        Collector(store.feeds, fetcher, workers=8).run(now, force=True)
     finally:
         fetcher.close()
 

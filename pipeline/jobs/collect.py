@@ -25,7 +25,6 @@ from pipeline import ports
 from pipeline.errors import FeedError
 from pipeline.records import FeedState, NationalMessage, Outcome
 from pipeline.rendering.sanitise import html_to_text, sanitise_html
-from pipeline.storage.store import Repositories
 
 log = logging.getLogger(__name__)
 ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
@@ -185,13 +184,15 @@ class HttpFeedFetcher:
 
 
 class Collector:
-    def __init__(self, repos: Repositories, fetcher: ports.FeedFetcher, workers: int = 8) -> None:
-        self.repos, self.fetcher, self.workers = repos, fetcher, max(1, workers)
+    """Polls feeds through a fetcher and stores what they hold: it needs only the feed repository."""
+
+    def __init__(self, feeds: ports.FeedRepository, fetcher: ports.FeedFetcher, workers: int = 8) -> None:
+        self.feeds, self.fetcher, self.workers = feeds, fetcher, max(1, workers)
 
     def run(self, now: datetime, force: bool = False, only: int | None = None) -> Outcome:
         """Poll every feed that is due (or every live feed with `force`; only feed `only` if given),
         fetching in parallel and storing in this thread."""
-        feeds = [f for f in self.repos.feeds.all() if not f.retired] if force else self.repos.feeds.due(now)
+        feeds = [f for f in self.feeds.all() if not f.retired] if force else self.feeds.due(now)
         if only is not None:
             feeds = [f for f in feeds if f.id == only]
         counts = {"feeds": len(feeds), "new": 0, "changed": 0, "not_modified": 0, "failed": 0}
@@ -203,7 +204,7 @@ class Collector:
             if isinstance(result, FeedError):
                 counts["failed"] += 1
                 failures.append(str(result))
-                self.repos.feeds.record_fetch(
+                self.feeds.record_fetch(
                     feed.id, now, ok=False, error=str(result), retired=result.retired, retry_after=result.retry_after
                 )
                 log.warning("feed failed", extra={"url": feed.spec.url, "error": str(result)})
@@ -213,13 +214,13 @@ class Collector:
                 counts["not_modified"] += 1
                 unchanged.append(feed.id)
                 continue
-            new, changed = self.repos.feeds.save_messages(feed.id, result.messages, now)
+            new, changed = self.feeds.save_messages(feed.id, result.messages, now)
             counts["new"] += new
             counts["changed"] += changed
-            self.repos.feeds.record_fetch(
+            self.feeds.record_fetch(
                 feed.id, now, ok=True, etag=result.etag, last_modified=result.last_modified, final_url=result.final_url
             )
-        self.repos.feeds.record_not_modified(unchanged, now)
+        self.feeds.record_not_modified(unchanged, now)
         return Outcome(counts, tuple(failures))
 
     def _fetch(self, feed: FeedState, now: datetime) -> ports.FetchResult | FeedError:

@@ -61,7 +61,7 @@ def collect(ctx: AppContext, now: datetime, *, force: bool = False, feed_id: int
         timeout=settings.feed_timeout_seconds, max_bytes=settings.feed_max_bytes, rewrites=ctx.feed_rewrites
     )
     try:
-        return Collector(ctx.repos, fetcher, settings.feed_workers).run(now, force=force, only=feed_id)
+        return Collector(ctx.repos.feeds, fetcher, settings.feed_workers).run(now, force=force, only=feed_id)
     finally:
         fetcher.close()
 

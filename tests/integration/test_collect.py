@@ -27,7 +27,7 @@ def server() -> Iterator[Server]:
 
 
 def collector(store: Repositories, **kw) -> Collector:  # type: ignore[no-untyped-def]
-    return Collector(store, HttpFeedFetcher(timeout=kw.pop("timeout", 2.0), **kw), workers=4)
+    return Collector(store.feeds, HttpFeedFetcher(timeout=kw.pop("timeout", 2.0), **kw), workers=4)
 
 
 def add(store: Repositories, *urls: str, **kw) -> None:  # type: ignore[no-untyped-def]
