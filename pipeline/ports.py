@@ -278,7 +278,9 @@ class OutboxRepository(Protocol):
         processes at once."""
         ...
 
-    def deliveries(self, item_id: int, status: str | None = None) -> list[Delivery]: ...
+    def deliveries(
+        self, item_id: int, status: str | None = None, recipients: list[str] | None = None
+    ) -> list[Delivery]: ...
 
     def record_attempt(
         self,

@@ -225,6 +225,13 @@ class EffectSettled:
 
 
 @dataclass(frozen=True)
+class EffectsReopened:
+    """Failed effects a person asked to try again (`comms queue retry`): claimable once more."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class EffectReleased:
     """A claimed effect will be tried again later, by any process."""
 
@@ -251,7 +258,7 @@ class ItemSettled:
     used_messages: tuple[int, ...]
 
 
-Event = EffectSettled | EffectReleased | RecipientRefused | ItemSettled
+Event = EffectSettled | EffectReleased | EffectsReopened | RecipientRefused | ItemSettled
 
 
 # What a new outbox item or edition is written with (keyword arguments, checked by mypy) ----------

@@ -160,7 +160,7 @@ class Dispatcher:
         render = self._renderer(item, active)
         results = {"sent": 0, "failed": 0}
         for start in range(0, len(pending), self.batch):
-            if self.stop.is_set():
+            if self.stop.is_set() or not self._still_to_send(item):
                 break
             batch = Batch(self, item, adapter, render, now, failures, prefix, pending[start : start + self.batch])
             for outcome, count in batch.send().items():
@@ -168,6 +168,12 @@ class Dispatcher:
         self.repos.outbox.sync_sent(item.id, prefix, now)
         self._settle(item, now)
         return results["sent"], results["failed"]
+
+    def _still_to_send(self, item: OutboxItem) -> bool:
+        """Checked before each batch: a person may have paused sending, or cancelled or edited the item,
+        since this send began; what is not yet sent then waits."""
+        current = self.repos.outbox.item(item.id)
+        return current is not None and current.status == "approved" and not self.repos.control.freeze().paused
 
     def _skip_unsubscribed(self, prefix: str, gone: list[Delivery], now: datetime) -> None:
         """Recipients who unsubscribed or bounced since the item was queued: recorded, never sent."""
@@ -329,13 +335,13 @@ class Batch:
         self.ledger = dispatcher.repos.ledger
         self.lock = threading.Lock()
         self.attempted: set[str] = set()
+        self.closed = False
         self.results: dict[str, int] = {"sent": 0, "failed": 0, "busy": 0}
 
     def send(self) -> dict[str, int]:
-        # A delivery still pending whose send failed earlier is one a person asked to retry.
-        keys = [self.prefix + d.recipient for d in self.deliveries]
-        states = self.ledger.claim_many(keys, "send", self.now, retry_failed=True)
+        states = self.ledger.claim_many([self.prefix + d.recipient for d in self.deliveries], "send", self.now)
         self.held = {k for k, s in states.items() if s.go}
+        self._read_again()
         self.renew_at = self.ledger.clock() + self.ledger.lease / 3
         todo = []
         for d in self.deliveries:
@@ -344,7 +350,7 @@ class Batch:
                 self.results["sent"] += 1  # sent by an earlier run; the delivery row catches up below
             elif state == Claim.BUSY:
                 self.results["busy"] += 1
-            elif state.go:
+            elif self.prefix + d.recipient in self.held:
                 todo.append((d, state == Claim.RECOVERED))
         try:
             workers = self.d.settings.smtp_pool_size if self.item.kind == "email" else 1
@@ -354,14 +360,35 @@ class Batch:
                 for pair in todo:
                     self.one(pair)
         finally:
-            self.ledger.release(self.held - self.attempted)
+            with self.lock:  # a send not yet begun stays unbegun once its claim is given back
+                self.closed = True
+                unattempted = self.held - self.attempted
+            self.ledger.release(unattempted)
         return self.results
+
+    def _read_again(self) -> None:
+        """The batch's rows as they are now that its claims are held: the list was read when the item
+        started, and meanwhile another process may have sent, skipped or deferred some of them."""
+        claimed = [d.recipient for d in self.deliveries if self.prefix + d.recipient in self.held]
+        now_rows = {d.recipient: d for d in self.d.repos.outbox.deliveries(self.item.id, recipients=claimed)}
+        fresh, settled = [], set()
+        for d in self.deliveries:
+            row = now_rows.get(d.recipient, d)
+            key = self.prefix + d.recipient
+            if key in self.held and (
+                row.status != "pending" or (row.next_attempt_at is not None and row.next_attempt_at > self.now)
+            ):
+                settled.add(key)
+            fresh.append(row)
+        self.held -= settled
+        self.ledger.release(settled)
+        self.deliveries = fresh
 
     def one(self, pair: tuple[Delivery, bool]) -> None:
         delivery, maybe_sent = pair
         key = self.prefix + delivery.recipient
         with self.lock:
-            if self.d.stop.is_set() or not self._still_held(key):
+            if self.closed or self.d.stop.is_set() or not self._still_held(key):
                 return
             self.attempted.add(key)
         outcome = self.d.deliver(

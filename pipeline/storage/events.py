@@ -15,9 +15,18 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from pipeline.records import EffectReleased, EffectSettled, Event, ItemSettled, RecipientRefused
+from pipeline.records import EffectReleased, EffectSettled, EffectsReopened, Event, ItemSettled, RecipientRefused
 
-__all__ = ["EffectReleased", "EffectSettled", "Event", "EventBus", "Handler", "ItemSettled", "RecipientRefused"]
+__all__ = [
+    "EffectReleased",
+    "EffectSettled",
+    "EffectsReopened",
+    "Event",
+    "EventBus",
+    "Handler",
+    "ItemSettled",
+    "RecipientRefused",
+]
 
 
 Handler = Callable[[Connection, Any], None]

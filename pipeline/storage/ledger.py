@@ -26,7 +26,7 @@ from sqlmodel import select
 
 from pipeline.records import Claim
 from pipeline.storage.base import StoreBase
-from pipeline.storage.events import EffectReleased, EffectSettled
+from pipeline.storage.events import EffectReleased, EffectSettled, EffectsReopened
 from pipeline.storage.tables import LedgerRow, table
 
 _LEDGER = table(LedgerRow)
@@ -251,7 +251,21 @@ class LedgerStore(StoreBase):
         settle(conn, event.key, LedgerState(event.state), event.at, event.detail)
 
     def on_effect_released(self, conn: Connection, event: EffectReleased) -> None:
-        conn.execute(update(_LEDGER).where(_LEDGER.c.key == event.key).values(owner=None, lease_until=None))
+        """Only this process's own claim is released: one another process took over stays its."""
+        conn.execute(
+            update(_LEDGER)
+            .where(_LEDGER.c.key == event.key, _LEDGER.c.owner == self.owner)
+            .values(owner=None, lease_until=None)
+        )
+
+    def on_effects_reopened(self, conn: Connection, event: EffectsReopened) -> None:
+        keys = list(event.keys)
+        for i in range(0, len(keys), CHUNK):
+            conn.execute(
+                update(_LEDGER)
+                .where(_LEDGER.c.key.in_(keys[i : i + CHUNK]), _LEDGER.c.state == "failed")
+                .values(state="started", owner=None, lease_until=None, finished_at=None)
+            )
 
     def finish(self, key: str, now: datetime, *, ok: bool = True, detail: str = "") -> None:
         with self.engine.begin() as conn:

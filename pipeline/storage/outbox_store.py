@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from pipeline.errors import Conflict, NotFound
 from pipeline.records import Delivery, Edition, ItemStatus, NewEdition, NewItem, OutboxItem
 from pipeline.storage.base import StoreBase
-from pipeline.storage.events import EffectReleased, EffectSettled, Event, EventBus, ItemSettled
+from pipeline.storage.events import EffectReleased, EffectSettled, EffectsReopened, Event, EventBus, ItemSettled
 from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow, table
 
 
@@ -241,12 +241,17 @@ class OutboxStore(StoreBase):
                 dialect = postgresql if self.is_postgres else sqlite
                 conn.execute(dialect.insert(deliveries).on_conflict_do_nothing(), new)
 
-    def deliveries(self, item_id: int, status: str | None = None) -> list[Delivery]:
-        """The item's deliveries, read with Core (thousands per item; ORM objects cost a millisecond each)."""
+    def deliveries(
+        self, item_id: int, status: str | None = None, recipients: list[str] | None = None
+    ) -> list[Delivery]:
+        """The item's deliveries (only these `recipients`, if given), read with Core (thousands per item;
+        ORM objects cost a millisecond each)."""
         deliveries = table(DeliveryRow)
         q = core_select(deliveries).where(deliveries.c.outbox_id == item_id).order_by(deliveries.c.id)
         if status:
             q = q.where(deliveries.c.status == status)
+        if recipients is not None:
+            q = q.where(deliveries.c.recipient.in_(recipients))
         with self.engine.connect() as conn:
             return [
                 Delivery(
@@ -345,11 +350,14 @@ class OutboxStore(StoreBase):
             return len(rows)
 
     def reset_failed_deliveries(self, item_id: int) -> int:
-        with self.session() as s:
-            rows = s.exec(select(DeliveryRow).where(DeliveryRow.outbox_id == item_id, DeliveryRow.status == "failed"))
-            count = 0
-            for row in rows:
-                row.status, row.next_attempt_at = "pending", None
-                s.add(row)
-                count += 1
-            return count
+        """Make the item's failed deliveries pending again and reopen their send claims, in one
+        transaction; returns how many."""
+        deliveries, outbox = table(DeliveryRow), table(OutboxRow)
+        with self.engine.begin() as conn:
+            channel = conn.execute(core_select(outbox.c.channel).where(outbox.c.id == item_id)).scalar()
+            failed = deliveries.c.outbox_id == item_id, deliveries.c.status == "failed"
+            recipients = list(conn.execute(core_select(deliveries.c.recipient).where(*failed)).scalars())
+            conn.execute(update(deliveries).where(*failed).values(status="pending", next_attempt_at=None))
+            keys = tuple(f"send:{channel}:{item_id}:{r}" for r in recipients)
+            self.events.publish(conn, (EffectsReopened(keys),))
+        return len(recipients)

@@ -24,7 +24,14 @@ from pipeline.ports import (
 from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
 from pipeline.storage.db import make_engine, migrate
-from pipeline.storage.events import EffectReleased, EffectSettled, EventBus, ItemSettled, RecipientRefused
+from pipeline.storage.events import (
+    EffectReleased,
+    EffectSettled,
+    EffectsReopened,
+    EventBus,
+    ItemSettled,
+    RecipientRefused,
+)
 from pipeline.storage.feeds_store import FeedStore
 from pipeline.storage.ledger import DEFAULT_LEASE, LedgerStore
 from pipeline.storage.metrics_store import MetricsStore
@@ -53,6 +60,7 @@ class Repositories:
         subscribers = SubscriberStore(engine)
         events.subscribe(EffectSettled, ledger.on_effect_settled)
         events.subscribe(EffectReleased, ledger.on_effect_released)
+        events.subscribe(EffectsReopened, ledger.on_effects_reopened)
         events.subscribe(RecipientRefused, subscribers.on_recipient_refused)
         events.subscribe(ItemSettled, metrics.on_item_settled)
         events.subscribe(ItemSettled, feeds.on_item_settled)
