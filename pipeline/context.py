@@ -16,10 +16,11 @@ from channels import registry
 from pipeline.ports import AdapterLookup, ChannelAdapter
 from pipeline.rendering.render import Renderer
 from pipeline.settings import Settings
+from pipeline.storage.schema import SchemaState, schema_state, upgrade
 from pipeline.storage.store import Repositories, open_repositories
 from pipeline.workspace import Workspace
 
-__all__ = ["AdapterLookup", "AppContext", "ChannelAdapters", "open_context"]
+__all__ = ["AdapterLookup", "AppContext", "ChannelAdapters", "SchemaState", "open_context", "schema_state", "upgrade"]
 
 
 class ChannelAdapters:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import common
-from pipeline.services.database import SchemaState, schema_state, upgrade
+from pipeline.context import SchemaState, schema_state, upgrade
 
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -1,4 +1,6 @@
-"""The database's schema: what revision it is at, and bringing it up to date (`comms db upgrade`)."""
+"""The database's schema: what revision it is at, and bringing it up to date (`comms db upgrade`).
+
+The command line reaches these through the composition root, `pipeline.context`."""
 
 from __future__ import annotations
 
