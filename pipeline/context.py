@@ -64,7 +64,12 @@ def open_context(
     workspace = Workspace.open(settings.workspace)
     return AppContext(
         settings=settings,
-        repos=repos or open_repositories(settings.database_url, lease=timedelta(seconds=settings.claim_lease_seconds)),
+        repos=repos
+        or open_repositories(
+            settings.database_url,
+            lease=timedelta(seconds=settings.claim_lease_seconds),
+            pool_size=settings.smtp_pool_size + 5,
+        ),
         workspace=workspace,
         renderer=Renderer(workspace.template_dirs),
         adapter_for=adapter_for or ChannelAdapters(settings),

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
     feed_workers: Annotated[int, _at_least(1)] = 8
     misfire_grace_seconds: Annotated[int, _at_least(60, ": a shorter grace loses runs on restart")] = 900
     # A send or compose claim not finished by then counts as abandoned (a dead process on this host at once).
-    claim_lease_seconds: Annotated[int, _at_least(1)] = 600
+    claim_lease_seconds: Annotated[int, _at_least(60, ": a lease must outlast a slow send")] = 600
     # SQLite: a clock whose heartbeat is older than this has lost the clock lock to the next clock.
     clock_stale_seconds: Annotated[int, _at_least(1)] = 120
     log_level: str = "INFO"

@@ -32,7 +32,7 @@ headteacher bulletin, queue posts for approval, send when due, and report reach 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="comms", description=DESCRIPTION)
-    parser.add_argument("--env-file", default=".env", help="settings file to read (default: .env)")
+    parser.add_argument("--env-file", help="settings file to read (default: .env in this folder, if there is one)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     jobs_cmds.add_demo(commands)
     plan_cmds.add(commands)

@@ -12,12 +12,15 @@ from zoneinfo import ZoneInfo
 
 from pipeline import logs
 from pipeline.app import Pipeline, make_pipeline
+from pipeline.errors import SettingsError
 from pipeline.services.actor import Actor
 from pipeline.settings import Settings, load_settings
 
 
 def settings(args: argparse.Namespace) -> Settings:
-    loaded = load_settings(env_file=Path(args.env_file))
+    if args.env_file and not Path(args.env_file).is_file():
+        raise SettingsError(f"--env-file {args.env_file}: no such file")
+    loaded = load_settings(env_file=Path(args.env_file or ".env"))
     logs.configure(loaded.log_level)
     return loaded
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
@@ -10,6 +12,7 @@ from pipeline import logs
 from pipeline.app import Pipeline
 from pipeline.cli import common
 from pipeline.clock.scheduler import run_clock, run_once
+from pipeline.jobs import tasks
 from pipeline.records import Outcome
 from pipeline.services.control import ControlService
 
@@ -117,10 +120,18 @@ def cmd_preview(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_sigterm() -> threading.Event:
+    """SIGTERM (a deploy, `kill`) lets the current send finish and starts nothing new."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    return stop
+
+
 def cmd_dispatch(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
     now = common.parse_at(args.at, p.settings.tz)
-    return show("dispatch", p.run_job("dispatch", now, lambda: p.dispatch(now)))
+    stop = _stop_on_sigterm()
+    return show("dispatch", p.run_job("dispatch", now, lambda: tasks.dispatch(p, now, stop)))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -128,7 +139,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.once:
         run_clock(p, wait=args.wait)
         return 0
-    results = run_once(p, common.parse_at(args.at, p.settings.tz), wait=args.wait)
+    results = run_once(p, common.parse_at(args.at, p.settings.tz), wait=args.wait, stop=_stop_on_sigterm())
     return max(show(name, outcome) for name, outcome in results.items())
 
 

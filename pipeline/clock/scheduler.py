@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +25,7 @@ from pipeline.context import AppContext
 from pipeline.jobs import tasks
 from pipeline.records import Outcome
 from pipeline.settings import Settings
+from pipeline.storage.db import make_engine
 
 # WAKE_HOURS and next_wakeups are defined in pipeline.clock.triggers, and still importable from here.
 __all__ = ["WAKE_HOURS", "build_scheduler", "next_wakeups", "run_clock", "run_once"]
@@ -31,7 +33,7 @@ __all__ = ["WAKE_HOURS", "build_scheduler", "next_wakeups", "run_clock", "run_on
 log = logging.getLogger(__name__)
 
 
-def build_scheduler(settings: Settings, catch_up_at: datetime | None = None) -> Any:
+def build_scheduler(settings: Settings, catch_up_at: datetime | None = None, executor: Any = None) -> Any:
     """The scheduler with its two jobs. With `catch_up_at` (the clock's start), the first wake-up
     happens at once rather than at the next five-minute mark, unless that is between 01:00 and 02:00."""
     from apscheduler.executors.pool import ThreadPoolExecutor
@@ -42,8 +44,9 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None) -> 
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     scheduler = BlockingScheduler(
-        jobstores={"default": SQLAlchemyJobStore(url=url, tablename="apscheduler_jobs")},
-        executors={"default": ThreadPoolExecutor(1)},
+        # the job store on an engine of ours: SQLite's busy timeout and BEGIN IMMEDIATE, like every process
+        jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url), tablename="apscheduler_jobs")},
+        executors={"default": executor or ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},
         timezone=settings.tz,
     )
@@ -58,12 +61,14 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None) -> 
     return scheduler
 
 
-def run_once(ctx: AppContext, now: datetime, wait: bool = False) -> dict[str, Outcome]:
+def run_once(
+    ctx: AppContext, now: datetime, wait: bool = False, stop: threading.Event | None = None
+) -> dict[str, Outcome]:
     """`comms run --once` (for cron and tests): one wake-up as at `now`, holding the clock lock."""
     lock = ClockLock(ctx.repos, timedelta(seconds=ctx.settings.clock_stale_seconds))
     acquire_or_wait(lock, wait)
     try:
-        return tasks.wake(ctx, now)
+        return tasks.wake(ctx, now, stop)
     finally:
         lock.release()
 
@@ -72,11 +77,13 @@ def run_clock(ctx: AppContext, wait: bool = False) -> None:
     """`comms run`: take the clock lock, bind this process's context for the jobs, then wake the
     pipeline on schedule until SIGTERM or SIGINT, or until another clock has taken the lock. On
     SIGTERM the current send finishes and nothing new starts; nothing is left half-sent."""
+    from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.schedulers.background import BackgroundScheduler
 
     lock = ClockLock(ctx.repos, timedelta(seconds=ctx.settings.clock_stale_seconds))
     acquire_or_wait(lock, wait)
-    scheduler = build_scheduler(ctx.settings, catch_up_at=datetime.now(UTC))
+    executor = ThreadPoolExecutor(1)
+    scheduler = build_scheduler(ctx.settings, catch_up_at=datetime.now(UTC), executor=executor)
     heart = BackgroundScheduler(timezone=ctx.settings.tz)
 
     def stop(reason: str) -> None:
@@ -98,6 +105,7 @@ def run_clock(ctx: AppContext, wait: bool = False) -> None:
         scheduler.start()
     finally:
         heart.shutdown(wait=False)
+        executor.shutdown(wait=True)  # the wake-up under way finishes its current send before anything closes
         clock_jobs.bind(None)
         lock.release()
         log.info("clock stopped")

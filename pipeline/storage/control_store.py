@@ -65,8 +65,12 @@ class ControlStore(StoreBase):
                 row.holder, row.heartbeat_at = holder, now
                 s.add(row)
                 return None
-        except (IntegrityError, OperationalError):  # another process took it first, or holds the write lock
+        except IntegrityError:  # another process took it first
             return "another clock"
+        except OperationalError:  # the database stayed busy past its timeout
+            if not take:
+                return None  # a busy database is not a lost lock: the holder beats again next time
+            return "another clock (the database was busy)"
 
     def release_lock(self, name: str, holder: str) -> None:
         with self.session() as s:

@@ -84,9 +84,12 @@ class Repositories:
         self.engine.dispose()
 
 
-def open_repositories(database_url: str, *, upgrade: bool = True, lease: timedelta = DEFAULT_LEASE) -> Repositories:
-    """Open the database, bringing its schema up to date first (once per process, under a lock)."""
-    engine = make_engine(database_url)
+def open_repositories(
+    database_url: str, *, upgrade: bool = True, lease: timedelta = DEFAULT_LEASE, pool_size: int = 5
+) -> Repositories:
+    """Open the database, bringing its schema up to date first (once per process, under a lock).
+    `pool_size` connections are kept: each sending thread holds one while a dispatch runs."""
+    engine = make_engine(database_url, pool_size=pool_size)
     if upgrade:
         migrate(engine)
     return Repositories.on(engine, lease=lease)

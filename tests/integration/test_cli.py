@@ -130,3 +130,8 @@ def test_an_unreachable_database_is_one_line_without_its_password(
     err = capsys.readouterr().err
     assert err.startswith("comms db: cannot open the database postgresql+psycopg://comms:***@127.0.0.1:1/comms")
     assert "hunter2secret" not in err and "Traceback" not in err
+
+
+def test_a_missing_env_file_is_refused(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--env-file", "no-such.env", "status"]) == 2
+    assert "--env-file no-such.env: no such file" in capsys.readouterr().err

@@ -214,6 +214,11 @@ def test_env_file_reaches_the_jobs_the_clock_runs(tmp_path: Path) -> None:
     """`comms --env-file FILE run`: the scheduled jobs use FILE's settings, not a `.env` in the folder."""
     import signal
     import sqlite3
+    import time as clock_time
+    from contextlib import closing
+
+    if datetime.now(LONDON).hour == 1:
+        pytest.skip("between 01:00 and 02:00 London time the clock does not wake at start (the clock-change hour)")
 
     folder = tmp_path / "run"
     folder.mkdir()
@@ -241,8 +246,9 @@ def test_env_file_reaches_the_jobs_the_clock_runs(tmp_path: Path) -> None:
         deadline = datetime.now(UTC) + timedelta(seconds=60)
         ran: set[str] = set()
         while datetime.now(UTC) < deadline and not {"collect", "compose", "dispatch"} <= ran:
+            clock_time.sleep(0.2)
             if chosen.exists():
-                with sqlite3.connect(chosen) as conn:
+                with closing(sqlite3.connect(chosen)) as conn:
                     try:
                         ran = {r[0] for r in conn.execute("select job from job_runs where finished_at is not null")}
                     except sqlite3.OperationalError:

@@ -170,7 +170,8 @@ def test_a_failed_item_retried_by_a_person_goes_once_more(ready: Pipeline) -> No
     from pipeline.services.outbox import OutboxService
 
     refused = ChannelError("email", "SMTP 554 relay refused", transient=False)
-    memory = MemoryAdapter("headteacher-bulletin", failures=[refused] * 14)
+    bounced = ChannelError("email", "SMTP 550 no such mailbox", transient=False, recipient_rejected=True)
+    memory = MemoryAdapter("headteacher-bulletin", failures=[bounced] + [refused] * 13)
     memory.kind = "email"
     ready.adapter_for = lambda code, kind: memory
     item = bulletin(ready)
@@ -182,8 +183,10 @@ def test_a_failed_item_retried_by_a_person_goes_once_more(ready: Pipeline) -> No
     assert outbox.retry(Actor.cli("Sam"), item.id, BULLETIN_DUE).deliveries_reset == 14
     outbox.approve(Actor.cli("Alex"), item.id, BULLETIN_DUE)
     again = ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
-    assert again.counts["sent"] == 14 and len(memory.sent) == 14, "each failed send went once more"
-    assert bulletin(ready).status == "sent"
+    assert again.counts["sent"] == 13 and len(memory.sent) == 13, "each failed send went once more"
+    gone = [d for d in ready.repos.outbox.deliveries(item.id) if d.status != "sent"]
+    assert [(d.status, d.last_error) for d in gone] == [("skipped", "no longer subscribed")], "the bounced one"
+    assert bulletin(ready).status == "sent", "settled: nothing left pending"
 
 
 def test_the_report_can_be_sent_to_the_board(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:

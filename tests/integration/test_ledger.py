@@ -1,0 +1,80 @@
+"""The ledger's claims, leases and their recovery, on real SQLite and PostgreSQL, with the wall clock
+passed in: a live claim is left to its owner, an expired, released or dead one is recovered."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pipeline.storage.ledger import Claim, LedgerStore
+from pipeline.storage.store import Repositories
+
+NOW = datetime(2026, 11, 5, 8, tzinfo=UTC)
+KEYS = [f"send:x:1:{n}@example.org" for n in range(3)]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime(2026, 11, 22, 12, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def two_processes(store: Repositories) -> tuple[LedgerStore, LedgerStore, Clock]:
+    clock = Clock()
+    lease = timedelta(minutes=10)
+    a = LedgerStore(store.engine, owner="host-a:100:aa", lease=lease, clock=clock)
+    b = LedgerStore(store.engine, owner="host-b:200:bb", lease=lease, clock=clock)
+    return a, b, clock
+
+
+def test_a_live_claim_is_left_to_its_owner_until_its_lease_runs_out(store: Repositories) -> None:
+    a, b, clock = two_processes(store)
+    assert set(a.claim_many(KEYS, "send", NOW).values()) == {Claim.NEW}
+    assert set(b.claim_many(KEYS, "send", NOW).values()) == {Claim.BUSY}
+    clock.at += timedelta(minutes=9)
+    assert set(b.claim_many(KEYS, "send", NOW).values()) == {Claim.BUSY}
+    clock.at += timedelta(minutes=2)  # a's lease has run out: a stalled or died on its host
+    assert set(b.claim_many(KEYS, "send", NOW).values()) == {Claim.RECOVERED}, "told it may have landed"
+    assert a.renew(KEYS) == set(), "a, back from its stall, holds nothing and sends nothing"
+    assert set(a.claim_many(KEYS, "send", NOW).values()) == {Claim.BUSY}
+
+
+def test_renewing_keeps_a_claim_and_a_finished_one_is_done_for_everyone(store: Repositories) -> None:
+    a, b, clock = two_processes(store)
+    a.claim_many(KEYS, "send", NOW)
+    clock.at += timedelta(minutes=8)
+    assert a.renew(KEYS) == set(KEYS)
+    clock.at += timedelta(minutes=8)  # 16 minutes after the claim, 8 after the renewal
+    assert set(b.claim_many(KEYS, "send", NOW).values()) == {Claim.BUSY}
+    a.finish_fast(KEYS[0], NOW, detail="<id@example.org>")
+    a.finish(KEYS[1], NOW, ok=False, detail="refused")
+    states = b.claim_many(KEYS, "send", NOW)
+    assert states == {KEYS[0]: Claim.DONE, KEYS[1]: Claim.FAILED, KEYS[2]: Claim.BUSY}
+    assert b.claim(KEYS[1], "send", NOW, retry_failed=True) == Claim.RECOVERED, "only when asked to retry"
+
+
+def test_a_released_claim_is_recovered_at_once_but_only_its_owner_releases_it(store: Repositories) -> None:
+    a, b, _clock = two_processes(store)
+    a.claim_many(KEYS, "send", NOW)
+    b.release(KEYS)  # not b's to give
+    assert set(b.claim_many(KEYS, "send", NOW).values()) == {Claim.BUSY}
+    a.release(KEYS[:1])
+    states = b.claim_many(KEYS, "send", NOW)
+    assert states[KEYS[0]] == Claim.RECOVERED and states[KEYS[1]] == Claim.BUSY
+
+
+def test_a_dead_process_on_this_host_is_recovered_without_waiting(store: Repositories) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = LedgerStore(store.engine, owner=f"{socket.gethostname()}:{int(gone.stdout)}:dd")
+    alive = LedgerStore(store.engine)
+    dead.claim_many(KEYS, "send", NOW)
+    assert set(alive.claim_many(KEYS, "send", NOW).values()) == {Claim.RECOVERED}
+    elsewhere = LedgerStore(store.engine, owner=f"another-host:{int(gone.stdout)}:ee")
+    other = ["send:x:2:a@example.org"]
+    elsewhere.claim_many(other, "send", NOW)
+    assert alive.claim_many(other, "send", NOW) == {other[0]: Claim.BUSY}, "another host's pid says nothing"
