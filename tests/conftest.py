@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,11 +15,13 @@ from sqlalchemy import create_engine, text
 from content_calendar.strategy import load_strategy
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.localservers import Mailbox, smtp_server
+from pipeline.records import Subscriber
 from pipeline.settings import Settings, load_settings
 from pipeline.storage.store import Repositories, open_repositories
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "thurrock"
+SINCE = date(2025, 9, 1)
 PG_URL = os.environ.get("COMMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -78,6 +81,14 @@ def _reset_postgres(url: str) -> None:
         for table in tables:
             conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
+
+
+def headteachers(count: int) -> list[Subscriber]:
+    """`count` made-up headteachers, head0@school0.example.org onwards, for sends at scale."""
+    return [
+        Subscriber(f"head{i}@school{i}.example.org", f"Head {i}", f"School {i}", ("headteachers",), "test", SINCE)
+        for i in range(count)
+    ]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,9 +23,8 @@ from sqlalchemy import create_engine, text
 
 from pipeline.app import make_pipeline
 from pipeline.localservers import Mailbox, smtp_server
-from pipeline.records import Subscriber
 from pipeline.settings import load_settings
-from tests.conftest import EXAMPLE, _reset_postgres
+from tests.conftest import EXAMPLE, _reset_postgres, headteachers
 
 RECIPIENTS = 1000
 
@@ -36,7 +35,6 @@ def clock_wakes_at_start() -> None:
         pytest.skip("between 01:00 and 02:00 London time the clock does not wake at start (the clock-change hour)")
 
 
-SINCE = date(2025, 9, 1)
 pytestmark = pytest.mark.slow
 
 
@@ -85,19 +83,7 @@ def queue_bulletin(env: dict[str, str], due: datetime) -> int:
     """The plan, 1,000 headteachers, and one approved email to them all, due at `due`."""
     p = make_pipeline(load_settings(environ=env, env_file=None))
     p.import_plan(now=datetime(2026, 11, 1, tzinfo=UTC))
-    p.repos.subscribers.upsert(
-        [
-            Subscriber(
-                f"head{i}@school{i}.example.org",
-                f"Head {i}",
-                f"School {i}",
-                ("headteachers",),
-                "test",
-                date(2025, 9, 1),
-            )
-            for i in range(RECIPIENTS)
-        ]
-    )
+    p.repos.subscribers.upsert(headteachers(RECIPIENTS))
     item = p.repos.outbox.add_item(
         due,
         occurrence_key=f"concurrency@{due.date().isoformat()}",

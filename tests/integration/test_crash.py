@@ -8,16 +8,15 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from pipeline.app import make_pipeline
 from pipeline.localservers import Mailbox, smtp_server
-from pipeline.records import Subscriber
 from pipeline.settings import load_settings
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, headteachers
 
 RECIPIENTS = 1000
 DUE = "2026-11-05T08:01"
@@ -41,19 +40,7 @@ def test_sigkill_mid_dispatch_then_restart(tmp_path: Path, kill_after: int) -> N
         }
         p = make_pipeline(load_settings(environ=env, env_file=None))
         p.import_plan(now=datetime(2026, 11, 1, tzinfo=UTC))
-        p.repos.subscribers.upsert(
-            [
-                Subscriber(
-                    f"head{i}@school{i}.example.org",
-                    f"Head {i}",
-                    f"School {i}",
-                    ("headteachers",),
-                    "test",
-                    date(2025, 9, 1),
-                )
-                for i in range(RECIPIENTS)
-            ]
-        )
+        p.repos.subscribers.upsert(headteachers(RECIPIENTS))
         p.compose(datetime(2026, 11, 3, 9, tzinfo=UTC), entry="headteacher-bulletin")
         item = next(i for i in p.repos.outbox.items() if i.entry_id == "headteacher-bulletin")
         p.repos.outbox.transition(item.id, "approved", datetime(2026, 11, 3, 9, tzinfo=UTC), by="test")
