@@ -1,6 +1,6 @@
 """Time checking and planning a month of a 10,000-entry calendar (issue 14).
 
-    .venv/bin/python benchmarks/calendar_10k.py [entries] [month]
+.venv/bin/python benchmarks/calendar_10k.py [entries] [month]
 """
 
 from __future__ import annotations
@@ -15,8 +15,17 @@ from content_calendar.plan import plan_month
 from content_calendar.strategy import load_strategy
 
 ROOT = Path(__file__).resolve().parent.parent
-REPEATS = ("", "daily", "every weekday", "weekly", "every 2 weeks on Thursday", "monthly on the first Tuesday",
-           "quarterly", "each school term at the start", "FREQ=DAILY;INTERVAL=3")
+REPEATS = (
+    "",
+    "daily",
+    "every weekday",
+    "weekly",
+    "every 2 weeks on Thursday",
+    "monthly on the first Tuesday",
+    "quarterly",
+    "each school term at the start",
+    "FREQ=DAILY;INTERVAL=3",
+)
 CHANNELS = ("facebook", "x", "resident-newsletter", "headteacher-bulletin", "intranet", "website")
 
 
@@ -44,7 +53,10 @@ def main() -> None:
         t1 = time.perf_counter()
         occurrences = plan_month(strategy, entries, month)
         t2 = time.perf_counter()
-    print(f"{len(entries)} entries checked in {t1 - t0:.2f} s; {len(occurrences)} occurrences in {month} planned in {t2 - t1:.2f} s")
+    print(
+        f"{len(entries)} entries checked in {t1 - t0:.2f} s; "
+        f"{len(occurrences)} occurrences in {month} planned in {t2 - t1:.2f} s"
+    )
 
 
 if __name__ == "__main__":

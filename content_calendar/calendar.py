@@ -1,6 +1,8 @@
 """Calendar files (CSV or YAML): read every entry, check it against the strategy, report every problem.
 
-Loading is all or nothing: `load_calendar` returns entries only when every file is clean.
+Loading is all or nothing: `load_calendar` returns entries only when every file is clean. Every field's
+type is checked (YAML can put a list or a mapping anywhere), every number has bounds, and an entry that
+never happens, or a set of files with no entries at all, is a problem rather than an empty plan.
 """
 
 from __future__ import annotations
@@ -13,12 +15,25 @@ from typing import Any
 import yaml
 
 from content_calendar.errors import CalendarError, Problem
-from content_calendar.files import CellError, csv_rows, load_yaml, parse_date, parse_time, read_text, split_list
+from content_calendar.files import (
+    CellError,
+    csv_rows,
+    describe,
+    is_scalar,
+    load_yaml,
+    parse_plan_date,
+    parse_time,
+    read_text,
+    split_list,
+    yaml_problem,
+)
 from content_calendar.models import POLICIES, Entry, Strategy
-from content_calendar.repeat import RepeatError, to_rrule
+from content_calendar.repeat import RepeatError, happens, to_rrule
 
 REQUIRED = ("id", "title", "channel", "objectives", "start_date", "time")
+LIST_FIELDS = ("audiences", "objectives", "key_messages")
 BANNED_HOUR = 1  # 01:00-01:59 local happens twice or not at all on the clock-change days
+MISSED_AFTER_HOURS = (1, 744)  # an hour to 31 days
 
 
 class _Row:
@@ -32,7 +47,21 @@ class _Row:
 
     def text(self, field: str) -> str:
         value = self.data.get(field)
-        return "" if value is None else str(value).strip()
+        return "" if value is None or not is_scalar(value) else str(value).strip()
+
+    def given(self, field: str) -> bool:
+        value = self.data.get(field)
+        return bool(split_list(value)) if isinstance(value, list) else bool(self.text(field))
+
+    def check_types(self) -> None:
+        """A problem for each field holding what no cell could: a list or mapping where text belongs."""
+        for field, value in self.data.items():
+            if value is None or is_scalar(value) or field == "__line__":
+                continue
+            if field in LIST_FIELDS and isinstance(value, list) and all(is_scalar(v) for v in value):
+                continue
+            wanted = "text or a list of text" if field in LIST_FIELDS else "text"
+            self.bad(str(field), f"must be {wanted}, not {describe(value)}")
 
     def choice(self, field: str, allowed: Iterable[str], default: str | None) -> str | None:
         value = self.text(field).lower().removeprefix("approval ")
@@ -54,7 +83,7 @@ def _codes(row: _Row, field: str, known: set[str], what: str) -> tuple[str, ...]
 def _when(row: _Row) -> tuple[Any, time | None, Any]:
     start = until = at = None
     try:
-        start = parse_date(row.data.get("start_date") or row.data.get("date") or row.data.get("start"))
+        start = parse_plan_date(row.data.get("start_date") or row.data.get("date") or row.data.get("start"))
     except CellError as exc:
         row.bad("start_date", str(exc))
     try:
@@ -65,7 +94,7 @@ def _when(row: _Row) -> tuple[Any, time | None, Any]:
         row.bad("time", str(exc))
     if row.text("until"):
         try:
-            until = parse_date(row.data["until"])
+            until = parse_plan_date(row.data["until"])
             if start and until < start:
                 row.bad("until", f"{until} is before the start date {start}")
         except CellError as exc:
@@ -73,10 +102,32 @@ def _when(row: _Row) -> tuple[Any, time | None, Any]:
     return start, at, until
 
 
+def _missed_after(row: _Row) -> int:
+    text, (low, high) = row.text("missed_after_hours"), MISSED_AFTER_HOURS
+    try:
+        hours = int(text or 24)
+    except ValueError:
+        hours = low - 1
+    if not low <= hours <= high:
+        row.bad("missed_after_hours", f"must be a whole number of hours from {low} to {high}, not {text!r}")
+        return 24
+    return hours
+
+
+def _never_happens(entry: Entry, strategy: Strategy) -> str | None:
+    """Why an entry has no occurrence from its start to its until, or None."""
+    if happens(entry.repeat, entry.start, entry.at, entry.until, strategy.terms):
+        return None
+    if entry.repeat and to_rrule(entry.repeat) is None:
+        return "no school term in strategy.yaml starts or ends between the start date and until"
+    return f"{entry.repeat} never happens between {entry.start} and {entry.until or 'the end of 2099'}"
+
+
 def _entry(row: _Row, strategy: Strategy) -> Entry | None:
     before = len(row.problems)
+    row.check_types()
     for field in REQUIRED:
-        if not row.text(field) and not (field == "start_date" and (row.text("date") or row.text("start"))):
+        if not row.given(field) and not (field == "start_date" and (row.given("date") or row.given("start"))):
             row.bad(field, "is required")
     channel = strategy.channel(row.text("channel"))
     if row.text("channel") and channel is None:
@@ -96,14 +147,10 @@ def _entry(row: _Row, strategy: Strategy) -> Entry | None:
             row.bad("repeat", str(exc))
     approval = row.choice("approval", ("required", "auto"), "required")
     policies = {f: row.choice(f, POLICIES, None) for f in ("on_bank_holiday", "on_school_holiday", "on_pre_election")}
-    try:
-        missed_after = int(row.text("missed_after_hours") or 24)
-    except ValueError:
-        row.bad("missed_after_hours", "must be a whole number of hours")
-        missed_after = 24
+    missed_after = _missed_after(row)
     if len(row.problems) > before or start is None or at is None:
         return None
-    return Entry(
+    entry = Entry(
         id=row.text("id"),
         title=row.text("title"),
         channel=row.text("channel"),
@@ -124,6 +171,10 @@ def _entry(row: _Row, strategy: Strategy) -> Entry | None:
         source=row.file,
         line=row.line,
     )
+    if reason := _never_happens(entry, strategy):
+        row.bad("repeat" if entry.repeat else "until", reason)
+        return None
+    return entry
 
 
 def _raw_rows(path: Path, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
@@ -133,19 +184,40 @@ def _raw_rows(path: Path, problems: list[Problem]) -> list[tuple[int, dict[str, 
         problems.append(Problem(str(path), 0, "file", str(exc)))
         return []
     if path.suffix.lower() in (".yaml", ".yml"):
-        try:
-            data = load_yaml(text) or []
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            problems.append(Problem(str(path), mark.line + 1 if mark else 0, "yaml", str(exc).splitlines()[0]))
-            return []
-        items = data.get("entries", []) if isinstance(data, dict) else data
-        return [(item.pop("__line__", 0), item) for item in items if isinstance(item, dict)]
-    header, rows = csv_rows(text)
+        return _yaml_rows(path, text, problems)
+    try:
+        header, rows = csv_rows(text)
+    except CellError as exc:
+        problems.append(Problem(str(path), exc.line, "file", str(exc)))
+        return []
     missing = [f for f in REQUIRED if f not in header and not (f == "start_date" and {"date", "start"} & set(header))]
     if missing:
         problems.append(Problem(str(path), 1, "header", f"missing column(s): {', '.join(missing)}"))
         return []
+    return rows
+
+
+def _yaml_rows(path: Path, text: str, problems: list[Problem]) -> list[tuple[int, dict[str, Any]]]:
+    """A YAML calendar is a list of entries, or a mapping whose `entries` is one; each entry a mapping."""
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        line, message = yaml_problem(exc)
+        problems.append(Problem(str(path), line, "yaml", message))
+        return []
+    line = data.get("__line__", 1) if isinstance(data, dict) else 1
+    items = data.get("entries") if isinstance(data, dict) else data
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        problems.append(Problem(str(path), line, "entries", f"must be a list of entries, not {describe(items)}"))
+        return []
+    rows = []
+    for item in items:
+        if isinstance(item, dict):
+            rows.append((item.pop("__line__", 0), item))
+        else:
+            problems.append(Problem(str(path), line, "entries", f"each entry must be a mapping, not {describe(item)}"))
     return rows
 
 
@@ -166,6 +238,10 @@ def check_calendar(paths: list[Path], strategy: Strategy) -> tuple[list[Entry], 
                 seen[entry_id] = f"{path}:{line}"
             if entry is not None:
                 entries.append(entry)
+    if paths and not entries and not problems:
+        problems.append(
+            Problem(str(paths[0]), 1, "entries", "no entries in the calendar files: nothing would be planned")
+        )
     return entries, sorted(problems)
 
 

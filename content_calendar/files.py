@@ -84,7 +84,7 @@ class _LineLoader(yaml.SafeLoader):
         self._sizes: dict[int, int] = {}  # id of a composed node -> values it holds, aliases expanded
         self._total = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: object) -> yaml.Node:
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             node = super().compose_node(parent, index)
@@ -102,13 +102,13 @@ class _LineLoader(yaml.SafeLoader):
             self._depth -= 1
         return node
 
-    def compose_sequence_node(self, anchor: str | None) -> yaml.SequenceNode:
+    def compose_sequence_node(self, anchor: Any) -> yaml.SequenceNode:  # the stubs say dict; it is str | None
         return self._collection(super().compose_sequence_node, anchor)  # type: ignore[return-value]
 
-    def compose_mapping_node(self, anchor: str | None) -> yaml.MappingNode:
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
         return self._collection(super().compose_mapping_node, anchor)  # type: ignore[return-value]
 
-    def compose_scalar_node(self, anchor: str | None) -> yaml.ScalarNode:
+    def compose_scalar_node(self, anchor: Any) -> yaml.ScalarNode:
         node = super().compose_scalar_node(anchor)
         self._sizes[id(node)] = 1
         self._count(1, node.start_mark)
@@ -134,7 +134,8 @@ class _LineLoader(yaml.SafeLoader):
         try:
             return super().construct_object(node, deep=deep)
         except (ValueError, TypeError, OverflowError) as exc:  # 2026-02-30 matches the date pattern
-            raise yaml.constructor.ConstructorError(None, None, f"cannot read {node.value!r}: {exc}", node.start_mark)
+            what = repr(node.value)[:40] if isinstance(node, yaml.ScalarNode) else node.tag
+            raise yaml.constructor.ConstructorError(None, None, f"cannot read {what}: {exc}", node.start_mark) from None
 
 
 def _refusal(problem: str, mark: yaml.Mark) -> yaml.composer.ComposerError:

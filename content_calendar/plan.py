@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from content_calendar.models import Entry, Occurrence, Strategy
 from content_calendar.repeat import expand
-from content_calendar.rules import MAX_MOVE_DAYS, clash, next_clear_day
+from content_calendar.rules import MAX_MOVE_DAYS, DayRules, clash, next_clear_day
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -19,9 +19,9 @@ def month_bounds(month: str) -> tuple[date, date]:
     try:
         year, mon = (int(part) for part in month.split("-"))
         first = date(year, mon, 1)
+        nxt = date(year + mon // 12, mon % 12 + 1, 1)
     except ValueError:
-        raise ValueError(f"month must look like YYYY-MM, not {month!r}") from None
-    nxt = date(year + mon // 12, mon % 12 + 1, 1)
+        raise ValueError(f"month must look like YYYY-MM (up to 9999-11), not {month!r}") from None
     return first, nxt - timedelta(days=1)
 
 
@@ -46,13 +46,14 @@ def _occurrence(entry: Entry, start: datetime) -> Occurrence:
     )
 
 
-def _apply_rules(occ: Occurrence, entry: Entry, strategy: Strategy, tz: ZoneInfo) -> Occurrence:
-    found = clash(occ.start.date(), entry, strategy)
+def _apply_rules(occ: Occurrence, entry: Entry, rules: DayRules, tz: ZoneInfo) -> Occurrence:
+    strategy = rules.strategy
+    found = clash(occ.start.date(), entry, strategy, rules)
     if found is None:
         return occ
     if found.policy == "skip":
         return replace(occ, status="skipped", reason=f"skipped: {found.reason}")
-    new_day = next_clear_day(occ.start.date(), entry, strategy)
+    new_day = next_clear_day(occ.start.date(), entry, strategy, rules)
     if new_day is None:
         return replace(occ, status="skipped", reason=f"skipped: {found.reason}, no clear day to move to")
     moved = localise(datetime.combine(new_day, entry.at), tz)
@@ -72,11 +73,12 @@ def plan(strategy: Strategy, entries: list[Entry], first: date, last: date) -> l
     the period appears in it, and one moved out of it appears in the next.
     """
     tz = ZoneInfo(strategy.timezone)
-    window = (first - timedelta(days=MAX_MOVE_DAYS), last)
+    rules = DayRules(strategy)
+    window = (max(first, date.min + timedelta(days=MAX_MOVE_DAYS)) - timedelta(days=MAX_MOVE_DAYS), last)
     out: list[Occurrence] = []
     for entry in entries:
         for naive in expand(entry.repeat, entry.start, entry.at, window, entry.until, strategy.terms):
-            occ = _apply_rules(_occurrence(entry, localise(naive, tz)), entry, strategy, tz)
+            occ = _apply_rules(_occurrence(entry, localise(naive, tz)), entry, rules, tz)
             if first <= occ.start.date() <= last:
                 out.append(occ)
     out.sort(key=lambda o: (o.start, o.entry_id))

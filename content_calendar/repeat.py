@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
-from dateutil.rrule import rrulestr
+from dateutil.rrule import rrule, rrulestr
 
 from content_calendar.models import DateRange
 
@@ -27,6 +27,26 @@ DAYS = {
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": -1, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4}
 WEEKDAYS = "MO,TU,WE,TH,FR"
 TERM_PHRASE = re.compile(r"^each (?:school )?term at the (start|end)$")
+FREQS = ("DAILY", "WEEKLY", "MONTHLY", "YEARLY")  # nothing finer: the time column sets the time
+FINER_PARTS = ("BYSECOND", "BYMINUTE", "BYHOUR")
+PARTS = (
+    "FREQ",
+    "INTERVAL",
+    "COUNT",
+    "UNTIL",
+    "BYDAY",
+    "BYMONTHDAY",
+    "BYYEARDAY",
+    "BYWEEKNO",
+    "BYMONTH",
+    "BYSETPOS",
+    "WKST",
+)
+MAX_INTERVAL = 100
+MAX_COUNT = 1000
+# Gregorian dates repeat every 400 years, so whether a rule can ever fire is asked of the 12 years
+# before datetime.MAXYEAR, where even a rule that never fires stops iterating at once.
+PROBE_YEAR = 9988
 
 _FIXED = {
     "daily": "FREQ=DAILY",
@@ -99,23 +119,44 @@ def to_rrule(text: str) -> str | None:
     )
 
 
+def rule_parts(rule: str) -> dict[str, str]:
+    """FREQ=WEEKLY;INTERVAL=2 -> {"FREQ": "WEEKLY", "INTERVAL": "2"}; RepeatError for what we refuse.
+
+    Checked before dateutil sees the rule: a rule finer than daily (FREQ=SECONDLY, BYHOUR, ...) is
+    refused, as are unknown parts and an INTERVAL or COUNT out of bounds.
+    """
+    parts: dict[str, str] = {}
+    for part in filter(None, rule.strip().rstrip(";").split(";")):
+        name, sep, value = part.partition("=")
+        name = name.strip()
+        if name in FINER_PARTS:
+            raise RepeatError(f"{name} repeats within a day; set the time in the time column, not in the RRULE")
+        if not sep or name not in PARTS or name in parts:
+            raise RepeatError(f"invalid RRULE {rule!r}: {'repeated' if name in parts else 'unknown'} part {part!r}")
+        parts[name] = value.strip()
+    if parts.get("FREQ") not in FREQS:
+        raise RepeatError(
+            f"FREQ must be one of {', '.join(FREQS)} (nothing finer than daily), not {parts.get('FREQ')!r}"
+        )
+    for name, top in (("INTERVAL", MAX_INTERVAL), ("COUNT", MAX_COUNT)):
+        if name in parts and not (parts[name].isdigit() and 1 <= int(parts[name]) <= top):
+            raise RepeatError(f"{name} must be a whole number from 1 to {top}, not {parts[name]!r}")
+    return parts
+
+
 def _check_rrule(rule: str) -> None:
+    rule_parts(rule)
     try:
-        parsed = rrulestr(f"RRULE:{rule}", dtstart=datetime(2026, 1, 1, 9))
-    except (ValueError, TypeError) as exc:
+        parsed = rrulestr(f"RRULE:{rule}", dtstart=datetime(PROBE_YEAR, 1, 1, 9))
+    except (ValueError, TypeError, OverflowError) as exc:
         raise RepeatError(f"invalid RRULE {rule!r}: {exc}") from None
-    # An RRULE that never fires (BYMONTHDAY=31;BYMONTH=2) is impossible; look ten years ahead.
-    if not _fires_within(parsed, years=10):
+    # An RRULE that never fires (BYMONTHDAY=31;BYMONTH=2) is impossible.
+    if not isinstance(parsed, rrule) or not _fires(parsed.replace(count=None, until=None)):
         raise RepeatError(f"the RRULE {rule!r} never happens")
-    if "BYHOUR" in rule or "BYMINUTE" in rule or "FREQ=HOURLY" in rule or "FREQ=MINUTELY" in rule:
-        raise RepeatError("set the time in the time column, not in the RRULE")
 
 
-def _fires_within(parsed: Iterable[datetime], years: int) -> bool:
-    limit = datetime(2026 + years, 1, 1)
-    for moment in parsed:
-        return moment < limit
-    return False
+def _fires(parsed: Iterable[datetime]) -> bool:
+    return next(iter(parsed), None) is not None
 
 
 def expand(
@@ -138,5 +179,29 @@ def expand(
         assert edge is not None
         days = [t.start if edge.group(1) == "start" else t.end for t in terms]
         return [datetime.combine(d, at) for d in sorted(days) if first <= d <= last]
-    parsed = rrulestr(f"RRULE:{rule}", dtstart=datetime.combine(start, at))
+    parsed = rrulestr(f"RRULE:{rule}", dtstart=datetime.combine(_fast_forward(rule, start, first), at))
     return list(parsed.between(datetime.combine(first, time.min), datetime.combine(last, time.max), inc=True))
+
+
+def happens(repeat: str | None, start: date, at: time, until: date | None, terms: tuple[DateRange, ...] = ()) -> bool:
+    """Whether a repeat has at least one occurrence from start to until (to 2099 without one).
+
+    Asks for the first occurrence only, so it costs little however long the entry runs."""
+    last = until or date(2099, 12, 31)
+    if not repeat:
+        return start <= last
+    rule = to_rrule(repeat)
+    if rule is None:
+        return bool(expand(repeat, start, at, (start, last), until, terms))
+    moment = rrulestr(f"RRULE:{rule}", dtstart=datetime.combine(start, at)).after(datetime.combine(start, time.min))
+    return moment is not None and moment.date() <= last
+
+
+def _fast_forward(rule: str, start: date, first: date) -> date:
+    """A later start with the same occurrences from `first` on, so a daily rule begun years ago does
+    not iterate every day since (only for DAILY without COUNT, whose phase is start + k * INTERVAL)."""
+    parts = rule_parts(rule)
+    if parts["FREQ"] != "DAILY" or "COUNT" in parts or first <= start:
+        return start
+    step = int(parts.get("INTERVAL", "1"))
+    return start + timedelta(days=(first - start).days // step * step)

@@ -51,6 +51,21 @@ class Clash:
     reason: str
 
 
+class DayRules:
+    """The strategy's day rules looked up in constant time: built once per plan, so planning 10,000
+    entries does not scan every term for every candidate day."""
+
+    def __init__(self, strategy: Strategy) -> None:
+        self.strategy = strategy
+        self.channels = {c.code: c for c in strategy.channels}
+        terms = strategy.terms
+        self.school_holidays: frozenset[date] = frozenset()
+        if terms:
+            first, last = min(t.start for t in terms), max(t.end for t in terms)
+            span = (first + timedelta(days=n) for n in range((last - first).days + 1))
+            self.school_holidays = frozenset(d for d in span if in_school_holiday(d, terms))
+
+
 def pre_election_policy(entry: Entry, channel: Channel | None) -> Policy:
     if entry.on_pre_election is not None:
         return entry.on_pre_election
@@ -58,25 +73,27 @@ def pre_election_policy(entry: Entry, channel: Channel | None) -> Policy:
     return "move" if facing in HELD_IN_PRE_ELECTION else "keep"
 
 
-def clash(day: date, entry: Entry, strategy: Strategy) -> Clash | None:
+def clash(day: date, entry: Entry, strategy: Strategy, rules: DayRules | None = None) -> Clash | None:
     """The first rule this day breaks for this entry whose policy is not `keep`, or None."""
-    channel = strategy.channel(entry.channel)
+    rules = rules or DayRules(strategy)
+    channel = rules.channels.get(entry.channel)
     period = election_period(day, strategy.pre_election)
     if period is not None and (policy := pre_election_policy(entry, channel)) != "keep":
         return Clash("pre_election", policy, f"pre-election period{f' ({period.name})' if period.name else ''}")
     name = bank_holiday(day)
     if name is not None and entry.on_bank_holiday != "keep":
         return Clash("bank_holiday", entry.on_bank_holiday, f"bank holiday ({name})")
-    if entry.on_school_holiday != "keep" and in_school_holiday(day, strategy.terms):
+    if entry.on_school_holiday != "keep" and day in rules.school_holidays:
         return Clash("school_holiday", entry.on_school_holiday, "school holiday")
     return None
 
 
-def next_clear_day(day: date, entry: Entry, strategy: Strategy) -> date | None:
+def next_clear_day(day: date, entry: Entry, strategy: Strategy, rules: DayRules | None = None) -> date | None:
     """The next weekday after `day` on which no rule with a non-keep policy objects."""
+    rules = rules or DayRules(strategy)
     for offset in range(1, MAX_MOVE_DAYS + 1):
         candidate = day + timedelta(days=offset)
-        if candidate.weekday() < 5 and clash(candidate, entry, strategy) is None:
+        if candidate.weekday() < 5 and clash(candidate, entry, strategy, rules) is None:
             return candidate
     return None
 

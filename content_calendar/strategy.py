@@ -84,8 +84,9 @@ def _objectives(items: list[dict[str, Any]], c: _Collector) -> list[Objective]:
 
 
 def _number_in(value: object, low: float, high: float) -> bool:
-    ok = isinstance(value, int | float) and not isinstance(value, bool)
-    return ok and math.isfinite(value) and low <= value <= high  # type: ignore[arg-type]
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    return math.isfinite(value) and low <= value <= high
 
 
 def _audiences(items: list[dict[str, Any]], c: _Collector, parent: str | None = None) -> list[Audience]:
@@ -116,7 +117,11 @@ def _channel(item: dict[str, Any], c: _Collector) -> Channel | None:
         return None
     lead_days = item.get("lead_days", 2)
     if not isinstance(lead_days, int) or isinstance(lead_days, bool) or not 0 <= lead_days <= MAX_LEAD_DAYS:
-        c.add(line, f"channels.{code}.lead_days", f"must be a whole number of days from 0 to {MAX_LEAD_DAYS}, not {lead_days!r}")
+        c.add(
+            line,
+            f"channels.{code}.lead_days",
+            f"must be a whole number of days from 0 to {MAX_LEAD_DAYS}, not {lead_days!r}",
+        )
         return None
     template = c.text(item, "template", f"channels.{code}.template") or None
     return Channel(code, c.text(item, "name", f"channels.{code}.name", code), kind, facing, template, lead_days)  # type: ignore[arg-type]
@@ -167,7 +172,9 @@ def _read(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise CalendarError([Problem(str(path), 1, "strategy", f"must be a mapping (name: ..., objectives: ...), not {describe(data)}")])
+        raise CalendarError(
+            [Problem(str(path), 1, "strategy", f"must be a mapping (name: ..., objectives: ...), not {describe(data)}")]
+        )
     return data
 
 
