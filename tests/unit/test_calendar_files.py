@@ -105,3 +105,129 @@ def test_strategy_problems_are_all_reported(tmp_path: Path) -> None:
         load_strategy(path)
     fields = {p.field for p in caught.value.problems}
     assert {"objectives", "channels.x.facing", "terms"} <= fields
+
+
+# Hostile input (issue 14): every mistake is FILE:LINE: field: message, never a traceback or a hang.
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "thurrock"
+ROW = "a,Fine,facebook,residents,1,2026-11-03,09:00,,\n"
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 9)}]\n" for i in range(9)
+)
+
+
+def problems_of(tmp_path: Path, strategy, text: str, name: str = "cal.csv") -> list[str]:  # type: ignore[no-untyped-def]
+    _entries, problems = check_calendar([write(tmp_path, text, name)], strategy)
+    return [str(p) for p in problems]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        (BOMB, 7, "aliases expand to more than"),
+        ("entries:\n  - " + "[" * 5000 + "]" * 5000 + "\n", 2, "nested more than 40 levels deep"),
+        ("entries: &x [*x]\n", 1, "refers to a value that contains it"),
+        ("entries:\n  - {id: a, start_date: 2026-02-30}\n", 2, "day is out of range for month"),
+    ],
+)
+def test_hostile_yaml_is_refused_with_its_line(tmp_path: Path, strategy, text: str, line: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    text_problems = problems_of(tmp_path, strategy, text, "cal.yaml")
+    assert len(text_problems) == 1 and f"cal.yaml:{line}: yaml: " in text_problems[0]
+    assert message in text_problems[0]
+    with pytest.raises(CalendarError):
+        load_strategy(write(tmp_path, text, "strategy.yaml"))
+
+
+@pytest.mark.parametrize(
+    ("entry", "field", "message"),
+    [
+        ("title: [a, b]", "title", "must be text, not a list"),
+        ("title: {a: 1}", "title", "must be text, not a mapping"),
+        ("channel: yes", "channel", "must be text, not true"),
+        ("audiences: [[residents]]", "audiences", "must be text or a list of text, not a list"),
+        ("objectives: {'1': x}", "objectives", "must be text or a list of text, not a mapping"),
+        ("start_date: [2026-11-03]", "start_date", "must be a date, not a list"),
+        ("missed_after_hours: -5", "missed_after_hours", "from 1 to 744"),
+        ("missed_after_hours: 100000000", "missed_after_hours", "from 1 to 744"),
+        ("start_date: 9999-12-31", "start_date", "is not between 2000 and 2099"),
+        ("until: 1900-01-01", "until", "is not between 2000 and 2099"),
+        ("time: 0.99999", "time", "is not a time"),
+        ("time: '01:15'", "time", "01:15 is in 01:00-02:00"),
+        ("repeat: FREQ=SECONDLY", "repeat", "FREQ must be one of DAILY"),
+        ("repeat: FREQ=DAILY;BYHOUR=9", "repeat", "BYHOUR repeats within a day"),
+        ("repeat: FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31", "repeat", "never happens"),
+        ("{repeat: FREQ=MONTHLY;BYMONTHDAY=20, until: 2026-11-19}", "repeat", "never happens between 2026-11-03"),
+    ],
+)
+def test_yaml_entry_types_and_bounds(tmp_path: Path, strategy, entry: str, field: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    base = {"id": "a", "title": "A", "channel": "facebook", "objectives": "'1'", "start_date": "2026-11-03"}
+    base |= {"time": "'09:00'", "repeat": "monthly"}
+    if entry.startswith("{"):
+        base |= dict(part.split(": ") for part in entry.strip("{}").split(", "))
+    else:
+        key, value = entry.split(": ", 1)
+        base[key] = value
+    text = "entries:\n  - x: 1\n" + "".join(f"    {k}: {v}\n" for k, v in base.items())
+    found = problems_of(tmp_path, strategy, text, "cal.yaml")
+    assert any(p.startswith(f"{tmp_path / 'cal.yaml'}:2: {field}: ") and message in p for p in found), found
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("- 1\n- 2\n", "entries: each entry must be a mapping, not the number 1"),
+        ("entries: 42\n", "entries: must be a list of entries, not the number 42"),
+        ("entries: []\n", "entries: no entries in the calendar files"),
+    ],
+)
+def test_yaml_calendar_shape(tmp_path: Path, strategy, text: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    assert any(message in p for p in problems_of(tmp_path, strategy, text, "cal.yaml"))
+
+
+def test_a_csv_of_comments_only_is_refused_not_an_empty_plan(tmp_path: Path, strategy) -> None:  # type: ignore[no-untyped-def]
+    found = problems_of(tmp_path, strategy, HEADER + "# nothing yet\n")
+    assert found == [f"{tmp_path / 'cal.csv'}:1: entries: no entries in the calendar files: nothing would be planned"]
+
+
+def test_csv_with_cr_only_line_endings(tmp_path: Path, strategy) -> None:  # type: ignore[no-untyped-def]
+    text = (HEADER + ROW + "b,B,facebook,residents,42,2026-11-03,09:00,,\n").replace("\n", "\r")
+    _entries, problems = check_calendar([write(tmp_path, text)], strategy)
+    assert [str(p).split(": ", 1)[0] for p in problems] == [f"{tmp_path / 'cal.csv'}:3"]
+
+
+def test_a_csv_cell_over_the_field_limit(tmp_path: Path, strategy) -> None:  # type: ignore[no-untyped-def]
+    text = HEADER + ROW + "b," + "x" * 200_000 + ",facebook,residents,1,2026-11-03,09:00,,\n"
+    found = problems_of(tmp_path, strategy, text)
+    assert found == [f"{tmp_path / 'cal.csv'}:3: file: cannot read the CSV: a cell is longer than 131,072 characters"]
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "message"),
+    [
+        (("objectives:\n", "objectives: {a: 1}\nx:\n"), "objectives", "must be a list, not a mapping"),
+        (("audiences:\n", "audiences: 7\nx:\n"), "audiences", "must be a list, not the number 7"),
+        (("  - code: residents\n", "  - [residents]\n  - code: r2\n"), "audiences", "each item must be a mapping"),
+        (("targets: {community_tension_returns: 4}", "targets: [4]"), "objectives.2.targets", "must be a mapping"),
+        (("targets: {sent: 60, engagements: 250}", "targets: {sent: .inf}"), "objectives.3.targets.sent", "number"),
+        (("lead_days: 3}", "lead_days: -1}"), "channels.resident-newsletter.lead_days", "from 0 to 60"),
+        (("lead_days: 5}", "lead_days: 100000000000}"), "channels.member-briefing.lead_days", "from 0 to 60"),
+        (("lead_days: 2}", "lead_days: two}"), "channels.headteacher-bulletin.lead_days", "whole number"),
+        (("name: Thurrock Prevent communications", "name: {a: 1}"), "name", "must be text, not a mapping"),
+        (("timezone: Europe/London", "timezone: ''"), "timezone", "unknown time zone ''"),
+        (("timezone: Europe/London", "timezone: Mars/Olympus"), "timezone", "unknown time zone 'Mars/Olympus'"),
+        (("timezone: Europe/London", "timezone: ../../etc/passwd"), "timezone", "unknown time zone"),
+        (("end: 2026-02-13}", "end: 9999-12-31}"), "terms", "not between 2000 and 2099"),
+    ],
+)
+def test_strategy_types_and_bounds(tmp_path: Path, change: tuple[str, str], field: str, message: str) -> None:
+    text = (EXAMPLE / "strategy.yaml").read_text(encoding="utf-8")
+    assert change[0] in text
+    with pytest.raises(CalendarError) as caught:
+        load_strategy(write(tmp_path, text.replace(change[0], change[1], 1), "strategy.yaml"))
+    assert any(p.field == field and message in p.message for p in caught.value.problems), caught.value
+
+
+@pytest.mark.parametrize("text", ["- a\n- b\n", "42\n", "'text'\n"])
+def test_a_strategy_that_is_not_a_mapping(tmp_path: Path, text: str) -> None:
+    with pytest.raises(CalendarError, match=r"strategy.yaml:1: strategy: must be a mapping"):
+        load_strategy(write(tmp_path, text, "strategy.yaml"))
