@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date, time, timedelta
+from time import perf_counter
 
 import pytest
 
 from content_calendar.models import DateRange, Entry, Strategy
 from content_calendar.plan import localise, plan, plan_month
+from content_calendar.rules import DayRules, in_school_holiday
 
 LONDON_OFFSETS = {"GMT": timedelta(0), "BST": timedelta(hours=1)}
 
@@ -138,3 +140,29 @@ def test_strategy_terms_drive_term_repeats(strategy: Strategy) -> None:
     s = replace(strategy, terms=(DateRange(date(2026, 11, 2), date(2026, 12, 18)),))
     e = entry(channel="headteacher-bulletin", repeat="each school term at the start", start=date(2026, 1, 1))
     assert [o.start.date() for o in plan_month(s, [e], "2026-11")] == [date(2026, 11, 2)]
+
+
+def test_day_rules_agree_with_the_per_day_scan(strategy: Strategy) -> None:
+    rules = DayRules(strategy)
+    day = date(2025, 12, 1)
+    while day < date(2027, 9, 1):
+        assert (day in rules.school_holidays) == in_school_holiday(day, strategy.terms), day
+        day += timedelta(days=1)
+
+
+def test_a_month_of_many_daily_entries_begun_long_ago_is_planned_quickly(strategy: Strategy) -> None:
+    entries = [entry(id=f"e{i}", start=date(2000, 1, 1), repeat="daily", on_school_holiday="move") for i in range(300)]
+    started = perf_counter()
+    occurrences = plan_month(strategy, entries, "2026-11")
+    assert len(occurrences) == 300 * 35  # 30 days, and the 5 of half term (26-30 Oct) moved to 2 Nov
+    assert perf_counter() - started < 10
+
+
+@pytest.mark.parametrize("month", ["9999-12", "2026-13", "x"])
+def test_a_month_out_of_range_is_a_value_error(strategy: Strategy, month: str) -> None:
+    with pytest.raises(ValueError, match="YYYY-MM"):
+        plan_month(strategy, [entry()], month)
+
+
+def test_the_first_month_there_is_plans_nothing_rather_than_overflowing(strategy: Strategy) -> None:
+    assert plan_month(strategy, [entry()], "0001-01") == []

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
+from time import perf_counter
 
 import pytest
-from dateutil.rrule import FR, MO, MONTHLY, TH, TU, WE, WEEKLY, YEARLY, rrule
+from dateutil.rrule import DAILY, FR, MO, MONTHLY, TH, TU, WE, WEEKLY, YEARLY, rrule
 
 from content_calendar.models import DateRange
-from content_calendar.repeat import RepeatError, expand, to_rrule
+from content_calendar.repeat import RepeatError, expand, happens, to_rrule
 
 WINDOW = (date(2026, 1, 1), date(2028, 12, 31))
 START = date(2026, 1, 6)  # a Tuesday
@@ -79,3 +80,41 @@ def test_one_off_entry() -> None:
 def test_impossible_repeats_are_refused(bad: str) -> None:
     with pytest.raises(RepeatError):
         to_rrule(bad)
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("FREQ=SECONDLY", "FREQ must be one of DAILY, WEEKLY, MONTHLY, YEARLY"),
+        ("FREQ=MINUTELY;BYMONTH=2;BYMONTHDAY=31", "FREQ must be one of"),  # never fires: hung dateutil
+        ("FREQ=HOURLY", "FREQ must be one of"),
+        ("FREQ=DAILY;BYSECOND=5", "BYSECOND repeats within a day"),
+        ("FREQ=WEEKLY;BYMINUTE=30", "BYMINUTE repeats within a day"),
+        ("RRULE:FREQ=MONTHLY;BYHOUR=9", "BYHOUR repeats within a day"),
+        ("FREQ=DAILY;INTERVAL=0", "INTERVAL must be a whole number from 1 to 100"),
+        ("FREQ=DAILY;INTERVAL=99999999999999999999", "INTERVAL must be"),
+        ("FREQ=DAILY;COUNT=-1", "COUNT must be a whole number from 1 to 1000"),
+        ("FREQ=DAILY;FOO=1", "unknown part"),
+        ("FREQ=DAILY;BYMONTH=2;BYMONTHDAY=31", "never happens"),
+        ("FREQ=MONTHLY;BYSETPOS=40;BYDAY=MO", "never happens"),
+    ],
+)
+def test_hostile_rrules_are_refused_quickly(rule: str, message: str) -> None:
+    started = perf_counter()
+    with pytest.raises(RepeatError, match=message):
+        to_rrule(rule)
+    assert perf_counter() - started < 1
+
+
+def test_an_old_daily_rule_keeps_its_phase_and_does_not_iterate_every_day_since() -> None:
+    expected = rrule(DAILY, interval=3, dtstart=datetime(2000, 1, 1, 9)).between(
+        datetime(2026, 11, 1), datetime(2026, 11, 30, 23, 59), inc=True
+    )
+    got = expand("FREQ=DAILY;INTERVAL=3", date(2000, 1, 1), AT, (date(2026, 11, 1), date(2026, 11, 30)))
+    assert got == expected and len(got) == 10
+
+
+def test_happens_asks_for_the_first_occurrence_only() -> None:
+    assert happens("daily", date(2026, 1, 1), AT, date(2099, 12, 31))
+    assert not happens("FREQ=MONTHLY;BYMONTHDAY=20", date(2026, 11, 3), AT, date(2026, 11, 19))
+    assert not happens("each term at the start", date(2026, 11, 3), AT, None, terms=())
