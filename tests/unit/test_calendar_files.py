@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+import tempfile
+from collections.abc import Callable
+from datetime import date, time, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from content_calendar.calendar import check_calendar, load_calendar
 from content_calendar.errors import CalendarError
+from content_calendar.plan import plan_month
 from content_calendar.strategy import load_strategy
 
 HEADER = "id,title,channel,audiences,objectives,start_date,time,repeat,approval\n"
@@ -231,3 +236,87 @@ def test_strategy_types_and_bounds(tmp_path: Path, change: tuple[str, str], fiel
 def test_a_strategy_that_is_not_a_mapping(tmp_path: Path, text: str) -> None:
     with pytest.raises(CalendarError, match=r"strategy.yaml:1: strategy: must be a mapping"):
         load_strategy(write(tmp_path, text, "strategy.yaml"))
+
+
+# Property: whatever is done to the example files, loading ends in entries or a CalendarError, in time.
+
+THURROCK = load_strategy(EXAMPLE / "strategy.yaml")
+STRATEGY_TEXT = (EXAMPLE / "strategy.yaml").read_bytes()
+CALENDAR_TEXT = next((EXAMPLE / "calendar").glob("*.csv")).read_bytes()
+YAML_CALENDAR = (
+    b"entries:\n"
+    b"  - id: a\n    title: Monthly update\n    channel: facebook\n    audiences: [residents, parents]\n"
+    b"    objectives: ['1', '3']\n    start_date: 2026-09-01\n    time: '10:00'\n"
+    b"    repeat: monthly on the first Tuesday\n"
+    b"    until: 2027-08-31\n    missed_after_hours: 24\n    key_messages: [one, two]\n"
+    b"  - {id: b, title: Once, channel: x, objectives: '3', start_date: 2026-11-17, time: '19:00', approval: auto}\n"
+)
+SWAPS = [
+    b"[1, 2]",
+    b"{a: 1}",
+    b"42",
+    b"-1",
+    b"1e400",
+    b"yes",
+    b"~",
+    b"''",
+    b"2026-02-30",
+    b"FREQ=SECONDLY",
+    b"[[[[[]]]]]",
+]
+
+
+@st.composite
+def mutated(draw: st.DrawFn, original: bytes) -> bytes:
+    """The original file with a few byte flips, a truncation, a value swapped for another type, or an alias bomb."""
+    data = bytearray(original)
+    for _ in range(draw(st.integers(0, 3))):
+        kind = draw(st.sampled_from(["flip", "truncate", "swap", "bomb", "insert"]))
+        if kind == "flip" and data:
+            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
+        elif kind == "truncate":
+            del data[draw(st.integers(0, len(data))) :]
+        elif kind == "insert":
+            at = draw(st.integers(0, len(data)))
+            data[at:at] = draw(st.sampled_from([b"\r", b"\x00", b"&a ", b"*a", b": ", b"- ", b'"', b"\t", b",,,,"]))
+        elif kind == "swap":
+            lines = bytes(data).split(b"\n")
+            i = draw(st.integers(0, len(lines) - 1))
+            key = lines[i].split(b":", 1)[0] if b":" in lines[i] else lines[i]
+            lines[i] = key + b": " + draw(st.sampled_from(SWAPS))
+            data = bytearray(b"\n".join(lines))
+        elif kind == "bomb":
+            data = bytearray(BOMB.encode() + b"x: *j\n" + bytes(data))
+    return bytes(data)
+
+
+FUZZ = settings(max_examples=150, deadline=timedelta(seconds=5), suppress_health_check=[HealthCheck.too_slow])
+
+
+def loads_or_refuses(load: Callable[[], object]) -> None:
+    try:
+        load()
+    except CalendarError as exc:
+        assert exc.problems and all(":" in str(p) for p in exc.problems)
+
+
+@FUZZ
+@given(mutated(STRATEGY_TEXT))
+def test_a_mutated_strategy_loads_or_is_refused(text: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "strategy.yaml"
+        path.write_bytes(text)
+        loads_or_refuses(lambda: load_strategy(path))
+
+
+@FUZZ
+@given(
+    st.sampled_from([("cal.csv", CALENDAR_TEXT), ("cal.yaml", YAML_CALENDAR)]).flatmap(
+        lambda named: st.tuples(st.just(named[0]), mutated(named[1]))
+    )
+)
+def test_a_mutated_calendar_loads_or_is_refused(file: tuple[str, bytes]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / file[0]
+        path.write_bytes(file[1])
+        loads_or_refuses(lambda: plan_month(THURROCK, load_calendar([path], THURROCK), "2026-11"))
