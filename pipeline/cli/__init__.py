@@ -28,6 +28,7 @@ from pipeline.cli import (
 )
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
+from pipeline.redact import redact
 
 DESCRIPTION = """Scheduled communications for council and partnership comms teams (Prevent and other
 safeguarding programmes): plan the month, collect national messages, compose newsletters and the
@@ -88,14 +89,14 @@ def _run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 3
     except (CommsError, LookupError, ValueError) as exc:
-        print(f"comms {args.command}: {exc}", file=sys.stderr)
+        print(redact(f"comms {args.command}: {exc}"), file=sys.stderr)
         return 2
     except BrokenPipeError:
         raise
     except OSError as exc:
         if exc.filename is None:
             raise
-        print(f"comms {args.command}: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        print(redact(f"comms {args.command}: {exc.filename}: {exc.strerror or exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
