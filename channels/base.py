@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from channels.redact import redact
 from content_calendar.errors import CommsError
 
 
@@ -15,6 +17,8 @@ class ChannelError(CommsError):
     `transient` errors (timeouts, 429, 5xx) are retried later with the same idempotency key;
     others fail the delivery at once with the channel's own message. `recipient_rejected` marks a
     permanent refusal of one address (an SMTP 5xx bounce) rather than of the whole channel.
+    The message is redacted as it is made (credentials by their shape, `channels.redact`); the pipeline
+    hides its settings' secret values too with `redacted()` before the text is shown or stored.
     """
 
     def __init__(
@@ -28,7 +32,20 @@ class ChannelError(CommsError):
     ) -> None:
         self.channel, self.transient, self.retry_after = channel, transient, retry_after
         self.recipient_rejected = recipient_rejected
-        super().__init__(f"{channel}: {message}")
+        super().__init__(redact(f"{channel}: {message}"))
+
+    def redacted(self, hide: Callable[[str], str]) -> ChannelError:
+        """This error with `hide` applied to its message (the same error if nothing was hidden)."""
+        text = hide(str(self))
+        if text == str(self):
+            return self
+        return ChannelError(
+            self.channel,
+            text.removeprefix(f"{self.channel}: "),
+            transient=self.transient,
+            retry_after=self.retry_after,
+            recipient_rejected=self.recipient_rejected,
+        )
 
 
 class Pieces(str):

@@ -24,6 +24,7 @@ import requests
 
 from channels.base import ChannelError, Post, Receipt
 from channels.limits import URL, check_length
+from channels.redact import credentials, redact
 
 USER_AGENT = "comms-pipeline/0.1 (+https://example.org/comms-pipeline)"
 # How long before a post's due time a matching post found at the destination counts as ours.
@@ -87,11 +88,18 @@ def _safe(url: str) -> str:
 
 
 def message(response: requests.Response) -> str:
-    """The destination's own words for an error, from the usual JSON shapes."""
+    """The destination's own words for an error, from the usual JSON shapes, with every credential
+    the request carried hidden: a destination may echo the token or password it was sent."""
+    sent = response.request
+    secrets = credentials(sent.headers, sent.body) if sent is not None else set()
+    return redact(_words(response), secrets)[:200]
+
+
+def _words(response: requests.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
+        return response.text[:400]
     if isinstance(body, dict):
         error = body.get("error")
         if isinstance(error, dict):
@@ -101,8 +109,8 @@ def message(response: requests.Response) -> str:
             error = error or errors[0].get("message")
         if body.get("error_description"):  # OAuth 2.0 token endpoints
             error = f"{error}: {body['error_description']}"
-        return str(error or body.get("message") or body.get("detail") or body.get("title") or body)[:200]
-    return str(body)[:200]
+        return str(error or body.get("message") or body.get("detail") or body.get("title") or body)[:400]
+    return str(body)[:400]
 
 
 def digest(key: str, length: int = 24) -> str:

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, PrivateAttr, Valida
 from pydantic_settings import BaseSettings, EnvSettingsSource, NoDecode, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceError
 
+from channels.redact import redact
 from pipeline.errors import SettingsError
 
 SECRET_FIELDS = frozenset(
@@ -186,7 +187,8 @@ class Settings(BaseSettings):
 
 
 def _shown(name: str, value: object) -> str:
-    return ("(set)" if value else "(unset)") if name in SECRET_FIELDS else str(value)
+    """A secret as set or unset; anything else as text, with a password in a URL hidden."""
+    return ("(set)" if value else "(unset)") if name in SECRET_FIELDS else redact(str(value))
 
 
 ENV = {name: f"COMMS_{name.upper()}" for name in Settings.model_fields}

@@ -2,12 +2,16 @@
 with the actor running it, and prints the result.
 
 Exit codes: 0 done; 1 something failed while running (shown); 2 bad input or settings (nothing
-applied); 3 another clock is running.
+applied), a missing or unreadable file included; 3 another clock is running; 141 the reader of the output
+went away (`comms queue list | head`): the rest of the output is dropped quietly, and 141 (128 + SIGPIPE)
+is what the shell reports for any program a closed pipe stops, so `set -o pipefail` scripts see it as
+they would for `cat`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +28,7 @@ from pipeline.cli import (
 )
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
+from pipeline.redact import redact
 
 DESCRIPTION = """Scheduled communications for council and partnership comms teams (Prevent and other
 safeguarding programmes): plan the month, collect national messages, compose newsletters and the
@@ -46,9 +51,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+CLOSED_PIPE = 141  # 128 + SIGPIPE, as the shell reports a program stopped by a closed pipe
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        code = _run(build_parser().parse_args(argv))
+        sys.stdout.flush()  # inside the try: a closed pipe often shows only when the last lines go
+    except BrokenPipeError:
+        _drop_stdout()
+        return CLOSED_PIPE
+    return code
+
+
+def _drop_stdout() -> None:
+    """The Python documentation's "Note on SIGPIPE": point stdout at devnull, so the interpreter's own
+    flush at exit finds nowhere to fail and prints no second traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is no file (a test's capture): nothing to flush at exit
+        pass
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.func(args) or 0)
     except CalendarError as exc:
@@ -63,7 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 3
     except (CommsError, LookupError, ValueError) as exc:
-        print(f"comms {args.command}: {exc}", file=sys.stderr)
+        print(redact(f"comms {args.command}: {exc}"), file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(redact(f"comms {args.command}: {exc.filename}: {exc.strerror or exc}"), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from pipeline import logs
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.errors import SettingsError
+from pipeline.redact import secret_values
 from pipeline.services.actor import Actor
 from pipeline.settings import Settings, load_settings
 
@@ -21,7 +22,7 @@ def settings(args: argparse.Namespace) -> Settings:
     if args.env_file and not Path(args.env_file).is_file():
         raise SettingsError(f"--env-file {args.env_file}: no such file")
     loaded = load_settings(env_file=Path(args.env_file or ".env"))
-    logs.configure(loaded.log_level)
+    logs.configure(loaded.log_level, secrets=secret_values(loaded))
     return loaded
 
 

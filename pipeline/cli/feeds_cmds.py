@@ -7,6 +7,7 @@ import argparse
 from pipeline.cli import common
 from pipeline.errors import NotFound
 from pipeline.records import FeedSpec
+from pipeline.redact import redactor
 from pipeline.services.feeds import FeedService
 
 
@@ -68,14 +69,15 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    tz = p.settings.tz
+    tz, hide = p.settings.tz, redactor(p.settings)
     for health in FeedService.of(p).status(common.actor(args)):
         f = health.feed
         print(
-            f"{f.spec.name}\n  {f.spec.url}\n  {health.state}; last success {common.local(f.last_success_at, tz)}; "
+            f"{f.spec.name}\n  {hide(f.spec.url)}\n  {health.state}; "
+            f"last success {common.local(f.last_success_at, tz)}; "
             f"failures in a row {f.consecutive_failures}; items {f.items_seen}; next poll "
             f"{common.local(f.next_poll_at, tz)}"
         )
         if f.last_error:
-            print(f"  last error: {f.last_error}")
+            print(f"  last error: {hide(f.last_error)}")
     return 0

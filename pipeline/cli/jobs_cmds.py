@@ -14,6 +14,7 @@ from pipeline.cli import common
 from pipeline.clock.scheduler import run_clock, run_once
 from pipeline.jobs import tasks
 from pipeline.records import Outcome
+from pipeline.redact import redact, redactor
 from pipeline.services.control import ControlService
 
 
@@ -67,7 +68,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def show(name: str, outcome: Outcome) -> int:
     print(f"{name}: {outcome.summary()}")
     for failure in outcome.failures:
-        print(f"  failed: {failure}")
+        print(f"  failed: {redact(failure)}")
     return 1 if outcome.status == "failed" and outcome.failures else 0
 
 
@@ -174,6 +175,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     view = ControlService.of(p).status(common.now())
     tz = p.settings.tz
     when = lambda moment: common.local(moment, tz)  # noqa: E731
+    hide = redactor(p.settings)  # stored errors may predate redaction, or come from a feed's URL
     freeze = view.freeze
     print(
         f"Freeze: PAUSED since {when(freeze.at)} by {freeze.by}: {freeze.reason}"
@@ -184,12 +186,15 @@ def cmd_status(args: argparse.Namespace) -> int:
     runs = view.last_runs
     _section(
         "Last run of each job",
-        [f"{r.job:10} {when(r.started_at)}  {r.outcome:8} {r.detail.splitlines()[0]}" for r in runs if r.detail]
+        [f"{r.job:10} {when(r.started_at)}  {r.outcome:8} {hide(r.detail.splitlines()[0])}" for r in runs if r.detail]
         + [f"{r.job:10} {when(r.started_at)}  {r.outcome}" for r in runs if not r.detail],
     )
     _section(
         f"Failed or missed items ({len(view.failed)})",
-        [f"#{i.id} {i.status:7} {when(i.due_at)} {i.channel}: {i.title} ({i.reason})" for i in view.failed[-10:]],
+        [
+            f"#{i.id} {i.status:7} {when(i.due_at)} {i.channel}: {i.title} ({hide(i.reason or '')})"
+            for i in view.failed[-10:]
+        ],
     )
     waiting = view.awaiting_approval
     _section(
@@ -203,7 +208,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     _section(
         "Feeds with problems",
         [
-            f"{f.spec.name}: {'retired' if f.retired else f'{f.consecutive_failures} failures'}; {f.last_error}"
+            f"{f.spec.name}: {'retired' if f.retired else f'{f.consecutive_failures} failures'}; "
+            + hide(f.last_error or "")
             for f in view.feed_problems
         ],
     )

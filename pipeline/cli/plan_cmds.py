@@ -68,6 +68,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     else:
         output = month_grid(occurrences, month.first.year, month.first.month)
     if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_bytes(output if isinstance(output, bytes) else output.encode())
         print(f"wrote {args.out}")
     elif isinstance(output, bytes):

@@ -6,6 +6,7 @@ import argparse
 
 from pipeline.cli import common
 from pipeline.records import ItemStatus
+from pipeline.redact import redactor
 from pipeline.services.outbox import OutboxService
 
 BY_HELP = "who is doing it (default: your login name)"
@@ -64,7 +65,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
     view = OutboxService.of(p).show(common.actor(args), args.id)
-    item, tz = view.item, p.settings.tz
+    item, tz, hide = view.item, p.settings.tz, redactor(p.settings)
     print(
         f"#{item.id} {item.title}\nchannel: {item.channel} ({item.kind})   status: {item.status}   "
         f"due: {common.local(item.due_at, tz)}"
@@ -72,7 +73,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     if item.approved_by:
         print(f"approved by {item.approved_by} at {common.local(item.approved_at, tz)}")
     if item.reason:
-        print(f"note: {item.reason}")
+        print(f"note: {hide(item.reason)}")
     if item.subject:
         print(f"subject: {item.subject}")
     print("\n" + (item.body or "(no text)") + "\n")
@@ -80,7 +81,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"[HTML part: {len(item.html):,} characters; `comms preview {item.entry_id}` writes it to a file]")
     print(f"\nRecipients: {len(view.deliveries)}")
     for d in view.deliveries:
-        print(f"  {d.recipient:40} {d.status:8} attempts={d.attempts} {d.url or ''} {d.last_error or ''}")
+        print(f"  {d.recipient:40} {d.status:8} attempts={d.attempts} {d.url or ''} {hide(d.last_error or '')}")
     return 0
 
 

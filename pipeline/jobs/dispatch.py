@@ -31,6 +31,7 @@ from pipeline.records import (
     RecipientRefused,
     Subscriber,
 )
+from pipeline.redact import redactor
 from pipeline.rendering.personalise import Personaliser, recipient_values
 from pipeline.settings import Settings
 from pipeline.storage.store import Repositories
@@ -86,6 +87,7 @@ class Dispatcher:
     ) -> None:
         self.repos, self.settings, self.adapter_for = repos, settings, adapter_for
         self.rng = random.Random(seed)
+        self.redact = redactor(settings)  # every error text stored or shown passes through it
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
         self.batch = BATCH
         self._pool: ThreadPoolExecutor | None = None
@@ -139,8 +141,9 @@ class Dispatcher:
             adapter = self.adapter_for(item.channel, channel.kind if channel else "unknown")
             recipients = self._recipients(item, strategy)
         except (ChannelError, TokenError) as exc:
-            self.repos.outbox.settle(item.id, "failed", now, reason=str(exc))
-            failures.append(f"item {item.id}: {exc}")
+            why = self.redact(str(exc))
+            self.repos.outbox.settle(item.id, "failed", now, reason=why)
+            failures.append(f"item {item.id}: {why}")
             return 0, 0
         if not recipients:
             why = f"no recipients: no active subscriber is in the audiences {', '.join(item.audiences)}"
@@ -279,6 +282,7 @@ class Dispatcher:
     def _failed(
         self, exc: ChannelError, key: str, item: OutboxItem, delivery: Delivery, now: datetime, failures: list[str]
     ) -> str:
+        exc = exc.redacted(self.redact)
         if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
             # The claim stays `started` but is released: the retry (by any process) reuses the key and
             # is told the earlier attempt may have landed, so a send that did land is not repeated.

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.jobs.compose import Composer
 from pipeline.jobs.dispatch import Dispatcher
 from pipeline.records import Outcome
+from pipeline.redact import redactor
 from pipeline.reporting.files import write_report_html
 from pipeline.reporting.report import report_csv, report_json
 from pipeline.services.actor import Actor
@@ -39,12 +41,14 @@ def run_job(ctx: AppContext, name: str, now: datetime, job: Callable[[], Outcome
     try:
         outcome = job()
     except CommsError as exc:  # a known condition (no plan yet, a bad template): said plainly
-        log.warning("job failed", extra={"job": name, "error": str(exc)})
+        log.warning("job failed", extra={"job": name, "error": redactor(ctx.settings)(str(exc))})
         outcome = Outcome(failures=(str(exc),))
     except Exception as exc:
         log.exception("job crashed", extra={"job": name})
         outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
     seconds = time.monotonic() - started
+    redact = redactor(ctx.settings)
+    outcome = replace(outcome, failures=tuple(redact(failure) for failure in outcome.failures))
     ctx.repos.control.finish_job(run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures))
     log.info(
         "job run",

@@ -10,6 +10,7 @@ from pipeline.context import AppContext
 from pipeline.errors import NotFound
 from pipeline.jobs.dispatch import unexpected
 from pipeline.ports import AdapterLookup
+from pipeline.redact import Redactor, redactor
 from pipeline.services.actor import Actor
 from pipeline.workspace import Workspace
 
@@ -23,12 +24,12 @@ class ChannelCheck:
 
 
 class ChannelService:
-    def __init__(self, workspace: Workspace, adapter_for: AdapterLookup) -> None:
-        self.workspace, self.adapter_for = workspace, adapter_for
+    def __init__(self, workspace: Workspace, adapter_for: AdapterLookup, redact: Redactor | None = None) -> None:
+        self.workspace, self.adapter_for, self.redact = workspace, adapter_for, redact or Redactor()
 
     @classmethod
     def of(cls, ctx: AppContext) -> ChannelService:
-        return cls(ctx.workspace, ctx.adapter_for)
+        return cls(ctx.workspace, ctx.adapter_for, redactor(ctx.settings))
 
     def check(self, actor: Actor, only: str | None = None) -> tuple[ChannelCheck, ...]:
         """Each channel in strategy.yaml asked to prove its settings work (`ChannelAdapter.check`),
@@ -40,6 +41,11 @@ class ChannelService:
         return tuple(out)
 
     def _check(self, code: str, kind: str) -> ChannelCheck:
+        """One channel's check; what it says, right or wrong, shown without a secret."""
+        found = self._checked(code, kind)
+        return ChannelCheck(found.code, found.kind, found.ok, self.redact(found.detail))
+
+    def _checked(self, code: str, kind: str) -> ChannelCheck:
         try:
             adapter = self.adapter_for(code, kind)
             route = "" if adapter.kind == kind else f" (routed to {adapter.kind})"

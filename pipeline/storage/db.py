@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import create_engine
 
+from channels.redact import redact
 from pipeline.errors import DatabaseError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -80,6 +81,7 @@ def reachable(engine: Engine) -> None:
             pass
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        reason = redact(reason, [engine.url.password] if isinstance(engine.url.password, str) else [])
         where = engine.url.render_as_string(hide_password=True)
         raise DatabaseError(f"cannot open the database {where}: {reason}") from None
 
