@@ -126,7 +126,9 @@ def collect_workloads(quick: bool, tmp: Path) -> list[Workload]:
     def fresh() -> None:
         db = tmp / f"collect-{len(state)}.db"
         state["store"] = store = open_repositories(f"sqlite:///{db}")
-        store.feeds.upsert(FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",)) for i, u in enumerate(urls))
+        store.feeds.upsert(
+            FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",), internal=True) for i, u in enumerate(urls)
+        )
         state[str(db)] = True
 
     def first() -> None:

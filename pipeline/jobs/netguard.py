@@ -22,6 +22,8 @@ from requests.adapters import HTTPAdapter
 from requests.utils import select_proxy
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+from urllib3.util.connection import create_connection
 
 METADATA = ipaddress.ip_address("169.254.169.254")
 _KINDS = (
@@ -57,17 +59,51 @@ def _refused(reason: str) -> RefusedAddress:
 class _Guard:
     allowed_host: ClassVar[str | None] = None
     host: str
+    port: int
     proxy: Any
+    timeout: Any
+    source_address: Any
+    socket_options: Any
+    _dns_host: str
 
     def _new_conn(self) -> socket.socket:
-        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
         if self.proxy is not None or (self.allowed_host and self.host.lower() == self.allowed_host):
-            return sock  # a proxy's address is not the target's; see `GuardedAdapter.send`
-        reason = refusal(sock.getpeername()[0])
-        if reason:
-            sock.close()
-            raise _refused(reason)
-        return sock
+            return super()._new_conn()  # type: ignore[misc,no-any-return]  # a proxy: see `GuardedAdapter.send`
+        try:
+            found = socket.getaddrinfo(self._dns_host, self.port, 0, socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            raise NameResolutionError(self.host, self, exc) from exc  # type: ignore[arg-type]
+        reasons = [refusal(str(info[4][0])) for info in found]
+        public = [info[4][0] for info, reason in zip(found, reasons, strict=True) if reason is None]
+        if not public:
+            raise _refused(next(r for r in reasons if r))
+        return self._connect_to(public)
+
+    def _connect_to(self, addresses: list[Any]) -> socket.socket:
+        """Connect to the first address that answers (each already checked), and check the peer again."""
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                sock = create_connection(
+                    (str(address), self.port),
+                    self.timeout,
+                    source_address=self.source_address,
+                    socket_options=self.socket_options,
+                )
+            except TimeoutError as exc:
+                error = ConnectTimeoutError(self, f"Connection to {self.host} timed out")  # type: ignore[arg-type]
+                error.__cause__ = exc
+                continue
+            except OSError as exc:
+                error = NewConnectionError(self, f"Failed to establish a new connection: {exc}")  # type: ignore[arg-type]
+                continue
+            reason = refusal(sock.getpeername()[0])
+            if reason:
+                sock.close()
+                raise _refused(reason)
+            return sock
+        assert error is not None
+        raise error
 
 
 class _GuardedHTTP(_Guard, HTTPConnection):
