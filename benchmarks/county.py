@@ -70,7 +70,9 @@ def run(scale: float) -> dict[str, float]:
         )  # fmt: skip
         p = make_pipeline(settings)
         p.import_plan(now=datetime(2026, 10, 25, tzinfo=UTC))
-        p.repos.feeds.upsert(FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",)) for i, u in enumerate(urls))
+        p.repos.feeds.upsert(
+            FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",), internal=True) for i, u in enumerate(urls)
+        )
         schools = fixtures.subscribers(int(SCHOOLS * scale))
         per_district = int(RESIDENTS * scale) // DISTRICTS
         residents = [

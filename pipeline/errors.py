@@ -29,6 +29,7 @@ class FeedError(CommsError):
         self, url: str, message: str, *, retry: bool = True, retired: bool = False, retry_after: float | None = None
     ) -> None:
         self.url, self.retry, self.retired, self.retry_after = url, retry, retired, retry_after
+        self.reason = message
         super().__init__(f"{url}: {message}")
 
 

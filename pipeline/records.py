@@ -42,6 +42,7 @@ class FeedSpec:
     audiences: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
+    internal: bool = False  # an intranet feed: its own host may be on a private address
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,9 @@ class Workspace:
             if not item.get("url") or not item.get("name"):
                 problems.append(Problem(str(path), line, "feeds", "each feed needs a url and a name"))
                 continue
+            if not isinstance(item.get("internal", False), bool):
+                problems.append(Problem(str(path), line, "internal", "internal is true or false"))
+                continue
             spec = FeedSpec(
                 url=str(item["url"]),
                 name=str(item["name"]),
@@ -92,6 +95,7 @@ class Workspace:
                 audiences=split_list(item.get("audiences")),
                 include=split_list(item.get("include")),
                 exclude=split_list(item.get("exclude")),
+                internal=item.get("internal", False),
             )
             out.append((spec, item.get("offline_copy")))
         if problems:

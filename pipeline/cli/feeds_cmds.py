@@ -22,6 +22,11 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add_.add_argument("--audiences", default="")
     add_.add_argument("--include", default="", help="keywords, comma separated: keep only items with one")
     add_.add_argument("--exclude", default="", help="keywords, comma separated: drop items with any")
+    add_.add_argument(
+        "--internal",
+        action="store_true",
+        help="an intranet feed: its own host may be on a private address (no other host may)",
+    )
     add_.set_defaults(func=cmd_add)
     rm = sub.add_parser("remove", help="stop polling a feed (its messages keep their provenance)")
     rm.add_argument("url")
@@ -44,6 +49,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         _split(args.audiences),
         _split(args.include),
         _split(args.exclude),
+        internal=args.internal,
     )
     FeedService.of(common.pipeline(args)).add(common.actor(args), spec)
     print(f"feed added: {args.name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 import threading
 from datetime import UTC, date, datetime, time
@@ -94,9 +95,15 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
+    """Exit 1 when feeds were polled and every one failed. Each failed feed is printed once, as one
+    line; its log record (for the clock's log) would say it again on this terminal, so is held back."""
     p = common.pipeline(args)
     now = common.parse_at(args.at, p.settings.tz)
-    return show("collect", p.run_job("collect", now, lambda: p.collect(now, force=args.all)))
+    logging.getLogger("pipeline.jobs.collect").setLevel(logging.ERROR)
+    outcome = p.run_job("collect", now, lambda: p.collect(now, force=args.all))
+    code = show("collect", outcome)
+    polled = outcome.counts.get("feeds", 0)
+    return 1 if polled and outcome.counts.get("failed", 0) == polled else code
 
 
 def _for_time(p: Pipeline, for_date: str | None) -> datetime | None:

@@ -1,8 +1,12 @@
 """Collecting national messages from RSS and Atom feeds.
 
-Fetching uses requests (shared session, timeouts, conditional GET, a size cap, bounded redirects);
-parsing uses feedparser on the bytes with the response headers. `feedparser.parse(url)` is never
-used: it has no timeout. One failing feed never stops the others: each failure is recorded against
+Fetching uses requests (shared session, timeouts, conditional GET, a size cap, bounded redirects),
+through `netguard`: public addresses only, except an internal feed's own host. Each fetch has one
+total deadline (`timeout`), held while the body is read in small pieces however slowly the server
+sends them. Parsing uses feedparser on the bytes with the response headers. `feedparser.parse(url)`
+is never used: it has no timeout. Feed content is untrusted: only http(s) links are kept (an item
+whose link is anything else is stored without one), and titles and summaries are clipped and
+cleaned before storage. One failing feed never stops the others: each failure is recorded against
 its feed and the feed is backed off.
 """
 
@@ -11,23 +15,36 @@ from __future__ import annotations
 import calendar
 import hashlib
 import logging
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 import requests
+import urllib3
 
 from channels.http import USER_AGENT, retry_after
 from pipeline import ports
 from pipeline.errors import FeedError
+from pipeline.jobs.netguard import RefusedAddress, guarded_session
 from pipeline.records import FeedState, NationalMessage, Outcome
 from pipeline.rendering.sanitise import html_to_text, sanitise_html
 
 log = logging.getLogger(__name__)
 ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1"
+TITLE_MAX = 300  # characters, after the title's HTML is turned to text
+SUMMARY_MAX = 5_000  # characters of sanitised HTML
+RAW_MAX = 50_000  # characters of a field looked at before cleaning: a 1 MB title is not parsed whole
+KEY_MAX = 500  # a longer guid is kept as its digest
+LINK_MAX = 2_000
+READ_PIECE = 16 * 1024
+# C0 and C1 controls, and the bidirectional marks, embeddings, overrides and isolates.
+_UNSAFE_TITLE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 @dataclass
@@ -58,6 +75,34 @@ def _wanted(text: str, include: tuple[str, ...], exclude: tuple[str, ...]) -> bo
     return not any(k.lower() in lowered for k in exclude)
 
 
+def safe_link(value: str) -> str:
+    """The link if it is an absolute http(s) URL of a sensible length, else ""."""
+    link = (value or "").strip()
+    try:
+        parts = urlsplit(link)
+    except ValueError:
+        return ""
+    ok = parts.scheme.lower() in ("http", "https") and parts.hostname and len(link) <= LINK_MAX
+    return link if ok and not _UNSAFE_TITLE.search(link) else ""
+
+
+def clean_title(raw: str) -> str:
+    """Plain text: controls and bidi overrides removed, whitespace tidied, clipped at a word."""
+    text = _UNSAFE_TITLE.sub(lambda m: " " if m.group().isspace() else "", html_to_text((raw or "")[:RAW_MAX]))
+    text = " ".join(text.split())
+    if len(text) > TITLE_MAX:
+        text = text[: TITLE_MAX - 1].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+    return text or "(untitled)"
+
+
+def clean_summary(raw: str, base_url: str | None) -> str:
+    """Sanitised HTML of at most SUMMARY_MAX characters (a cut is sanitised again, so tags close)."""
+    summary = sanitise_html((raw or "")[:RAW_MAX], base_url=base_url)
+    while len(summary) > SUMMARY_MAX:
+        summary = sanitise_html(summary[: SUMMARY_MAX - 200])
+    return summary
+
+
 def parse_feed(
     body: bytes, headers: dict[str, str], feed: FeedState, base_url: str, now: datetime
 ) -> tuple[list[tuple[str, NationalMessage]], list[str]]:
@@ -78,14 +123,16 @@ def parse_feed(
         )
     out = []
     for entry in parsed.entries:
-        link = entry.get("link") or ""
-        title = html_to_text(entry.get("title") or "").strip() or "(untitled)"
+        link = safe_link(entry.get("link") or "")
+        title = clean_title(entry.get("title") or "")
         raw = entry.get("summary") or (entry.get("content") or [{}])[0].get("value", "")
-        summary = sanitise_html(raw, base_url=link or base_url)
+        summary = clean_summary(raw, base_url=link or safe_link(base_url) or None)
         if not _wanted(f"{title} {html_to_text(summary)}", feed.spec.include, feed.spec.exclude):
             continue
         digest = hashlib.sha256(f"{title}\x1f{summary}".encode()).hexdigest()
         guid = entry.get("id") or ""
+        if len(guid) > KEY_MAX:
+            guid = "sha256:" + hashlib.sha256(guid.encode()).hexdigest()
         key = guid or link or digest
         msg = NationalMessage(
             guid=guid or link or digest,
@@ -101,8 +148,28 @@ def parse_feed(
     return out, warnings
 
 
+def describe(exc: Exception, url: str) -> str:
+    """A requests or urllib3 failure in words a person can act on (no connection-pool internals)."""
+    host = urlsplit(url).hostname or url
+    text = repr(exc)
+    if "NameResolutionError" in text or "gaierror" in text:
+        return f"cannot resolve {host} (no network?)"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return f"the TLS certificate of {host} was not accepted"
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return f"timed out connecting to {host}"
+    if "ConnectionRefused" in text or "Connection refused" in text:
+        return f"{host} refused the connection"
+    if isinstance(exc, requests.exceptions.InvalidSchema | requests.exceptions.MissingSchema):
+        return "not an http or https address"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return f"cannot connect to {host}"
+    return f"cannot fetch ({type(exc).__name__})"
+
+
 class HttpFeedFetcher:
-    """Implements `ports.FeedFetcher` over HTTP with requests."""
+    """Implements `ports.FeedFetcher` over HTTP with requests. Connections go only to public
+    addresses, except to the own host of an internal feed or of a rewrite (see `netguard`)."""
 
     def __init__(
         self,
@@ -113,35 +180,54 @@ class HttpFeedFetcher:
         max_redirects: int = 5,
         rewrites: dict[str, str] | None = None,
     ) -> None:
-        self.session = session or requests.Session()
         self.rewrites = rewrites or {}  # feed URL -> where to fetch it (the demo's saved copies)
-        self.session.max_redirects = max_redirects
-        self.session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
+        self.max_redirects = max_redirects
+        self.session = self._setup(guarded_session(None, session))
+        self._allowing: dict[str, requests.Session] = {}  # a session per allowed (internal) host
+        self._lock = threading.Lock()
         self.timeout, self.max_bytes = timeout, max_bytes
+
+    def _setup(self, session: requests.Session) -> requests.Session:
+        session.max_redirects = self.max_redirects
+        session.headers.update({"User-Agent": USER_AGENT, "Accept": ACCEPT})
+        return session
+
+    def _session_for(self, feed: FeedState, fetch_url: str) -> requests.Session:
+        """The strict session, or, for an internal feed or a rewrite, one that allows its own host."""
+        host = (urlsplit(fetch_url).hostname or "").lower()
+        if not host or not (feed.spec.internal or feed.spec.url in self.rewrites):
+            return self.session
+        with self._lock:
+            if host not in self._allowing:
+                self._allowing[host] = self._setup(guarded_session(host))
+            return self._allowing[host]
 
     def fetch(self, feed: FeedState, now: datetime) -> FetchResult:
         url = feed.spec.url
         fetch_url = self.rewrites.get(url, url)
+        deadline = time.monotonic() + self.timeout
         headers = {}
         if feed.etag:
             headers["If-None-Match"] = feed.etag
         if feed.last_modified:
             headers["If-Modified-Since"] = feed.last_modified
         try:
-            response = self.session.get(
+            response = self._session_for(feed, fetch_url).get(
                 fetch_url, headers=headers, timeout=(min(5.0, self.timeout), self.timeout), stream=True
             )
             with response:
                 self._check_status(url, response)
                 if response.status_code == 304:
                     return FetchResult(304, None, feed.etag, feed.last_modified, feed.final_url)
-                body = self._read(url, response)
+                body = self._read(url, response, deadline)
+        except RefusedAddress as exc:
+            raise FeedError(url, str(exc), retry=True) from None
         except requests.TooManyRedirects:
             raise FeedError(url, "too many redirects (a redirect loop?)", retry=True) from None
-        except requests.Timeout:
-            raise FeedError(url, f"timed out after {self.timeout:.0f} s", retry=True) from None
-        except requests.RequestException as exc:
-            raise FeedError(url, f"cannot fetch: {type(exc).__name__}: {exc}", retry=True) from None
+        except (requests.Timeout, urllib3.exceptions.TimeoutError):
+            raise FeedError(url, f"timed out after {self.timeout:g} s", retry=True) from None
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            raise FeedError(url, describe(exc, fetch_url), retry=True) from None
         final_url = url if url in self.rewrites else response.url
         messages, warnings = parse_feed(body, dict(response.headers), feed, final_url, now)
         return FetchResult(
@@ -164,23 +250,37 @@ class HttpFeedFetcher:
         if code >= 400:
             raise FeedError(url, f"HTTP {code}", retry=True)
 
-    def _read(self, url: str, response: requests.Response) -> bytes:
+    def _read(self, url: str, response: requests.Response, deadline: float) -> bytes:
+        """The body, read in pieces as they come; the socket waits no longer than the time left, so a
+        server that trickles its bytes is cut off at the deadline."""
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
             raise FeedError(url, f"response of {int(declared):,} bytes is over the {self.max_bytes:,} byte cap")
-        deadline = time.monotonic() + self.timeout * 3
-        chunks, size = [], 0
-        for chunk in response.iter_content(64 * 1024):
+        raw = response.raw
+        sock = getattr(getattr(raw, "connection", None), "sock", None)
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise FeedError(url, f"timed out after {self.timeout:g} s in all (the server sends too slowly)")
+            if sock is not None:
+                sock.settimeout(left)
+            try:
+                chunk = raw.read1(READ_PIECE, decode_content=True)
+            except urllib3.exceptions.TimeoutError:
+                continue  # the loop says it, as the deadline has passed
+            if not chunk:
+                return b"".join(chunks)
             size += len(chunk)
             if size > self.max_bytes:
                 raise FeedError(url, f"response is over the {self.max_bytes:,} byte cap")
-            if time.monotonic() > deadline:
-                raise FeedError(url, f"response too slow (over {self.timeout * 3:.0f} s in all)")
             chunks.append(chunk)
-        return b"".join(chunks)
 
     def close(self) -> None:
         self.session.close()
+        for session in self._allowing.values():
+            session.close()
 
 
 class Collector:
@@ -203,7 +303,7 @@ class Collector:
         for feed, result in zip(feeds, results, strict=True):
             if isinstance(result, FeedError):
                 counts["failed"] += 1
-                failures.append(str(result))
+                failures.append(f"{feed.spec.name}: {result.reason}")  # one line a person can read
                 self.feeds.record_fetch(
                     feed.id, now, ok=False, error=str(result), retired=result.retired, retry_after=result.retry_after
                 )

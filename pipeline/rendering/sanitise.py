@@ -1,6 +1,7 @@
 """Feed HTML is untrusted. It is cleaned to a small safe subset before it reaches any template:
-no script, style, event handlers, iframes or javascript: URLs; images only from https; relative
-links made absolute against the feed item's own URL."""
+no script, style, event handlers or iframes; links only to http(s) (javascript:, vbscript:, data:,
+file:, smb:, mailto: and the rest are dropped); images only from https; relative links made absolute
+against the feed item's own URL."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import nh3
 TAGS = {"p", "br", "a", "ul", "ol", "li", "strong", "em", "b", "i", "blockquote", "h3", "h4", "img", "span"}
 ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}}
 URL_ATTRS = {"href", "src"}
+SCHEMES = {"http", "https"}
 _REL_URL = re.compile(r"""(\s(?:href|src)\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
 
 
@@ -31,7 +33,7 @@ def _filter(tag: str, attr: str, value: str) -> str | None:
         scheme = urlsplit(value.strip()).scheme.lower()
         if tag == "img":
             return value if scheme == "https" else None
-        return value if scheme in ("http", "https", "mailto") else None
+        return value if scheme in SCHEMES else None
     return value
 
 
@@ -41,7 +43,7 @@ def sanitise_html(fragment: str, base_url: str | None = None) -> str:
         _absolute(fragment or "", base_url),
         tags=TAGS,
         attributes=ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
+        url_schemes=SCHEMES,
         attribute_filter=_filter,
         link_rel="noopener noreferrer",
         strip_comments=True,

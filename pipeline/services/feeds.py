@@ -35,6 +35,8 @@ class FeedService:
         """Add a feed, or update the one with this URL (its fetch state and health are kept)."""
         if not spec.url.strip() or not spec.name.strip():
             raise Invalid("a feed needs a URL and a name")
+        if not spec.url.strip().lower().startswith(("http://", "https://")):
+            raise Invalid("a feed's URL starts with http:// or https://")
         if spec.interval_minutes < 1:
             raise Invalid("a feed's interval is at least one minute")
         self.feeds.upsert([spec])

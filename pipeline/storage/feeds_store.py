@@ -24,6 +24,7 @@ def _state(row: FeedRow) -> FeedState:
         tuple(row.audiences),
         tuple(row.include),
         tuple(row.exclude),
+        row.internal,
     )
     return FeedState(
         row.id,
@@ -66,6 +67,7 @@ class FeedStore(StoreBase):
                 row.name, row.interval_minutes = spec.name, spec.interval_minutes
                 row.objectives, row.audiences = list(spec.objectives), list(spec.audiences)
                 row.include, row.exclude = list(spec.include), list(spec.exclude)
+                row.internal = spec.internal
                 s.add(row)
                 count += 1
         return count

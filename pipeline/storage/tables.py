@@ -66,6 +66,7 @@ class FeedRow(SQLModel, table=True):
     audiences: list[str] = _json()
     include: list[str] = _json()
     exclude: list[str] = _json()
+    internal: bool = False
     etag: str | None = None
     last_modified: str | None = None
     final_url: str | None = None

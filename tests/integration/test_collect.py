@@ -31,6 +31,8 @@ def collector(store: Repositories, **kw) -> Collector:  # type: ignore[no-untype
 
 
 def add(store: Repositories, *urls: str, **kw) -> None:  # type: ignore[no-untyped-def]
+    """Register feeds; the local server is on 127.0.0.1, so they are internal unless told otherwise."""
+    kw.setdefault("internal", True)
     store.feeds.upsert([FeedSpec(u, f"feed {i}", **kw) for i, u in enumerate(urls)])
 
 
