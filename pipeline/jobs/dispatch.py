@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ from pipeline.storage.store import Repositories
 from pipeline.tokens import TokenError, sign
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 100  # a safety net: the item's send window is what ends the retries of a transient failure
+RECHECK_SECONDS = 2.0  # how often a batch under way looks again at the freeze and the item's status
 GONE = "no longer subscribed"
 BATCH = 500  # recipients claimed together; a restart resumes from the unsent ones
 PUBLIC = "public"
@@ -90,6 +92,7 @@ class Dispatcher:
         self.redact = redactor(settings)  # every error text stored or shown passes through it
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
         self.batch = BATCH
+        self.recheck_seconds = RECHECK_SECONDS
         self._pool: ThreadPoolExecutor | None = None
 
     def pool(self) -> ThreadPoolExecutor:
@@ -283,15 +286,25 @@ class Dispatcher:
         self, exc: ChannelError, key: str, item: OutboxItem, delivery: Delivery, now: datetime, failures: list[str]
     ) -> str:
         exc = exc.redacted(self.redact)
-        if exc.transient and delivery.attempts + 1 < MAX_ATTEMPTS:
-            # The claim stays `started` but is released: the retry (by any process) reuses the key and
-            # is told the earlier attempt may have landed, so a send that did land is not repeated.
-            wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
+        wait = backoff(delivery.attempts + 1, exc.retry_after, self.rng)
+        window_closes = item.due_at + timedelta(hours=item.missed_after_hours)
+        if exc.transient and now + wait <= window_closes and delivery.attempts + 1 < MAX_ATTEMPTS:
+            # A relay or API that is down is retried, backing off, for as long as the item's send window
+            # allows. The claim stays `started` but is released: the retry (by any process) reuses the
+            # key and is told the earlier attempt may have landed, so a send that did land is not repeated.
             self.repos.outbox.record_attempt(
                 key, delivery.id, "pending", now, ledger=None, error=str(exc), next_attempt_at=now + wait
             )
             log.info("send deferred", extra={"item": item.id, "error": str(exc), "retry_in": wait.total_seconds()})
             return "deferred"
+        if exc.transient:  # the window closes before another try: fail once, saying why
+            exc = ChannelError(
+                exc.channel,
+                f"gave up after {delivery.attempts + 1} attempts: the send window closed at "
+                f"{window_closes.astimezone(self.settings.tz):%a %d %b %H:%M}; last error: {exc}",
+                transient=False,
+            )
+            log.error("send failed for good", extra={"item": item.id, "error": str(exc)})
         refused = (RecipientRefused(delivery.recipient, now, str(exc)),) if exc.recipient_rejected else ()
         self.repos.outbox.record_attempt(
             key, delivery.id, "failed", now, ledger="failed", detail=str(exc), error=str(exc), also=refused
@@ -340,6 +353,7 @@ class Batch:
         self.lock = threading.Lock()
         self.attempted: set[str] = set()
         self.closed = False
+        self.recheck_at = time.monotonic() + dispatcher.recheck_seconds
         self.results: dict[str, int] = {"sent": 0, "failed": 0, "busy": 0}
 
     def send(self) -> dict[str, int]:
@@ -392,7 +406,7 @@ class Batch:
         delivery, maybe_sent = pair
         key = self.prefix + delivery.recipient
         with self.lock:
-            if self.closed or self.d.stop.is_set() or not self._still_held(key):
+            if self.closed or self.d.stop.is_set() or self._halted() or not self._still_held(key):
                 return
             self.attempted.add(key)
         outcome = self.d.deliver(
@@ -400,6 +414,15 @@ class Batch:
         )
         with self.lock:
             self.results[outcome] = self.results.get(outcome, 0) + 1
+
+    def _halted(self) -> bool:
+        """A pause for an incident, or a cancel or edit, holds within seconds even mid-batch: every
+        `recheck_seconds` the batch looks again (called under the lock; what is left is released)."""
+        if time.monotonic() >= self.recheck_at:
+            self.recheck_at = time.monotonic() + self.d.recheck_seconds
+            if not self.d._still_to_send(self.item):
+                self.closed = True
+        return self.closed
 
     def _still_held(self, key: str) -> bool:
         """Renew the batch's leases when a third of the lease has passed (called under the lock)."""

@@ -212,3 +212,71 @@ def test_someone_who_unsubscribes_after_queueing_is_not_sent_to(ready: Pipeline,
     assert len(box.unique()) == 13
     (gone,) = [d for d in ready.repos.outbox.deliveries(item.id) if d.recipient == "head@gable-hall.example.org"]
     assert gone.status == "skipped" and gone.last_error == "no longer subscribed"
+
+
+def _relay_failing(ready: Pipeline, failures: int) -> tuple[MemoryAdapter, int]:
+    """Pool of one: the next `failures` sends, whoever they are to, meet a relay that is down."""
+    outage = ChannelError("email", "SMTP 421 service not available", transient=True)
+    memory = MemoryAdapter("headteacher-bulletin", failures=[outage] * failures)
+    memory.kind = "email"
+    ready.adapter_for = lambda code, kind: memory
+    ready.settings = ready.settings.model_copy(update={"smtp_pool_size": 1})
+    item = bulletin(ready)
+    ready.repos.outbox.transition(item.id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    return memory, item.id
+
+
+def _retry_until_settled(ready: Pipeline, item_id: int, rounds: int) -> int:
+    """Dispatch at each deferred send's next attempt, as the clock would; returns the dispatches run."""
+    ready.dispatch(BULLETIN_DUE)
+    for n in range(rounds):
+        waiting = ready.repos.outbox.deliveries(item_id, status="pending")
+        if not waiting:
+            return n + 1
+        next_attempt = waiting[0].next_attempt_at
+        assert next_attempt is not None
+        ready.dispatch(next_attempt)
+    raise AssertionError("still pending")
+
+
+def test_a_relay_outage_is_retried_within_the_send_window(ready: Pipeline) -> None:
+    memory, item_id = _relay_failing(ready, failures=8)  # more than the old limit of five
+    _retry_until_settled(ready, item_id, rounds=20)
+    assert len(memory.sent) == 14, "everyone got it once the relay was back"
+    assert ready.repos.outbox.item(item_id).status == "sent"  # type: ignore[union-attr]
+
+
+def test_an_outage_past_the_send_window_fails_once_saying_why(ready: Pipeline) -> None:
+    memory, item_id = _relay_failing(ready, failures=100_000)  # the relay never comes back
+    _retry_until_settled(ready, item_id, rounds=400)
+    deliveries = ready.repos.outbox.deliveries(item_id)
+    assert {d.status for d in deliveries} == {"failed"} and not memory.sent
+    assert all(d.attempts > 5 for d in deliveries), "retried for the whole window, not five times"
+    assert all("the send window closed at" in (d.last_error or "") for d in deliveries)
+    assert all("SMTP 421" in (d.last_error or "") for d in deliveries), "the last error is kept"
+    assert ready.repos.outbox.item(item_id).status == "failed"  # type: ignore[union-attr]
+
+
+def test_a_pause_holds_mid_batch(ready: Pipeline) -> None:
+    """A person pauses sending while a batch is under way: nothing more goes out; resume sends the rest once."""
+    memory = MemoryAdapter("headteacher-bulletin")
+    memory.kind = "email"
+    original = memory.send
+
+    def send(post: Post, key: str) -> Receipt:
+        receipt = original(post, key)
+        if len(memory.sent) == 3:
+            ready.repos.control.set_freeze(True, "duty officer", "critical incident", BULLETIN_DUE)
+        return receipt
+
+    memory.send = send  # type: ignore[method-assign]
+    ready.adapter_for = lambda code, kind: memory
+    ready.settings = ready.settings.model_copy(update={"smtp_pool_size": 1})
+    ready.repos.outbox.transition(bulletin(ready).id, "approved", COMPOSE_AT, by="Prevent Coordinator")
+    dispatcher = ready.dispatcher()
+    dispatcher.recheck_seconds = 0  # look at the freeze before every message (2 s in production)
+    ready.dispatch(BULLETIN_DUE, dispatcher)
+    assert len(memory.sent) == 3, "nothing after the pause"
+    ready.repos.control.set_freeze(False, "duty officer", "", BULLETIN_DUE)
+    ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
+    assert len(memory.sent) == 14 and bulletin(ready).status == "sent"
