@@ -129,6 +129,9 @@ class Workspace:
         return out
 
 
+MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less its angle brackets
+
+
 def read_subscribers(path: Path) -> list[Subscriber]:
     """subscribers.csv: email, name, organisation, audiences, consent_source, consent_date.
     Every bad row is reported with its line; nothing is returned unless all rows are good."""
@@ -146,6 +149,13 @@ def read_subscribers(path: Path) -> list[Subscriber]:
             continue
         if "@" not in row["email"]:
             problems.append(Problem(str(path), line, "email", f"{row['email']!r} is not an email address"))
+            continue
+        if len(row["email"]) > MAX_ADDRESS:
+            problems.append(
+                Problem(
+                    str(path), line, "email", f"{len(row['email'])} characters: an address has at most {MAX_ADDRESS}"
+                )
+            )
             continue
         if not row["consent_source"]:
             problems.append(Problem(str(path), line, "consent_source", "say where consent came from"))

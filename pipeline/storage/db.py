@@ -36,7 +36,11 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         if str(path) not in ("", ":memory:"):
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"timeout": 30, "check_same_thread": False}, pool_size=pool_size, max_overflow=10
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=pool_size,
+            max_overflow=10,
+            hide_parameters=True,  # a failed statement's error never carries its values (recipients' addresses)
         )
 
         @event.listens_for(engine, "connect")
@@ -55,7 +59,7 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=10, hide_parameters=True)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -203,7 +203,7 @@ class LedgerRow(SQLModel, table=True):
     """One row per effect. A wake-up does only what has no `done` row here."""
 
     __tablename__ = "ledger"
-    key: str = Field(primary_key=True, max_length=300)
+    key: str = Field(primary_key=True, max_length=400)  # send:CHANNEL:ITEM:ADDRESS, an address up to 254
     kind: str = Field(index=True)
     state: str  # started | done | failed
     started_at: datetime

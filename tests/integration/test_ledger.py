@@ -78,3 +78,22 @@ def test_a_dead_process_on_this_host_is_recovered_without_waiting(store: Reposit
     other = ["send:x:2:a@example.org"]
     elsewhere.claim_many(other, "send", NOW)
     assert alive.claim_many(other, "send", NOW) == {other[0]: Claim.BUSY}, "another host's pid says nothing"
+
+
+def test_a_send_key_holds_the_longest_address(store: Repositories) -> None:
+    """An address may be 254 characters; its send key must fit on PostgreSQL too (it was cut at 300)."""
+    address = "a" * 64 + "@" + "b" * 185 + ".org"
+    assert len(address) == 254
+    key = f"send:stronger-together-partner-newsletter:2147483647:{address}"
+    assert store.ledger.claim_many([key], "send", NOW) == {key: Claim.NEW}
+
+
+def test_a_failed_statement_carries_no_values(store: Repositories) -> None:
+    """A database error names the statement, never its values: other recipients' addresses stay out."""
+    import pytest
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as caught, store.engine.begin() as conn:
+        conn.execute(text("insert into ledger (key, kind, state, started_at) values (:k, :k, :k, :k)"), {"k": None})
+    assert "[parameters:" not in str(caught.value) and "parameters hidden" in str(caught.value)

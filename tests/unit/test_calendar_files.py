@@ -320,3 +320,14 @@ def test_a_mutated_calendar_loads_or_is_refused(file: tuple[str, bytes]) -> None
         path = Path(tmp) / file[0]
         path.write_bytes(file[1])
         loads_or_refuses(lambda: plan_month(THURROCK, load_calendar([path], THURROCK), "2026-11"))
+
+
+def test_a_subscriber_address_longer_than_254_characters_is_refused(tmp_path: Path) -> None:
+    from pipeline.workspace import read_subscribers
+
+    long = "a" * 250 + "@example.org"
+    path = tmp_path / "subscribers.csv"
+    path.write_text(f"email,audiences,consent_source,consent_date\n{long},headteachers,form,2025-09-01\n")
+    with pytest.raises(CalendarError) as caught:
+        read_subscribers(path)
+    assert str(caught.value.problems[0]).startswith(f"{path}:2: email: 262 characters: an address has at most 254")
