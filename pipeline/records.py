@@ -176,6 +176,9 @@ class JobRun:
     detail: str
 
 
+NOT_DONE = frozenset({"failed", "missed", "held", "feeds"})
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one job run did: counts by kind, and the failures it collected while carrying on."""
@@ -185,7 +188,10 @@ class Outcome:
 
     @property
     def status(self) -> str:
-        return "ok" if not self.failures else ("partial" if any(self.counts.values()) else "failed")
+        """ok; partial when something was done beside the failures; failed when nothing was (a count of
+        failures, of items held or missed, or of feeds polled is not something done)."""
+        done = any(value for kind, value in self.counts.items() if kind not in NOT_DONE)
+        return "ok" if not self.failures else ("partial" if done else "failed")
 
     def summary(self) -> str:
         parts = [f"{k}={v}" for k, v in self.counts.items()]

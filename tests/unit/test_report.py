@@ -156,3 +156,12 @@ def test_quarterly_rolls_up_months_and_sets_out_benchmark_evidence(strategy) -> 
     assert summary["summary"]["planned"] == 12 and summary["summary"]["unique_reach"] == 2
     assert set(summary["evidence"]) == {"10.1", "10.2"}
     assert any("community tension returns 9" in line for line in summary["evidence"]["10.1"])
+
+
+def test_a_job_that_did_nothing_but_fail_says_failed() -> None:
+    from pipeline.records import Outcome
+
+    assert Outcome({"sent": 0, "failed": 1, "missed": 0, "held": 0}, ("item 1: 401",)).status == "failed"
+    assert Outcome({"sent": 3, "failed": 1}, ("item 1 to a@b.org: 550",)).status == "partial"
+    assert Outcome({"feeds": 4, "new": 0, "not_modified": 0, "failed": 4}, ("a", "b", "c", "d")).status == "failed"
+    assert Outcome({"sent": 0}).status == "ok"
