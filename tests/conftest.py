@@ -92,6 +92,16 @@ def headteachers(count: int) -> list[Subscriber]:
 
 
 @pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The command line in a fresh folder, on its own SQLite database and the example workspace."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COMMS_DATABASE_URL", f"sqlite:///{tmp_path / 'comms.db'}")
+    monkeypatch.setenv("COMMS_WORKSPACE", str(EXAMPLE))
+    monkeypatch.setenv("COMMS_SECRET_KEY", "cli-test")
+    return tmp_path
+
+
+@pytest.fixture
 def strategy():  # type: ignore[no-untyped-def]
     return load_strategy(EXAMPLE / "strategy.yaml")
 

@@ -11,12 +11,8 @@ from tests.conftest import EXAMPLE
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMMS_DATABASE_URL", f"sqlite:///{tmp_path / 'comms.db'}")
-    monkeypatch.setenv("COMMS_WORKSPACE", str(EXAMPLE))
-    monkeypatch.setenv("COMMS_SECRET_KEY", "cli-test")
-    return tmp_path
+def env(cli_env: Path) -> Path:
+    return cli_env
 
 
 def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:

@@ -112,12 +112,8 @@ def test_main_turns_a_closed_pipe_into_141(monkeypatch: pytest.MonkeyPatch, tmp_
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COMMS_DATABASE_URL", f"sqlite:///{tmp_path / 'comms.db'}")
-    monkeypatch.setenv("COMMS_WORKSPACE", str(EXAMPLE))
-    monkeypatch.setenv("COMMS_SECRET_KEY", "cli-test")
-    return tmp_path
+def env(cli_env: Path) -> Path:
+    return cli_env
 
 
 MISSING = "no-such-export.csv"
