@@ -127,7 +127,7 @@ class Dispatcher:
                 break
             item = decision.item
             if decision.action == "missed":
-                counts["missed"] += self.repos.outbox.settle(item.id, "missed", now, reason=decision.reason)
+                counts["missed"] += self._window_closed(item, now, decision.reason)
             elif decision.action != "send":
                 counts["held"] += 1
             else:
@@ -180,6 +180,23 @@ class Dispatcher:
         since this send began; what is not yet sent then waits."""
         current = self.repos.outbox.item(item.id)
         return current is not None and current.status == "approved" and not self.repos.control.freeze().paused
+
+    def _window_closed(self, item: OutboxItem, now: datetime, reason: str) -> bool:
+        """An approved item past its send window. Never started: it is missed. Started (some went, the
+        rest are waiting on a retry): what is still pending fails, saying so, and the item settles on
+        what did go, with its figures, rather than being marked missed as if nobody had it."""
+        pending = self.repos.outbox.deliveries(item.id, status="pending")
+        if not self.repos.outbox.deliveries(item.id):
+            return self.repos.outbox.settle(item.id, "missed", now, reason=reason)
+        prefix = f"send:{item.channel}:{item.id}:"
+        states = self.repos.ledger.claim_many([prefix + d.recipient for d in pending], "send", now)
+        for d in pending:
+            if states[prefix + d.recipient].go:  # one another process is sending right now is left to it
+                why = f"not sent: {reason}"
+                self.repos.outbox.record_attempt(prefix + d.recipient, d.id, "failed", now, ledger="failed", error=why)
+        self.repos.outbox.sync_sent(item.id, prefix, now)
+        self._settle(item, now)
+        return False
 
     def _skip_unsubscribed(self, prefix: str, gone: list[Delivery], now: datetime) -> None:
         """Recipients who unsubscribed or bounced since the item was queued: recorded, never sent."""

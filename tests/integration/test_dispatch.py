@@ -280,3 +280,21 @@ def test_a_pause_holds_mid_batch(ready: Pipeline) -> None:
     ready.repos.control.set_freeze(False, "duty officer", "", BULLETIN_DUE)
     ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
     assert len(memory.sent) == 14 and bulletin(ready).status == "sent"
+
+
+def test_an_item_half_sent_when_its_window_closes_settles_on_what_went(ready: Pipeline) -> None:
+    """The clock was down while one send waited on a retry: past the window the item is not 'missed'
+    (13 people had it); the waiting send fails saying why, and the figures count the 13."""
+    memory, item_id = _relay_failing(ready, failures=1)
+    ready.dispatch(BULLETIN_DUE)
+    assert len(memory.sent) == 13 and len(ready.repos.outbox.deliveries(item_id, status="pending")) == 1
+    hours = bulletin(ready).missed_after_hours
+    outcome = ready.dispatch(BULLETIN_DUE + timedelta(hours=hours, minutes=30))
+    assert outcome.counts["missed"] == 0 and len(memory.sent) == 13, "nothing sent late"
+    item = ready.repos.outbox.item(item_id)
+    assert item is not None and item.status == "sent" and "1 of 14 not delivered" in (item.reason or "")
+    failed = [d for d in ready.repos.outbox.deliveries(item_id) if d.status == "failed"]
+    assert len(failed) == 1 and (failed[0].last_error or "").startswith("not sent: not sent within")
+    day = BULLETIN_DUE.date()
+    sent = sum(p.value for p in ready.repos.metrics.between(day, day) if p.metric == "sent")
+    assert sent == 13 * len(item.objectives or ("",))
