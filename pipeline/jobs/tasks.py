@@ -36,18 +36,18 @@ REPORT_HOUR = 8
 def run_job(ctx: AppContext, name: str, now: datetime, job: Callable[[], Outcome]) -> Outcome:
     """Run one job, recorded in the job-run log (shown by `comms status`); a crash is recorded as a
     failure, logged with its traceback, and never stops the caller."""
+    redact = redactor(ctx.settings)
     run_id = ctx.repos.control.start_job(name, now)
     started = time.monotonic()
     try:
         outcome = job()
     except CommsError as exc:  # a known condition (no plan yet, a bad template): said plainly
-        log.warning("job failed", extra={"job": name, "error": redactor(ctx.settings)(str(exc))})
+        log.warning("job failed", extra={"job": name, "error": redact(str(exc))})
         outcome = Outcome(failures=(str(exc),))
     except Exception as exc:
         log.exception("job crashed", extra={"job": name})
         outcome = Outcome(failures=(f"{type(exc).__name__}: {exc}",))
     seconds = time.monotonic() - started
-    redact = redactor(ctx.settings)
     outcome = replace(outcome, failures=tuple(redact(failure) for failure in outcome.failures))
     ctx.repos.control.finish_job(run_id, now, outcome.status, outcome.summary() + "\n" + "\n".join(outcome.failures))
     log.info(
