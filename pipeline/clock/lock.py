@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from pipeline.errors import CommsError
 from pipeline.storage.store import Repositories
@@ -24,6 +25,8 @@ from pipeline.storage.store import Repositories
 log = logging.getLogger(__name__)
 LOCK = "clock"
 PG_LOCK_ID = 7_220_485_301  # any fixed 64-bit number, the same for every clock of this database
+# the one advisory lock a clock's own session takes: still held by this backend?
+HELD = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted)")
 
 
 class ClockBusy(CommsError):
@@ -59,8 +62,15 @@ class ClockLock:
 
     def heartbeat(self) -> bool:
         """Refresh the lock; False if another clock has taken it (this one must stop)."""
-        if self._conn is not None:
-            return True
+        if self._conn is not None:  # PostgreSQL: the advisory lock lives as long as its session
+            try:
+                held = bool(self._conn.execute(HELD).scalar())
+                self._conn.commit()
+            except SQLAlchemyError:
+                held = False
+            if not held:  # the session dropped (a reconnected one holds nothing): another clock may run
+                log.error("clock lock lost: its PostgreSQL session ended; stopping")
+            return held
         holder = self.repos.control.acquire_lock(LOCK, self.holder, self.clock(), self.stale_after, take=False)
         if holder is not None:
             log.error("clock lock lost to another clock; stopping", extra={"holder": holder})

@@ -201,9 +201,11 @@ def test_a_clock_whose_lock_went_stale_and_its_successor_send_each_recipient_onc
             conn.execute(text("update locks set heartbeat_at = :t"), {"t": datetime(2026, 1, 1)})
         engine.dispose()
         second = comms({**env, "COMMS_CLOCK_STALE_SECONDS": "2"}, tmp_path, "run")
-        wait_for(lambda: item_status(database, item) == "sent", 120, "the item to be sent")
         code, err = finish(first, 60)  # the first clock noticed at its next heartbeat and stopped
         assert code == 0 and "lock lost" in err
+        if item_status(database, item) != "sent":  # what the first clock gave back waits for the next
+            assert finish(comms(env, tmp_path, "dispatch"))[0] in (0, 1)  # wake-up; a person need not wait
+        wait_for(lambda: item_status(database, item) == "sent", 120, "the item to be sent")
     finally:
         for proc in (first, second):
             if proc is not None and proc.poll() is None:

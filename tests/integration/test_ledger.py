@@ -97,3 +97,22 @@ def test_a_failed_statement_carries_no_values(store: Repositories) -> None:
     with pytest.raises(DBAPIError) as caught, store.engine.begin() as conn:
         conn.execute(text("insert into ledger (key, kind, state, started_at) values (:k, :k, :k, :k)"), {"k": None})
     assert "[parameters:" not in str(caught.value) and "parameters hidden" in str(caught.value)
+
+
+def test_a_postgres_clock_whose_connection_dropped_knows_it_lost_the_lock(store: Repositories) -> None:
+    """The clock's lock beside the claims: on PostgreSQL it is the session's advisory lock, so a clock
+    whose session ended (and was silently reconnected) must stop; on SQLite its heartbeat row holds."""
+    from datetime import timedelta as span
+
+    from pipeline.clock.lock import ClockLock
+
+    lock = ClockLock(store, span(seconds=120))
+    lock.acquire()
+    try:
+        assert lock.heartbeat()
+        if store.is_postgres:
+            assert lock._conn is not None
+            lock._conn.invalidate()  # as if the server or the network had dropped it
+            assert not lock.heartbeat()
+    finally:
+        lock.release()
