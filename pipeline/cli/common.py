@@ -6,13 +6,14 @@ none of them touches storage (tests/unit/test_layout.py holds them to it)."""
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from pipeline import logs
 from pipeline.app import Pipeline, make_pipeline
-from pipeline.errors import SettingsError
+from pipeline.errors import NotFound, SettingsError
 from pipeline.redact import secret_values
 from pipeline.services.actor import Actor
 from pipeline.settings import Settings, load_settings
@@ -68,3 +69,14 @@ def add_at(parser: argparse.ArgumentParser) -> None:
 
 def local(moment: datetime | None, tz: ZoneInfo) -> str:
     return moment.astimezone(tz).strftime("%a %d %b %Y %H:%M") if moment else "-"
+
+
+def done_or_missing(call: Callable[[], object], done: str) -> int:
+    """Run a use case on one named record: print `done`, or that there is no such record (exit 1)."""
+    try:
+        call()
+    except NotFound as exc:
+        print(exc)
+        return 1
+    print(done)
+    return 0

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import common
-from pipeline.errors import NotFound
 from pipeline.records import FeedSpec
 from pipeline.redact import redactor
 from pipeline.services.feeds import FeedService
@@ -57,13 +56,8 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    try:
-        FeedService.of(common.pipeline(args)).remove(common.actor(args), args.url)
-    except NotFound as exc:
-        print(exc)
-        return 1
-    print("removed")
-    return 0
+    service = FeedService.of(common.pipeline(args))
+    return common.done_or_missing(lambda: service.remove(common.actor(args), args.url), "removed")
 
 
 def cmd_import(args: argparse.Namespace) -> int:

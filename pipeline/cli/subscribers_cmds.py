@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from pipeline.cli import common
-from pipeline.errors import NotFound
 from pipeline.services.subscribers import STATUSES, SubscriberService
 
 EXPORT_COLUMNS = ("email", "name", "organisation", "audiences", "consent_source", "consent_date", "status")
@@ -71,20 +70,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_unsubscribe(args: argparse.Namespace) -> int:
-    try:
-        _service(args).unsubscribe(common.actor(args), args.email, common.now())
-    except NotFound as exc:
-        print(exc)
-        return 1
-    print("unsubscribed")
-    return 0
+    service = _service(args)
+    return common.done_or_missing(
+        lambda: service.unsubscribe(common.actor(args), args.email, common.now()), "unsubscribed"
+    )
 
 
 def cmd_erase(args: argparse.Namespace) -> int:
-    try:
-        _service(args).erase(common.actor(args), args.email)
-    except NotFound as exc:
-        print(exc)
-        return 1
-    print("erased")
-    return 0
+    service = _service(args)
+    return common.done_or_missing(lambda: service.erase(common.actor(args), args.email), "erased")

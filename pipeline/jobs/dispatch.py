@@ -161,7 +161,8 @@ class Dispatcher:
         ]
         active = {email: sub for email, _audience, sub in recipients}
         prefix = f"send:{item.channel}:{item.id}:"
-        self._skip_unsubscribed(prefix, [d for d in pending if d.recipient not in active], now)
+        gone = [d for d in pending if d.recipient not in active]  # unsubscribed or bounced since queued
+        self._record_unsent(prefix, gone, now, "skipped", GONE)
         pending = [d for d in pending if d.recipient in active]
         render = self._renderer(item, active)
         results = {"sent": 0, "failed": 0}
@@ -185,28 +186,23 @@ class Dispatcher:
         """An approved item past its send window. Never started: it is missed. Started (some went, the
         rest are waiting on a retry): what is still pending fails, saying so, and the item settles on
         what did go, with its figures, rather than being marked missed as if nobody had it."""
-        pending = self.repos.outbox.deliveries(item.id, status="pending")
-        if not self.repos.outbox.deliveries(item.id):
+        deliveries = self.repos.outbox.deliveries(item.id)
+        if not deliveries:
             return self.repos.outbox.settle(item.id, "missed", now, reason=reason)
         prefix = f"send:{item.channel}:{item.id}:"
-        states = self.repos.ledger.claim_many([prefix + d.recipient for d in pending], "send", now)
-        for d in pending:
-            if states[prefix + d.recipient].go:  # one another process is sending right now is left to it
-                why = f"not sent: {reason}"
-                self.repos.outbox.record_attempt(prefix + d.recipient, d.id, "failed", now, ledger="failed", error=why)
+        pending = [d for d in deliveries if d.status == "pending"]
+        self._record_unsent(prefix, pending, now, "failed", f"not sent: {reason}")
         self.repos.outbox.sync_sent(item.id, prefix, now)
         self._settle(item, now)
         return False
 
-    def _skip_unsubscribed(self, prefix: str, gone: list[Delivery], now: datetime) -> None:
-        """Recipients who unsubscribed or bounced since the item was queued: recorded, never sent."""
-        states = self.repos.ledger.claim_many([prefix + d.recipient for d in gone], "send", now)
-        for d in gone:
+    def _record_unsent(self, prefix: str, deliveries: list[Delivery], now: datetime, status: str, why: str) -> None:
+        """Settle these deliveries as never sent (`skipped` or `failed`, saying why), each once its claim
+        is held; one another process is sending right now is left to it."""
+        states = self.repos.ledger.claim_many([prefix + d.recipient for d in deliveries], "send", now)
+        for d in deliveries:
             if states[prefix + d.recipient].go:
-                key = prefix + d.recipient
-                self.repos.outbox.record_attempt(
-                    key, d.id, "skipped", now, ledger="failed", error="no longer subscribed"
-                )
+                self.repos.outbox.record_attempt(prefix + d.recipient, d.id, status, now, ledger="failed", error=why)
 
     def _recipients(self, item: OutboxItem, strategy: Strategy) -> list[tuple[str, str, Subscriber | None]]:
         """(address, audience matched, subscriber) for email; one pseudo-recipient "-" for a post."""
