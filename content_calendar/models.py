@@ -61,6 +61,7 @@ class Channel:
     facing: Facing = "residents"
     template: str | None = None
     lead_days: int = 2  # compose this many days before the send time
+    approvals: int = 1  # distinct people who must approve each item (never its author or last editor)
 
 
 @dataclass(frozen=True)

@@ -123,8 +123,13 @@ def _channel(item: dict[str, Any], c: _Collector) -> Channel | None:
             f"must be a whole number of days from 0 to {MAX_LEAD_DAYS}, not {lead_days!r}",
         )
         return None
+    approvals = item.get("approvals", 1)
+    if approvals not in (1, 2) or isinstance(approvals, bool):
+        c.add(line, f"channels.{code}.approvals", f"must be 1 or 2 (people who approve each item), not {approvals!r}")
+        return None
     template = c.text(item, "template", f"channels.{code}.template") or None
-    return Channel(code, c.text(item, "name", f"channels.{code}.name", code), kind, facing, template, lead_days)  # type: ignore[arg-type]
+    name = c.text(item, "name", f"channels.{code}.name", code)
+    return Channel(code, name, kind, facing, template, lead_days, approvals)  # type: ignore[arg-type]
 
 
 def _ranges(items: list[dict[str, Any]], field: str, c: _Collector) -> list[DateRange]:

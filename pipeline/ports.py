@@ -18,7 +18,11 @@ from typing import Any, Protocol, Unpack
 from channels.port import ChannelAdapter, ChannelSettings
 from content_calendar.models import Entry, Strategy
 from pipeline.records import (
+    Approval,
+    Audited,
+    AuditEntry,
     Claim,
+    Comment,
     Delivery,
     Edition,
     Event,
@@ -26,6 +30,7 @@ from pipeline.records import (
     FeedState,
     Freeze,
     ItemSettled,
+    ItemVersion,
     JobRun,
     MetricPoint,
     NationalMessage,
@@ -33,10 +38,12 @@ from pipeline.records import (
     NewItem,
     OutboxItem,
     Subscriber,
+    User,
 )
 
 __all__ = [
     "AdapterLookup",
+    "AuditRepository",
     "CalendarRepository",
     "ChannelAdapter",
     "ChannelSettings",
@@ -48,6 +55,7 @@ __all__ = [
     "MetricsRepository",
     "OutboxRepository",
     "SubscriberRepository",
+    "UserRepository",
 ]
 
 
@@ -252,11 +260,38 @@ class OutboxRepository(Protocol):
         by: str | None = None,
         reason: str | None = None,
         allowed_from: Collection[str] = (),
+        audit: Audited | None = None,
     ) -> OutboxItem:
         """Writes an item's new status with who and when, if it is still in `allowed_from` (Conflict
         otherwise); approving records the approved text, going back to draft or awaiting approval
-        drops the approval."""
+        drops the approval. `audit` is written to the audit log in the same transaction."""
         ...
+
+    def approve(
+        self,
+        item_id: int,
+        seen_hash: str,
+        by: str,
+        now: datetime,
+        *,
+        allowed_from: Collection[str],
+        audit: Audited | None = None,
+    ) -> tuple[OutboxItem, tuple[Approval, ...]]:
+        """Records `by`'s approval of the version `seen_hash` (Conflict if the content or status changed);
+        with as many distinct approvals of it as the item requires, the item is approved, bound to it."""
+        ...
+
+    def approvals(self, item_id: int, content_hash: str | None = None) -> tuple[Approval, ...]:
+        """The approvals of one version of the item, its current one by default."""
+        ...
+
+    def versions(self, item_id: int) -> tuple[ItemVersion, ...]:
+        """Every version of the item's content, oldest first."""
+        ...
+
+    def add_comment(self, item_id: int, content_hash: str, by: str, text: str, now: datetime) -> Comment: ...
+
+    def comments(self, item_id: int) -> tuple[Comment, ...]: ...
 
     def edit_item(
         self,
@@ -267,9 +302,12 @@ class OutboxRepository(Protocol):
         by: str,
         status: str,
         allowed_from: Collection[str] = (),
+        edition: tuple[int, dict[str, Any]] | None = None,
+        audit: Audited | None = None,
     ) -> OutboxItem:
-        """Writes an item's new text, who edited it and the status the caller decided; an item not
-        left approved loses its approval."""
+        """Writes an item's new content (keeping the version), who edited it and the status the caller
+        decided; an item not left approved loses its approval. With `edition` (id, new inputs) the
+        edition is rewritten in the same transaction."""
         ...
 
     # deliveries
@@ -316,6 +354,52 @@ class OutboxRepository(Protocol):
 
     def reset_failed_deliveries(self, item_id: int) -> int:
         """Failed deliveries made pending again, to be retried; returns how many."""
+        ...
+
+
+class UserRepository(Protocol):
+    """The comms team's accounts (by lower-case email) and failed sign-ins (by key, for the rate limit)."""
+
+    def add_user(self, email: str, name: str, role: str, password_hash: str | None, source: str, now: datetime) -> User:
+        """Conflict if the email is taken."""
+        ...
+
+    def user(self, email: str) -> User | None: ...
+
+    def password_hash(self, email: str) -> str | None: ...
+
+    def users(self, role: str | None = None, active_only: bool = False) -> list[User]: ...
+
+    def count_users(self) -> int: ...
+
+    def update_user(self, email: str, **changes: object) -> User:
+        """NotFound for an unknown email."""
+        ...
+
+    def failed_signin(self, keys: list[str], now: datetime) -> None: ...
+
+    def failed_signins(self, key: str, since: datetime) -> int: ...
+
+    def forget_signins(self, key: str | None = None, before: datetime | None = None) -> None: ...
+
+
+class AuditRepository(Protocol):
+    """The append-only audit log."""
+
+    def record(self, entry: Audited) -> None: ...
+
+    def entries(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> tuple[list[AuditEntry], int]:
+        """Newest first, and the number matching in all; `action` matches a prefix."""
         ...
 
 

@@ -116,6 +116,14 @@ class OutboxItem:
     last_error: str | None = None
     created_by: str | None = None  # who queued it; "clock" or None when the pipeline composed it
     edited_by: str | None = None  # who last changed its text: never its approver (four eyes)
+    content_hash: str = ""  # of what will be sent: subject, text and HTML
+    approved_hash: str | None = None  # the content hash that was approved; a send of anything else is refused
+    approvals_required: int = 1
+
+    @property
+    def approval_current(self) -> bool:
+        """Approved, and approved for exactly the content it now holds."""
+        return self.approved_hash is not None and self.approved_hash == self.content_hash
 
 
 @dataclass(frozen=True)
@@ -265,7 +273,20 @@ class ItemSettled:
     used_messages: tuple[int, ...]
 
 
-Event = EffectSettled | EffectReleased | EffectsReopened | RecipientRefused | ItemSettled
+@dataclass(frozen=True)
+class Audited:
+    """Something a person (or the pipeline) did, to be written to the append-only audit log in the same
+    transaction as the change itself."""
+
+    at: datetime
+    actor: str
+    actor_kind: str
+    action: str
+    target: str = ""
+    detail: str = ""
+
+
+Event = Audited | EffectSettled | EffectReleased | EffectsReopened | RecipientRefused | ItemSettled
 
 
 # What a new outbox item or edition is written with (keyword arguments, checked by mypy) ----------
@@ -293,6 +314,66 @@ class NewItem(TypedDict, total=False):
     reason: str | None
     created_by: str | None
     approved_by: str | None  # with status approved: an entry marked for auto-approval ("auto")
+    approvals_required: int
+
+
+@dataclass(frozen=True)
+class User:
+    """A member of the comms team. `email` (lower-case) is the name recorded on everything they do."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    has_password: bool
+    source: str
+    created_at: datetime
+    last_signin_at: datetime | None = None
+
+    @property
+    def display(self) -> str:
+        return self.name or self.email
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor: str
+    actor_kind: str
+    action: str
+    target: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Approval:
+    outbox_id: int
+    content_hash: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ItemVersion:
+    outbox_id: int
+    content_hash: str
+    subject: str
+    body: str
+    html: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: int
+    outbox_id: int
+    content_hash: str
+    by: str
+    at: datetime
+    text: str
 
 
 class NewEdition(TypedDict):

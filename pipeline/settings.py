@@ -36,6 +36,7 @@ SECRET_FIELDS = frozenset(
         "bluesky_app_password",
         "microsoft_client_secret",
         "wordpress_app_password",
+        "oidc_client_secret",
     }
 )
 
@@ -151,6 +152,14 @@ class Settings(BaseSettings):
     # SQLite: a clock whose heartbeat is older than this has lost the clock lock to the next clock.
     clock_stale_seconds: Annotated[int, _at_least(1)] = 120
     log_level: str = "INFO"
+    # The web workspace (`comms web`, at public_base_url: https:// in production, and cookies are then
+    # Secure): sessions, single sign-on, staff emails.
+    web_idle_minutes: Annotated[int, _at_least(1)] = 30  # signed out after this long without a request
+    oidc_issuer: str = ""  # e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty: local accounts only
+    oidc_client_id: str = ""
+    oidc_client_secret: Secret = ""
+    oidc_roles_claim: str = "roles"  # Entra app roles; values such as Comms.Approver or approver
+    staff_mail_from: str = ""  # sender of approval digests and alerts (default: mail_from)
     # Per-channel settings, from COMMS_CHANNEL__<CODE>__<SETTING> (a second Facebook Page, say): set by
     # load_settings, already typed and checked; never read from a variable of its own.
     _channel_overrides: dict[str, dict[str, object]] = PrivateAttr(default_factory=dict)

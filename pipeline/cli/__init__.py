@@ -25,6 +25,7 @@ from pipeline.cli import (
     queue_cmds,
     report_cmds,
     subscribers_cmds,
+    users_cmds,
 )
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     channels_cmds.add(commands)
     report_cmds.add(commands)
     db_cmds.add(commands)
+    users_cmds.add(commands)
     return parser
 
 

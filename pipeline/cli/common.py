@@ -6,6 +6,7 @@ none of them touches storage (tests/unit/test_layout.py holds them to it)."""
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pipeline.app import Pipeline, make_pipeline
 from pipeline.errors import NotFound, SettingsError
 from pipeline.redact import secret_values
 from pipeline.services.actor import Actor
+from pipeline.services.users import UserService
 from pipeline.settings import Settings, load_settings
 
 
@@ -43,8 +45,12 @@ def close(args: argparse.Namespace) -> None:
 
 
 def actor(args: argparse.Namespace) -> Actor:
-    """Who runs the command: `--by NAME` where the command has it, else the login name."""
-    return Actor.cli(getattr(args, "by", None))
+    """Who runs the command: the account `--by EMAIL` names (or COMMS_USER), with its role; else the
+    login name, which may read, pause and add users but not draft or approve."""
+    named = getattr(args, "by", None) or os.environ.get("COMMS_USER", "").strip()
+    if not named:
+        return Actor.cli()
+    return UserService.of(pipeline(args)).actor_for(named)
 
 
 def now() -> datetime:

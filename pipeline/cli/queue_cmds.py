@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 
 from pipeline.cli import common
+from pipeline.errors import Invalid
 from pipeline.records import ItemStatus
 from pipeline.redact import redactor
 from pipeline.services.outbox import OutboxService
 
-BY_HELP = "who is doing it (default: your login name)"
+BY_HELP = "the account doing it, by email (default: $COMMS_USER); add accounts with `comms users add`"
 
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -31,19 +32,29 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         p.add_argument("--by", help=BY_HELP)
         p.set_defaults(func=func)
     approve = sub.add_parser(
-        "approve", help="approve an item for sending (records who and when; not by its last editor)"
+        "approve", help="approve an item for sending (records who and when; never by its author or last editor)"
     )
     approve.add_argument("id", type=int)
-    approve.add_argument("--by", required=True)
+    approve.add_argument("--by", help=BY_HELP)
+    approve.add_argument(
+        "--version", metavar="HASH", help="the version `queue show` printed: refused if the item changed since"
+    )
     approve.set_defaults(func=cmd_approve)
     reject = sub.add_parser("reject", help="send an item back to draft with a reason")
     reject.add_argument("id", type=int)
-    reject.add_argument("--by", required=True)
+    reject.add_argument("--by", help=BY_HELP)
     reject.add_argument("--reason", required=True)
     reject.set_defaults(func=cmd_reject)
-    edit = sub.add_parser("edit", help="change a post's text (it then needs approving again, by someone else)")
+    edit = sub.add_parser(
+        "edit",
+        help="change a post's text, or an email's subject, intro or key messages (every part is rendered "
+        "again; it then needs approving again, by someone else)",
+    )
     edit.add_argument("id", type=int)
-    edit.add_argument("--text", required=True)
+    edit.add_argument("--text", help="a post's new text")
+    edit.add_argument("--subject", help="an email's new subject")
+    edit.add_argument("--intro", help="an email's new introduction")
+    edit.add_argument("--key-message", action="append", dest="key_messages", help="an email's key message (repeat)")
     edit.add_argument("--by", help=BY_HELP)
     edit.set_defaults(func=cmd_edit)
 
@@ -86,8 +97,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    item = OutboxService.of(common.pipeline(args)).approve(common.actor(args), args.id, common.now())
-    print(f"#{item.id} is now {item.status}")
+    service = OutboxService.of(common.pipeline(args))
+    done = service.approve(common.actor(args), args.id, common.now(), seen_hash=args.version)
+    if done.complete:
+        print(f"#{done.item.id} is now {done.item.status} (version {done.item.content_hash[:12]})")
+    else:
+        print(f"#{done.item.id} has {done.given} of the {done.needed} approvals it needs; someone else must approve it")
     return 0
 
 
@@ -110,6 +125,11 @@ def cmd_retry(args: argparse.Namespace) -> int:
 
 
 def cmd_edit(args: argparse.Namespace) -> int:
-    item = OutboxService.of(common.pipeline(args)).edit(common.actor(args), args.id, common.now(), body=args.text)
-    print(f"#{item.id} edited; status {item.status}")
+    blocks = {k: v for k, v in (("intro", args.intro), ("key_messages", args.key_messages)) if v is not None}
+    if args.text is None and args.subject is None and not blocks:
+        raise Invalid("say what to change: --text for a post; --subject, --intro or --key-message for an email")
+    item = OutboxService.of(common.pipeline(args)).edit(
+        common.actor(args), args.id, common.now(), body=args.text, subject=args.subject, blocks=blocks or None
+    )
+    print(f"#{item.id} edited (version {item.content_hash[:12]}); status {item.status}")
     return 0

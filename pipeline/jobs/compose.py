@@ -13,15 +13,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Required, TypedDict
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
-
 from channels.limits import check_length
 from content_calendar.models import Channel, Occurrence, Strategy
 from content_calendar.plan import plan
 from pipeline.errors import TemplateError
 from pipeline.records import Edition, ItemStatus, NationalMessage, Outcome
-from pipeline.rendering.accessibility import check_edition
-from pipeline.rendering.personalise import new_nonce, sentinel
+from pipeline.rendering.edition import render_inputs
+from pipeline.rendering.personalise import new_nonce
 from pipeline.rendering.render import Renderer
 from pipeline.rendering.sanitise import html_to_text
 from pipeline.storage.store import Repositories
@@ -43,6 +41,7 @@ class ItemBase(TypedDict):
     objectives: list[str]
     due_at: datetime
     approval: str
+    approvals_required: int
     created_by: str
 
 
@@ -103,6 +102,7 @@ def _message_input(msg: NationalMessage, sources: dict[str, str]) -> dict[str, A
         "summary": html_to_text(msg.summary_html, 280),
         "published": msg.published_at.date().isoformat() if msg.published_at else None,
         "source": sources.get(host, host),
+        "hash": msg.content_hash,  # to flag a source that changed after it was used
     }
 
 
@@ -171,6 +171,7 @@ class Composer:
             "objectives": list(occ.objectives),
             "due_at": occ.start.astimezone(UTC),
             "approval": occ.approval,
+            "approvals_required": channel.approvals,
             "created_by": "clock",
         }
         missed_after = due.missed_after_hours
@@ -252,27 +253,10 @@ class Composer:
             "nonce": new_nonce(),
         }
 
-    def template_context(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        nonce = inputs["nonce"]
-        context = dict(inputs)
-        context["issue_date"] = date.fromisoformat(inputs["issue_date"])
-        context["slot"] = lambda name: Markup(sentinel(nonce, name))  # noqa: S704 - a fixed ASCII sentinel
-        context["national"] = [
-            dict(m, published=date.fromisoformat(m["published"]) if m["published"] else None)
-            for m in inputs["national"]
-        ]
-        context["stories"] = [self._story_context(s) for s in inputs["stories"]]
-        return context
-
-    def _story_context(self, story: dict[str, Any]) -> dict[str, Any]:
-        html = self.renderer.markup.filters["markdown"](story["markdown"])
-        return dict(story, html=html, text=html_to_text(str(html)))
-
     def render_edition(self, occ: Occurrence, channel: Channel, inputs: dict[str, Any], now: datetime) -> Edition:
         template = inputs["template"]
         try:
-            _mjml, html, text = self.renderer.email(template, self.template_context(inputs))
-            problems = check_edition(inputs["subject"], html, text)
+            html, text, problems = render_inputs(self.renderer, inputs)
         except TemplateError as exc:
             html = text = ""
             problems = [str(exc)]
@@ -296,8 +280,7 @@ class Composer:
 
     def rerender(self, edition_id: int) -> tuple[str, str]:
         """The edition's HTML and text rendered again from its stored inputs."""
-        inputs = self.repos.outbox.edition_inputs(edition_id)
-        _mjml, html, text = self.renderer.email(inputs["template"], self.template_context(inputs))
+        html, text, _problems = render_inputs(self.renderer, self.repos.outbox.edition_inputs(edition_id))
         return html, text
 
     # posts ----------------------------------------------------------------------------------

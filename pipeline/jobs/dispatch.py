@@ -9,6 +9,7 @@ makes the second attempt harmless.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -21,11 +22,14 @@ from datetime import datetime, timedelta
 from channels.base import ChannelError, Post
 from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
+from pipeline.errors import Conflict
 from pipeline.ports import AdapterLookup, ChannelAdapter
 from pipeline.records import (
+    Audited,
     Claim,
     Delivery,
     ItemSettled,
+    ItemStatus,
     MetricPoint,
     OutboxItem,
     Outcome,
@@ -49,7 +53,7 @@ PUBLIC = "public"
 @dataclass(frozen=True)
 class Decision:
     item: OutboxItem
-    action: str  # send | missed | frozen | pre_election | wait
+    action: str  # send | missed | frozen | changed | pre_election | wait
     reason: str = ""
 
 
@@ -66,6 +70,9 @@ def decide(
             continue
         if frozen:
             out.append(Decision(item, "frozen", "sending is paused"))
+            continue
+        if not item.approval_current:
+            out.append(Decision(item, "changed", "refused: its content is not what was approved; approve it again"))
             continue
         period = election_period(item.due_at.date(), strategy.pre_election)
         entry, channel = entries.get(item.entry_id), strategy.channel(item.channel)
@@ -128,6 +135,9 @@ class Dispatcher:
             item = decision.item
             if decision.action == "missed":
                 counts["missed"] += self._window_closed(item, now, decision.reason)
+            elif decision.action == "changed":
+                self._unapproved(item, now, decision.reason)
+                failures.append(f"item {item.id}: {decision.reason}")
             elif decision.action != "send":
                 counts["held"] += 1
             else:
@@ -176,11 +186,31 @@ class Dispatcher:
         self._settle(item, now)
         return results["sent"], results["failed"]
 
+    def _unapproved(self, item: OutboxItem, now: datetime, reason: str) -> None:
+        """An approved item whose content hash is not the approved one (changed outside the life cycle):
+        never sent; back to awaiting approval, and said so in the audit log."""
+        log.warning("refused an item changed after approval", extra={"item": item.id})
+        with contextlib.suppress(Conflict):  # moved meanwhile by a person: theirs stands
+            self.repos.outbox.transition(
+                item.id,
+                ItemStatus.AWAITING_APPROVAL,
+                now,
+                by="dispatch",
+                reason=reason,
+                allowed_from=(ItemStatus.APPROVED,),
+                audit=Audited(now, "dispatch", "system", "item.refused", f"item:{item.id}", reason),
+            )
+
     def _still_to_send(self, item: OutboxItem) -> bool:
         """Checked before each batch: a person may have paused sending, or cancelled or edited the item,
         since this send began; what is not yet sent then waits."""
         current = self.repos.outbox.item(item.id)
-        return current is not None and current.status == "approved" and not self.repos.control.freeze().paused
+        return (
+            current is not None
+            and current.status == "approved"
+            and current.approval_current
+            and not self.repos.control.freeze().paused
+        )
 
     def _window_closed(self, item: OutboxItem, now: datetime, reason: str) -> bool:
         """An approved item past its send window. Never started: it is missed. Started (some went, the

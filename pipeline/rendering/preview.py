@@ -12,6 +12,7 @@ from content_calendar.plan import plan
 from pipeline.app import Pipeline
 from pipeline.errors import CommsError
 from pipeline.jobs.compose import EMAIL_KINDS
+from pipeline.rendering.edition import render_inputs
 from pipeline.rendering.personalise import Personaliser, recipient_values
 
 SAMPLE = recipient_values(
@@ -37,7 +38,7 @@ def write_preview(p: Pipeline, entry_id: str, for_date: str | None, out: Path) -
         stem.with_suffix(".txt").write_text(text + ("\n\nProblems: " + "; ".join(problems) if problems else ""))
         return [stem.with_suffix(".txt")]
     inputs = composer.email_inputs(strategy, occ, datetime.now(UTC))
-    _mjml, html, text = p.renderer.email(inputs["template"], composer.template_context(inputs))
+    html, text, _problems = render_inputs(p.renderer, inputs)
     paths = [stem.with_suffix(".html"), stem.with_suffix(".txt")]
     paths[0].write_text(Personaliser(html, inputs["nonce"]).render(SAMPLE), encoding="utf-8")
     paths[1].write_text(Personaliser(text, inputs["nonce"], escape=False).render(SAMPLE), encoding="utf-8")

@@ -1,7 +1,8 @@
 """Who is doing something: a signed-in person, a named command-line user, the clock, the system.
 
 Every use case takes an actor, so a rule such as four eyes reads the same whichever face calls it.
-The command line checks no role yet; `role` is there for the web workspace, whose people sign in.
+A person signed in to the web, or named at the command line (`--by EMAIL`), carries their account's role;
+`pipeline.services.permissions` says what each role may do.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ class Actor:
     role: Role | None = None
 
     @classmethod
-    def cli(cls, name: str | None = None) -> Actor:
-        """A command-line user: the name given with `--by`, else the login name."""
-        return cls((name or "").strip() or _login_name(), ActorKind.CLI)
+    def cli(cls, name: str | None = None, role: Role | None = None) -> Actor:
+        """A command-line user: an account named with `--by` (with its role), else the login name (no
+        role: it may read, pause and add users, but not draft or approve)."""
+        return cls((name or "").strip() or _login_name(), ActorKind.CLI, role)
 
     @classmethod
     def person(cls, name: str, role: Role) -> Actor:
+        """Someone signed in to the web workspace, by their account's email."""
         return cls(name, ActorKind.PERSON, role)
 
     @classmethod

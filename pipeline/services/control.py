@@ -8,9 +8,11 @@ from datetime import datetime
 from pipeline.clock.triggers import next_wakeups
 from pipeline.context import AppContext
 from pipeline.errors import Invalid
-from pipeline.ports import ControlRepository, FeedRepository, OutboxRepository
+from pipeline.ports import AuditRepository, ControlRepository, FeedRepository, OutboxRepository
 from pipeline.records import FeedState, Freeze, ItemStatus, JobRun, NationalMessage, OutboxItem
 from pipeline.services.actor import Actor
+from pipeline.services.audit import audited
+from pipeline.services.permissions import Permission, require
 from pipeline.settings import Settings
 
 RECENT_MESSAGES = 200  # national messages looked at for changes made at the source after sending
@@ -33,24 +35,37 @@ class StatusView:
 
 class ControlService:
     def __init__(
-        self, settings: Settings, control: ControlRepository, outbox: OutboxRepository, feeds: FeedRepository
+        self,
+        settings: Settings,
+        control: ControlRepository,
+        outbox: OutboxRepository,
+        feeds: FeedRepository,
+        audit: AuditRepository | None = None,
     ) -> None:
-        self.settings, self.control, self.outbox, self.feeds = settings, control, outbox, feeds
+        self.settings, self.control, self.outbox, self.feeds, self.audit = settings, control, outbox, feeds, audit
 
     @classmethod
     def of(cls, ctx: AppContext) -> ControlService:
-        return cls(ctx.settings, ctx.repos.control, ctx.repos.outbox, ctx.repos.feeds)
+        return cls(ctx.settings, ctx.repos.control, ctx.repos.outbox, ctx.repos.feeds, ctx.repos.audit)
 
     def pause(self, actor: Actor, reason: str, now: datetime) -> Freeze:
         """Hold everything public until `resume`; composing and collecting carry on."""
+        require(actor, Permission.FREEZE)
         if not reason.strip():
             raise Invalid("a pause needs a reason, so the team knows why nothing goes out")
-        self.control.set_freeze(True, actor.name, reason.strip(), now)
+        reason = reason.strip()[:1000]
+        self.control.set_freeze(True, actor.name, reason, now)
+        if self.audit is not None:
+            self.audit.record(audited(actor, "freeze.paused", now, "sending", reason))
         return self.control.freeze()
 
     def resume(self, actor: Actor, reason: str, now: datetime) -> Freeze:
         """End the freeze: items due go out at the next wake-up, or are marked missed if too late."""
-        self.control.set_freeze(False, actor.name, reason.strip(), now)
+        require(actor, Permission.FREEZE)
+        reason = reason.strip()[:1000]
+        self.control.set_freeze(False, actor.name, reason, now)
+        if self.audit is not None:
+            self.audit.record(audited(actor, "freeze.resumed", now, "sending", reason))
         return self.control.freeze()
 
     def status(self, now: datetime) -> StatusView:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
-from pipeline.ports import FeedRepository
+from pipeline.ports import AuditRepository, FeedRepository
 from pipeline.records import FeedSpec, FeedState
 from pipeline.services.actor import Actor
+from pipeline.services.audit import audited
+from pipeline.services.permissions import Permission, require
 from pipeline.workspace import Workspace
 
 
@@ -24,12 +27,16 @@ class FeedHealth:
 
 
 class FeedService:
-    def __init__(self, workspace: Workspace, feeds: FeedRepository) -> None:
-        self.workspace, self.feeds = workspace, feeds
+    def __init__(self, workspace: Workspace, feeds: FeedRepository, audit: AuditRepository | None = None) -> None:
+        self.workspace, self.feeds, self.audit = workspace, feeds, audit
 
     @classmethod
     def of(cls, ctx: AppContext) -> FeedService:
-        return cls(ctx.workspace, ctx.repos.feeds)
+        return cls(ctx.workspace, ctx.repos.feeds, ctx.repos.audit)
+
+    def _audit(self, actor: Actor, action: str, target: str, detail: str = "") -> None:
+        if self.audit is not None:
+            self.audit.record(audited(actor, action, datetime.now(UTC), target, detail))
 
     def add(self, actor: Actor, spec: FeedSpec) -> FeedSpec:
         """Add a feed, or update the one with this URL (its fetch state and health are kept)."""
@@ -39,7 +46,9 @@ class FeedService:
             raise Invalid("a feed's URL starts with http:// or https://")
         if spec.interval_minutes < 1:
             raise Invalid("a feed's interval is at least one minute")
+        require(actor, Permission.PLAN)
         self.feeds.upsert([spec])
+        self._audit(actor, "feed.added", f"feed:{spec.url}", spec.name)
         return spec
 
     def list_feeds(self, actor: Actor) -> tuple[FeedState, ...]:
@@ -50,10 +59,15 @@ class FeedService:
 
     def remove(self, actor: Actor, url: str) -> None:
         """Stop polling a feed; its messages keep their provenance. NotFound if no feed has this URL."""
+        require(actor, Permission.PLAN)
         if not self.feeds.remove(url):
             raise NotFound(f"no feed {url}")
+        self._audit(actor, "feed.removed", f"feed:{url}")
 
     def import_workspace(self, actor: Actor) -> int:
         """Register (or update) every feed in the workspace's feeds.yaml; returns how many."""
+        require(actor, Permission.PLAN)
         specs: Sequence[FeedSpec] = [spec for spec, _copy in self.workspace.feeds()]
-        return self.feeds.upsert(specs)
+        count = self.feeds.upsert(specs)
+        self._audit(actor, "feeds.imported", "feeds.yaml", f"{count} feeds")
+        return count

@@ -17,8 +17,10 @@ from content_calendar.models import Entry, Strategy
 from content_calendar.plan import Occurrence, month_bounds, plan
 from content_calendar.strategy import load_strategy
 from pipeline.context import AppContext
-from pipeline.ports import CalendarRepository
+from pipeline.ports import AuditRepository, CalendarRepository
 from pipeline.services.actor import Actor
+from pipeline.services.audit import audited
+from pipeline.services.permissions import Permission, require
 from pipeline.workspace import Workspace
 
 
@@ -88,15 +90,21 @@ def month_gaps(workspace: Workspace, month: str, files: list[Path] | None = None
 
 
 class PlanService:
-    def __init__(self, workspace: Workspace, calendar: CalendarRepository) -> None:
-        self.workspace, self.calendar = workspace, calendar
+    def __init__(
+        self, workspace: Workspace, calendar: CalendarRepository, audit: AuditRepository | None = None
+    ) -> None:
+        self.workspace, self.calendar, self.audit = workspace, calendar, audit
 
     @classmethod
     def of(cls, ctx: AppContext) -> PlanService:
-        return cls(ctx.workspace, ctx.repos.calendar)
+        return cls(ctx.workspace, ctx.repos.calendar, ctx.repos.audit)
 
     def import_plan(self, actor: Actor, now: datetime, files: list[Path] | None = None) -> PlanImported:
         """Load strategy.yaml and the calendar files; replace the stored plan only if all are valid."""
+        require(actor, Permission.PLAN)
         strategy, entries = read_plan(self.workspace, files)
         self.calendar.import_plan(strategy, entries, now)
+        if self.audit is not None:
+            detail = f"{len(entries)} entries against {len(strategy.objectives)} objectives"
+            self.audit.record(audited(actor, "plan.imported", now, "calendar", detail))
         return PlanImported(len(strategy.objectives), len(entries))

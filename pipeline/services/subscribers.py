@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
-from pipeline.ports import SubscriberRepository
+from pipeline.ports import AuditRepository, SubscriberRepository
 from pipeline.records import Subscriber
 from pipeline.services.actor import Actor
+from pipeline.services.audit import audited
+from pipeline.services.permissions import Permission, require
 from pipeline.workspace import Workspace, read_subscribers
 
 STATUSES = ("active", "unsubscribed", "bounced")
@@ -23,12 +25,23 @@ class SubscribersImported:
 
 
 class SubscriberService:
-    def __init__(self, subscribers: SubscriberRepository, workspace: Workspace | None = None) -> None:
-        self.subscribers, self.workspace = subscribers, workspace
+    def __init__(
+        self,
+        subscribers: SubscriberRepository,
+        workspace: Workspace | None = None,
+        audit: AuditRepository | None = None,
+    ) -> None:
+        self.subscribers, self.workspace, self.audit = subscribers, workspace, audit
 
     @classmethod
     def of(cls, ctx: AppContext) -> SubscriberService:
-        return cls(ctx.repos.subscribers, ctx.workspace)
+        return cls(ctx.repos.subscribers, ctx.workspace, ctx.repos.audit)
+
+    def _audit(self, actor: Actor, action: str, detail: str = "") -> None:
+        """Recorded without the address: the audit log is append-only, and an erased address must leave
+        no copy behind."""
+        if self.audit is not None:
+            self.audit.record(audited(actor, action, datetime.now(UTC), "subscribers", detail))
 
     def import_file(self, actor: Actor, path: Path | None = None) -> SubscribersImported:
         """Add or update subscribers from a CSV (the workspace's subscribers.csv by default), all or
@@ -37,7 +50,9 @@ class SubscriberService:
             if self.workspace is None:
                 raise Invalid("name the subscribers CSV to import")
             path = self.workspace.root / "subscribers.csv"
+        require(actor, Permission.SUBSCRIBERS)
         added, updated = self.subscribers.upsert(read_subscribers(path))
+        self._audit(actor, "subscribers.imported", f"{path.name}: {added} added, {updated} updated")
         return SubscribersImported(added, updated)
 
     def list_subscribers(self, actor: Actor, status: str | None = None) -> tuple[Subscriber, ...]:
@@ -46,14 +61,20 @@ class SubscriberService:
         return tuple(self.subscribers.all(status=status))
 
     def export(self, actor: Actor) -> tuple[Subscriber, ...]:
+        require(actor, Permission.SUBSCRIBERS)
         return tuple(self.subscribers.all())
 
     def unsubscribe(self, actor: Actor, email: str, now: datetime, reason: str = "by hand") -> None:
         """Stop sending to an address. NotFound if it is not on the list."""
+        if actor.is_person:
+            require(actor, Permission.SUBSCRIBERS)
         if not self.subscribers.set_status(email, "unsubscribed", now, reason):
             raise NotFound(f"no subscriber {email}")
+        self._audit(actor, "subscriber.unsubscribed", reason)
 
     def erase(self, actor: Actor, email: str) -> None:
         """Remove everything personal about an address; aggregate figures never held it, so they stay."""
+        require(actor, Permission.SUBSCRIBERS)
         if not self.subscribers.erase(email):
             raise NotFound(f"no subscriber {email}")
+        self._audit(actor, "subscriber.erased")

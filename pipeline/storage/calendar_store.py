@@ -32,6 +32,7 @@ class CalendarStore(StoreBase):
                         facing=c.facing,
                         template=c.template,
                         lead_days=c.lead_days,
+                        approvals=c.approvals,
                     )
                 )
             meta = {
@@ -72,7 +73,7 @@ class CalendarStore(StoreBase):
             ]
             audiences = [Audience(r.code, r.name, r.parent) for r in s.exec(select(AudienceRow))]
             channels = [
-                Channel(r.code, r.name, r.kind, r.facing, r.template, r.lead_days)  # type: ignore[arg-type]
+                Channel(r.code, r.name, r.kind, r.facing, r.template, r.lead_days, r.approvals)  # type: ignore[arg-type]
                 for r in s.exec(select(ChannelRow))
             ]
             entries = tuple(entry_from_dict(r.data) for r in s.exec(select(EntryRow).order_by(EntryRow.id)))  # type: ignore[arg-type]

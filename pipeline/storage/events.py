@@ -15,9 +15,18 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from pipeline.records import EffectReleased, EffectSettled, EffectsReopened, Event, ItemSettled, RecipientRefused
+from pipeline.records import (
+    Audited,
+    EffectReleased,
+    EffectSettled,
+    EffectsReopened,
+    Event,
+    ItemSettled,
+    RecipientRefused,
+)
 
 __all__ = [
+    "Audited",
     "EffectReleased",
     "EffectSettled",
     "EffectsReopened",

@@ -10,14 +10,34 @@ from typing import Any, Unpack
 from sqlalchemy import bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from pipeline.errors import Conflict, NotFound
-from pipeline.records import Delivery, Edition, ItemStatus, NewEdition, NewItem, OutboxItem
+from pipeline.records import (
+    Approval,
+    Audited,
+    Comment,
+    Delivery,
+    Edition,
+    ItemStatus,
+    ItemVersion,
+    NewEdition,
+    NewItem,
+    OutboxItem,
+)
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EffectReleased, EffectSettled, EffectsReopened, Event, EventBus, ItemSettled
-from pipeline.storage.tables import DeliveryRow, EditionRow, LedgerRow, OutboxRow, table
+from pipeline.storage.tables import (
+    ApprovalRow,
+    CommentRow,
+    DeliveryRow,
+    EditionRow,
+    ItemVersionRow,
+    LedgerRow,
+    OutboxRow,
+    table,
+)
 
 
 def content_hash(*parts: str) -> str:
@@ -68,6 +88,9 @@ def _item(r: OutboxRow) -> OutboxItem:
         r.last_error,
         r.created_by,
         r.edited_by,
+        r.content_hash,
+        r.approved_hash,
+        r.approvals_required,
     )
 
 
@@ -131,6 +154,8 @@ class OutboxStore(StoreBase):
                 row.approved_at, row.approved_hash = now, digest
             s.add(row)
             s.flush()
+            assert row.id is not None
+            self._keep_version(s, row, row.created_by or "clock", now)
             return _item(row)
 
     def item(self, item_id: int) -> OutboxItem | None:
@@ -166,10 +191,12 @@ class OutboxStore(StoreBase):
         by: str | None = None,
         reason: str | None = None,
         allowed_from: Collection[str] = (),
+        audit: Audited | None = None,
     ) -> OutboxItem:
         """Write an item's new status with who and when. Which moves are allowed is decided by the caller
         (`pipeline.services.outbox`); `allowed_from` makes the write conditional on the status it read, so
-        a move decided on a status another process has changed meanwhile raises Conflict."""
+        a move decided on a status another process has changed meanwhile raises Conflict. `audit` is
+        written to the audit log in the same transaction."""
         with self.session() as s:
             row = self._row(s, item_id, allowed_from)
             row.status, row.updated_at = to, now
@@ -182,7 +209,66 @@ class OutboxStore(StoreBase):
             if reason is not None:
                 row.reason = reason
             s.add(row)
+            self._audit(s, audit)
             return _item(row)
+
+    def approve(
+        self,
+        item_id: int,
+        seen_hash: str,
+        by: str,
+        now: datetime,
+        *,
+        allowed_from: Collection[str],
+        audit: Audited | None = None,
+    ) -> tuple[OutboxItem, tuple[Approval, ...]]:
+        """Record `by`'s approval of the version `seen_hash`; once the item has as many distinct approvals
+        of that version as it requires, it is approved, bound to that hash. Conditional on the status
+        and on the content still being `seen_hash` (Conflict otherwise). Returns the item and the
+        approvals of its current version."""
+        approvals = table(ApprovalRow)
+        with self.session() as s:
+            row = self._row(s, item_id, allowed_from)
+            if row.content_hash != seen_hash:
+                raise Conflict(f"item {item_id} changed after it was opened; nothing was approved")
+            conn = s.connection()
+            already = conn.execute(
+                core_select(approvals.c.id).where(
+                    approvals.c.outbox_id == item_id, approvals.c.content_hash == seen_hash, approvals.c.by == by
+                )
+            ).first()
+            if already is None:
+                conn.execute(approvals.insert().values(outbox_id=item_id, content_hash=seen_hash, by=by, at=now))
+            given = self._approvals(conn, item_id, seen_hash)
+            if len(given) >= row.approvals_required:
+                row.status, row.approved_at, row.approved_hash = ItemStatus.APPROVED, now, seen_hash
+                row.approved_by = ", ".join(a.by for a in given)
+            row.updated_at = now
+            s.add(row)
+            self._audit(s, audit)
+            return _item(row), given
+
+    def approvals(self, item_id: int, content_hash: str | None = None) -> tuple[Approval, ...]:
+        """The approvals of one version of the item (its current one when `content_hash` is None)."""
+        with self.engine.connect() as conn:
+            if content_hash is None:
+                outbox = table(OutboxRow)
+                content_hash = conn.execute(
+                    core_select(outbox.c.content_hash).where(outbox.c.id == item_id)
+                ).scalar_one_or_none()
+                if content_hash is None:
+                    return ()
+            return self._approvals(conn, item_id, content_hash)
+
+    @staticmethod
+    def _approvals(conn: Connection, item_id: int, content_hash: str) -> tuple[Approval, ...]:
+        a = table(ApprovalRow)
+        rows = conn.execute(
+            core_select(a.c.outbox_id, a.c.content_hash, a.c.by, a.c.at)
+            .where(a.c.outbox_id == item_id, a.c.content_hash == content_hash)
+            .order_by(a.c.id)
+        )
+        return tuple(Approval(*r) for r in rows)
 
     def edit_item(
         self,
@@ -193,9 +279,12 @@ class OutboxStore(StoreBase):
         by: str,
         status: str,
         allowed_from: Collection[str] = (),
+        edition: tuple[int, dict[str, Any]] | None = None,
+        audit: Audited | None = None,
     ) -> OutboxItem:
-        """Write an item's new text (its content hash follows), who edited it, and the status the caller
-        decided; an item not left approved loses its approval."""
+        """Write an item's new content (its content hash follows, and the version is kept), who edited it,
+        and the status the caller decided; an item not left approved loses its approval. With `edition`
+        (its id and new inputs), the edition's inputs and rendering are replaced in the same transaction."""
         with self.session() as s:
             row = self._row(s, item_id, allowed_from)
             for k, v in changes.items():
@@ -205,7 +294,62 @@ class OutboxStore(StoreBase):
             if status != ItemStatus.APPROVED:
                 row.approved_by = row.approved_at = row.approved_hash = None
             s.add(row)
+            if edition is not None:
+                ed = s.get(EditionRow, edition[0], with_for_update=True)
+                if ed is None:
+                    raise NotFound(f"no edition {edition[0]}")
+                ed.inputs, ed.subject, ed.html, ed.text = edition[1], row.subject, row.html, row.body
+                ed.preheader = str(edition[1].get("preheader", ed.preheader))
+                s.add(ed)
+            s.flush()
+            self._keep_version(s, row, by, now)
+            self._audit(s, audit)
             return _item(row)
+
+    def versions(self, item_id: int) -> tuple[ItemVersion, ...]:
+        """Every version of the item, oldest first."""
+        with self.session() as s:
+            q = select(ItemVersionRow).where(ItemVersionRow.outbox_id == item_id).order_by(col(ItemVersionRow.id))
+            return tuple(
+                ItemVersion(r.outbox_id, r.content_hash, r.subject, r.body, r.html, r.by, r.at) for r in s.exec(q)
+            )
+
+    @staticmethod
+    def _keep_version(s: Session, row: OutboxRow, by: str, now: datetime) -> None:
+        assert row.id is not None
+        q = select(ItemVersionRow.id).where(
+            ItemVersionRow.outbox_id == row.id, ItemVersionRow.content_hash == row.content_hash
+        )
+        if s.exec(q).first() is None:
+            s.add(
+                ItemVersionRow(
+                    outbox_id=row.id,
+                    content_hash=row.content_hash,
+                    subject=row.subject,
+                    body=row.body,
+                    html=row.html,
+                    by=by,
+                    at=now,
+                )
+            )
+
+    def _audit(self, s: Session, audit: Audited | None) -> None:
+        if audit is not None:
+            self.events.publish(s.connection(), [audit])
+
+    # comments -------------------------------------------------------------------------------
+    def add_comment(self, item_id: int, content_hash: str, by: str, text: str, now: datetime) -> Comment:
+        with self.session() as s:
+            row = CommentRow(outbox_id=item_id, content_hash=content_hash, by=by, text=text, at=now)
+            s.add(row)
+            s.flush()
+            assert row.id is not None
+            return Comment(row.id, item_id, content_hash, by, now, text)
+
+    def comments(self, item_id: int) -> tuple[Comment, ...]:
+        with self.session() as s:
+            q = select(CommentRow).where(CommentRow.outbox_id == item_id).order_by(col(CommentRow.id))
+            return tuple(Comment(r.id or 0, r.outbox_id, r.content_hash, r.by, r.at, r.text) for r in s.exec(q))
 
     @staticmethod
     def _row(s: Session, item_id: int, allowed_from: Collection[str]) -> OutboxRow:

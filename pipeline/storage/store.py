@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 
 from pipeline.ports import (
+    AuditRepository,
     CalendarRepository,
     ControlRepository,
     FeedRepository,
@@ -20,11 +21,14 @@ from pipeline.ports import (
     MetricsRepository,
     OutboxRepository,
     SubscriberRepository,
+    UserRepository,
 )
+from pipeline.storage.audit_store import AuditStore
 from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
 from pipeline.storage.db import make_engine, migrate
 from pipeline.storage.events import (
+    Audited,
     EffectReleased,
     EffectSettled,
     EffectsReopened,
@@ -37,6 +41,7 @@ from pipeline.storage.ledger import DEFAULT_LEASE, LedgerStore
 from pipeline.storage.metrics_store import MetricsStore
 from pipeline.storage.outbox_store import OutboxStore
 from pipeline.storage.subscribers_store import SubscriberStore
+from pipeline.storage.users_store import UserStore
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class Repositories:
     """The repositories of one database. Each is handed only to the code that needs its concern."""
 
     engine: Engine
+    audit: AuditRepository
     calendar: CalendarRepository
     control: ControlRepository
     feeds: FeedRepository
@@ -51,13 +57,15 @@ class Repositories:
     metrics: MetricsRepository
     outbox: OutboxRepository
     subscribers: SubscriberRepository
+    users: UserRepository
 
     @classmethod
     def on(cls, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> Repositories:
         """The repositories on one engine, with the outbox's events wired to the concerns they touch."""
         events = EventBus()
         feeds, ledger, metrics = FeedStore(engine), LedgerStore(engine, lease=lease), MetricsStore(engine)
-        subscribers = SubscriberStore(engine)
+        subscribers, audit = SubscriberStore(engine), AuditStore(engine)
+        events.subscribe(Audited, audit.on_audited)
         events.subscribe(EffectSettled, ledger.on_effect_settled)
         events.subscribe(EffectReleased, ledger.on_effect_released)
         events.subscribe(EffectsReopened, ledger.on_effects_reopened)
@@ -66,6 +74,7 @@ class Repositories:
         events.subscribe(ItemSettled, feeds.on_item_settled)
         return cls(
             engine=engine,
+            audit=audit,
             calendar=CalendarStore(engine),
             control=ControlStore(engine),
             feeds=feeds,
@@ -73,6 +82,7 @@ class Repositories:
             metrics=metrics,
             outbox=OutboxStore(engine, events),
             subscribers=subscribers,
+            users=UserStore(engine),
         )
 
     @property

@@ -45,6 +45,7 @@ class ChannelRow(SQLModel, table=True):
     facing: str
     template: str | None = None
     lead_days: int = 2
+    approvals: int = 1
 
 
 class EntryRow(SQLModel, table=True):
@@ -141,6 +142,7 @@ class OutboxRow(SQLModel, table=True):
     missed_after_hours: int = 24
     status: str = Field(index=True)  # draft|awaiting_approval|approved|sent|failed|cancelled|missed
     approval: str = "required"
+    approvals_required: int = 1  # distinct approvers needed (`approvals: 2` on the channel)
     content_hash: str
     approved_hash: str | None = None
     approved_by: str | None = None
@@ -247,6 +249,83 @@ class LockRow(SQLModel, table=True):
     name: str = Field(primary_key=True, max_length=60)
     holder: str
     heartbeat_at: datetime
+
+
+class UserRow(SQLModel, table=True):
+    """A member of the comms team: a local account (argon2 password) or one signed in through SSO."""
+
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, max_length=254)  # stored lower-case: the identity on every record
+    name: str = ""
+    role: str  # viewer | author | approver | admin
+    password_hash: str | None = None  # None: signs in through single sign-on only
+    active: bool = True
+    source: str = "local"  # local | sso
+    created_at: datetime
+    last_signin_at: datetime | None = None
+
+
+class SigninAttemptRow(SQLModel, table=True):
+    """Failed sign-ins, by account and by address, for the rate limit shared by every web worker."""
+
+    __tablename__ = "signin_attempts"
+    __table_args__ = (Index("ix_signin_attempts_key_at", "key", "at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=300)  # "email:..." or "ip:..."
+    at: datetime
+
+
+class AuditRow(SQLModel, table=True):
+    """Append-only (a trigger refuses UPDATE and DELETE): who did what, when, to what."""
+
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(index=True)
+    actor: str = Field(index=True)
+    actor_kind: str  # person | cli | clock | system
+    action: str = Field(index=True)  # e.g. item.approved, signin, freeze.paused
+    target: str = ""  # e.g. item:12, user:a@b.gov.uk
+    detail: str = _text()
+
+
+class ApprovalRow(SQLModel, table=True):
+    """One person's approval of one version (content hash) of an item."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (UniqueConstraint("outbox_id", "content_hash", "by"),)
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    content_hash: str = Field(max_length=64)
+    by: str
+    at: datetime
+
+
+class ItemVersionRow(SQLModel, table=True):
+    """Every version of an item's content, as composed and after each edit: what was approved, and what changed."""
+
+    __tablename__ = "item_versions"
+    __table_args__ = (UniqueConstraint("outbox_id", "content_hash"),)
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    content_hash: str = Field(max_length=64)
+    subject: str = ""
+    body: str = _text()
+    html: str = _text()
+    by: str = ""
+    at: datetime
+
+
+class CommentRow(SQLModel, table=True):
+    """A comment on an item, kept with the version (content hash) it was about."""
+
+    __tablename__ = "comments"
+    id: int | None = Field(default=None, primary_key=True)
+    outbox_id: int = Field(foreign_key="outbox.id", index=True)
+    content_hash: str = Field(max_length=64)
+    by: str
+    at: datetime
+    text: str = _text()
 
 
 def table(model: type[SQLModel]) -> Table:

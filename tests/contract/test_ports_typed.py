@@ -31,6 +31,7 @@ from channels.x import XAdapter
 from pipeline import ports
 from pipeline.jobs import collect
 from pipeline.settings import Settings
+from pipeline.storage.audit_store import AuditStore
 from pipeline.storage.base import StoreBase
 from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
@@ -39,6 +40,7 @@ from pipeline.storage.ledger import LedgerStore
 from pipeline.storage.metrics_store import MetricsStore
 from pipeline.storage.outbox_store import OutboxStore
 from pipeline.storage.subscribers_store import SubscriberStore
+from pipeline.storage.users_store import UserStore
 
 # Channel adapters ---------------------------------------------------------------------------------
 
@@ -145,6 +147,14 @@ def _subscribers(r: SubscriberStore) -> ports.SubscriberRepository:
     return r
 
 
+def _users(r: UserStore) -> ports.UserRepository:
+    return r
+
+
+def _audit(r: AuditStore) -> ports.AuditRepository:
+    return r
+
+
 ADAPTER_CHECKS: list[Callable[..., ports.ChannelAdapter]] = [
     _smtp,
     _notify,
@@ -169,6 +179,8 @@ REPOSITORY_CHECKS: list[Callable[..., object]] = [
     _metrics,
     _outbox,
     _subscribers,
+    _users,
+    _audit,
 ]
 
 

@@ -70,11 +70,12 @@ def test_settings_never_show_secrets(env: Path, capsys: pytest.CaptureFixture[st
 
 def test_pause_resume_status_and_metrics(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["calendar", "import"]) == 0
-    assert main(["pause", "--reason", "critical incident", "--by", "duty officer"]) == 0
+    assert main(["users", "add", "duty@thurrock.gov.uk", "--role", "admin", "--name", "Duty Officer"]) == 0
+    assert main(["pause", "--reason", "critical incident", "--by", "duty@thurrock.gov.uk"]) == 0
     assert main(["status"]) == 0
     out = capsys.readouterr().out
     assert "PAUSED" in out and "critical incident" in out and "Next wake-ups" in out
-    assert main(["resume", "--by", "duty officer"]) == 0
+    assert main(["resume", "--by", "duty@thurrock.gov.uk"]) == 0
     assert (
         main(["metrics", "add", "--objective", "5", "--metric", "referrals", "--value", "3", "--month", "2026-11"]) == 0
     )

@@ -166,7 +166,7 @@ def test_a_bounce_marks_the_subscriber_and_the_others_still_go(ready: Pipeline) 
 
 
 def test_a_failed_item_retried_by_a_person_goes_once_more(ready: Pipeline) -> None:
-    from pipeline.services.actor import Actor
+    from pipeline.services.actor import Actor, Role
     from pipeline.services.outbox import OutboxService
 
     refused = ChannelError("email", "SMTP 554 relay refused", transient=False)
@@ -180,8 +180,8 @@ def test_a_failed_item_retried_by_a_person_goes_once_more(ready: Pipeline) -> No
     assert first.counts["sent"] == 0 and first.counts["failed"] == 14
     assert bulletin(ready).status == "failed"
     outbox = OutboxService.of(ready)
-    assert outbox.retry(Actor.cli("Sam"), item.id, BULLETIN_DUE).deliveries_reset == 14
-    outbox.approve(Actor.cli("Alex"), item.id, BULLETIN_DUE)
+    assert outbox.retry(Actor.cli("Sam", Role.AUTHOR), item.id, BULLETIN_DUE).deliveries_reset == 14
+    outbox.approve(Actor.cli("Alex", Role.APPROVER), item.id, BULLETIN_DUE)
     again = ready.dispatch(BULLETIN_DUE + timedelta(minutes=5))
     assert again.counts["sent"] == 13 and len(memory.sent) == 13, "each failed send went once more"
     gone = [d for d in ready.repos.outbox.deliveries(item.id) if d.status != "sent"]

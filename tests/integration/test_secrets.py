@@ -109,7 +109,8 @@ def test_a_failing_dispatch_stores_and_prints_no_secret(env: Path, capsys: pytes
     listed = capsys.readouterr().out
     assert main(["queue", "list", "--channel", "facebook"]) == 0
     item = next(line.split()[0] for line in capsys.readouterr().out.splitlines() if "awaiting_approval" in line)
-    assert main(["queue", "approve", item, "--by", "approver"]) == 0
+    assert main(["users", "add", "approver@thurrock.gov.uk", "--role", "approver"]) == 0
+    assert main(["queue", "approve", item, "--by", "approver@thurrock.gov.uk"]) == 0
     assert main(["dispatch", "--at", "2026-11-19T12:05"]) in (0, 1)  # "partial": counted as failed=1
     assert main(["queue", "show", item]) == 0
     assert main(["status"]) == 0

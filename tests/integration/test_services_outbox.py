@@ -11,7 +11,7 @@ import pytest
 from pipeline.cli import main
 from pipeline.errors import CommsError, Conflict, Invalid, NotAllowed, NotFound
 from pipeline.records import FeedSpec, ItemStatus, NationalMessage, OutboxItem
-from pipeline.services.actor import Actor, ActorKind
+from pipeline.services.actor import Actor, ActorKind, Role
 from pipeline.services.control import ControlService
 from pipeline.services.outbox import OutboxService
 from pipeline.settings import Settings
@@ -19,7 +19,7 @@ from pipeline.storage.store import Repositories
 from tests.conftest import EXAMPLE
 
 NOW = datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
-ALEX, SAM = Actor.cli("Alex Author"), Actor.cli("Sam Approver")
+ALEX, SAM = Actor.cli("Alex Author", Role.APPROVER), Actor.cli("Sam Approver", Role.APPROVER)
 
 
 def _queue(store: Repositories, key: str = "e@2026-11-05", status: str = "awaiting_approval") -> OutboxItem:
@@ -51,7 +51,7 @@ def test_errors_share_the_root() -> None:
 
 def test_approve_records_who_and_when(store: Repositories, outbox: OutboxService) -> None:
     item = _queue(store)
-    approved = outbox.approve(SAM, item.id, NOW)
+    approved = outbox.approve(SAM, item.id, NOW).item
     assert approved.status == ItemStatus.APPROVED == "approved"
     assert approved.approved_by == "Sam Approver" and approved.approved_at == NOW
 
@@ -60,11 +60,11 @@ def test_four_eyes_the_last_editor_cannot_approve_someone_else_can(store: Reposi
     item = _queue(store)
     edited = outbox.edit(ALEX, item.id, NOW, body="Hello, residents")
     assert edited.edited_by == "Alex Author" and edited.status == "awaiting_approval"
-    for same in (ALEX, Actor.cli("  alex author ")):
+    for same in (ALEX, Actor.cli("  alex author ", Role.ADMIN)):
         with pytest.raises(NotAllowed, match="four eyes: Alex Author edited #"):
             outbox.approve(same, item.id, NOW)
     assert outbox.get(SAM, item.id).status == "awaiting_approval", "a refused approval changes nothing"
-    approved = outbox.approve(SAM, item.id, NOW)
+    approved = outbox.approve(SAM, item.id, NOW).item
     assert approved.status == "approved" and approved.approved_by == "Sam Approver"
 
 
@@ -75,7 +75,7 @@ def test_an_edit_after_approval_needs_approving_again(store: Repositories, outbo
     assert edited.status == "awaiting_approval" and edited.approved_by is None and edited.body == "Hello again"
     with pytest.raises(NotAllowed):
         outbox.approve(SAM, item.id, NOW)  # Sam now edited it: the approver must be someone else
-    assert outbox.approve(ALEX, item.id, NOW).status == "approved"
+    assert outbox.approve(ALEX, item.id, NOW).item.status == "approved"
     unchanged = outbox.edit(ALEX, item.id, NOW, body="Hello again")
     assert unchanged.status == "approved" and unchanged.edited_by == "Sam Approver", "the same text is no edit"
 
@@ -161,9 +161,12 @@ def test_status_view(store: Repositories, settings: Settings) -> None:
     quiet = control.status(NOW)
     assert not quiet.freeze.paused and not quiet.failed and not quiet.awaiting_approval and not quiet.feed_problems
     assert len(quiet.next_wakeups) == 10 and all(moment >= NOW for _name, moment in quiet.next_wakeups)
+    with pytest.raises(NotAllowed, match="needs an admin"):
+        control.pause(SAM, "critical incident", NOW)
+    duty = Actor.cli("Sam Approver", Role.ADMIN)
     with pytest.raises(Invalid):
-        control.pause(SAM, " ", NOW)
-    assert control.pause(SAM, "critical incident", NOW).paused
+        control.pause(duty, " ", NOW)
+    assert control.pause(duty, "critical incident", NOW).paused
     waiting, failed, missed = (_queue(store, f"{k}@2026-11-05") for k in ("w", "f", "m"))
     store.outbox.transition(failed.id, ItemStatus.FAILED, NOW, reason="refused")
     store.outbox.transition(missed.id, ItemStatus.MISSED, NOW, reason="too late")
@@ -185,7 +188,7 @@ def test_status_view(store: Repositories, settings: Settings) -> None:
     assert [(r.job, r.outcome) for r in view.last_runs] == [("dispatch", "failed")]
     assert [f.spec.name for f in view.feed_problems] == ["A"]
     assert [m.title for m in view.changed_after_sent] == ["Title (updated)"]
-    assert not control.resume(ALEX, "", NOW + timedelta(hours=1)).paused
+    assert not control.resume(duty, "", NOW + timedelta(hours=1)).paused
 
 
 def test_the_command_line_names_the_four_eyes_rule(
@@ -195,13 +198,26 @@ def test_the_command_line_names_the_four_eyes_rule(
     monkeypatch.setenv("COMMS_DATABASE_URL", f"sqlite:///{tmp_path / 'comms.db'}")
     monkeypatch.setenv("COMMS_WORKSPACE", str(EXAMPLE))
     assert main(["calendar", "import"]) == 0
-    assert main(["report", "--month", "2026-11", "--send-to", "elected-members", "--by", "Dana"]) == 0
+    for who, role in (("dana", "approver"), ("alex", "approver"), ("sam", "approver"), ("viv", "viewer")):
+        assert main(["users", "add", f"{who}@thurrock.gov.uk", "--role", role]) == 0
+    capsys.readouterr()
+    assert main(["report", "--month", "2026-11", "--send-to", "elected-members", "--by", "dana@thurrock.gov.uk"]) == 0
     assert "queued as #1" in capsys.readouterr().out
-    assert main(["queue", "edit", "1", "--text", "Members: the report is attached.", "--by", "Alex"]) == 0
-    assert "#1 edited; status awaiting_approval" in capsys.readouterr().out
-    assert main(["queue", "approve", "1", "--by", "Alex"]) == 2
-    assert "comms queue: four eyes: Alex edited #1 last, so someone else must approve it" in capsys.readouterr().err
-    assert main(["queue", "approve", "1", "--by", "Sam"]) == 0
+    assert main(["queue", "approve", "1", "--by", "nobody@thurrock.gov.uk"]) == 2
+    assert "no user nobody@thurrock.gov.uk: add one with `comms users add" in capsys.readouterr().err
+    assert main(["queue", "approve", "1"]) == 2
+    assert "cannot approve, reject and cancel items: name one with --by" in capsys.readouterr().err
+    assert main(["queue", "approve", "1", "--by", "viv@thurrock.gov.uk"]) == 2
+    assert "viv@thurrock.gov.uk is a viewer and cannot approve" in capsys.readouterr().err
+    assert main(["queue", "approve", "1", "--by", "DANA@thurrock.gov.uk"]) == 2
+    assert "four eyes: dana@thurrock.gov.uk created #1" in capsys.readouterr().err
+    alex = ["--by", "alex@thurrock.gov.uk"]
+    assert main(["queue", "edit", "1", "--text", "Members: the report is attached.", *alex]) == 0
+    assert "#1 edited (version " in capsys.readouterr().out
+    assert main(["queue", "approve", "1", *alex]) == 2
+    assert "four eyes: alex@thurrock.gov.uk edited #1, so someone else must approve it" in capsys.readouterr().err
+    monkeypatch.setenv("COMMS_USER", "sam@thurrock.gov.uk")
+    assert main(["queue", "approve", "1"]) == 0
     assert "#1 is now approved" in capsys.readouterr().out
     assert main(["queue", "retry", "1"]) == 2
     assert "it can be retried only when failed, missed" in capsys.readouterr().err

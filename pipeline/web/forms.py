@@ -1,0 +1,25 @@
+"""The workspace's forms (Flask-WTF: every POST carries a CSRF token). Each field's label and hint are
+what the page shows; the validators' messages are what the error summary lists."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+
+class SignInForm(FlaskForm):
+    email = StringField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired("Enter your password"), Length(max=1024)])
+    next = HiddenField()
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something and needs nothing typed (sign out, approve, cancel, retry)."""
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Enter a reason"), Length(max=1000, message="Keep it under 1,000 characters")],
+    )
