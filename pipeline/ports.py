@@ -251,6 +251,10 @@ class OutboxRepository(Protocol):
         """Items by due time, filtered; `due_to` is exclusive."""
         ...
 
+    def status_counts(self) -> dict[str, int]:
+        """How many items are in each status (statuses with none are absent)."""
+        ...
+
     def transition(
         self,
         item_id: int,

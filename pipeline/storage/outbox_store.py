@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Unpack
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -181,6 +181,12 @@ class OutboxStore(StoreBase):
             if due_to:
                 q = q.where(OutboxRow.due_at < due_to)
             return [_item(r) for r in s.exec(q)]
+
+    def status_counts(self) -> dict[str, int]:
+        outbox = table(OutboxRow)
+        with self.engine.connect() as conn:
+            rows = conn.execute(core_select(outbox.c.status, func.count()).group_by(outbox.c.status))
+            return {status: int(count) for status, count in rows}
 
     def transition(
         self,

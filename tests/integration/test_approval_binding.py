@@ -106,6 +106,7 @@ def test_roles_are_checked_on_every_move(store: Repositories) -> None:
         with pytest.raises(NotAllowed):
             move()
     assert outbox.get(viewer, item.id).status == ItemStatus.AWAITING_APPROVAL
+    assert store.outbox.status_counts() == {"awaiting_approval": 1}, "nothing moved"
 
 
 def test_comments_are_kept_with_their_version(store: Repositories) -> None:
