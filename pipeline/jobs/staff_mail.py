@@ -162,7 +162,12 @@ Wording = tuple[str, str, list[dict[str, str]], str]
 def _awaiting(mail: Mail, view: MailView) -> Wording:
     items = _items(mail)
     waiting = _plural(len(items), "item awaits approval", "items await approval")
-    intro = f"{waiting}. You can approve {'it' if len(items) == 1 else 'each of them'}: you did not write them."
+    yours = (
+        "You may approve it: you did not create it or edit it last."
+        if len(items) == 1
+        else ("You may approve each: you did not create or last edit any of them.")
+    )
+    intro = f"{waiting}. {yours}"
     closing = "Nothing goes out until it is approved. You will not be told about these again unless they change."
     return waiting, intro, [_line(i, view) for i in items], closing
 

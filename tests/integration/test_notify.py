@@ -25,13 +25,13 @@ from content_calendar.models import Strategy
 from pipeline.app import Pipeline
 from pipeline.cli import main
 from pipeline.context import AppContext, open_context
-from pipeline.jobs import notify, tasks
-from pipeline.jobs.notify import Facts, StaffNotifier, check_clock, clock_silent, decide, notify_staff
-from pipeline.jobs.staff_mail import Topic
-from pipeline.localservers import Mailbox, smtp_server
-from pipeline.records import OutboxItem, User
+from pipeline.jobs import tasks
+from pipeline.jobs.notify import StaffNotifier, check_clock, decide, notify_staff
+from pipeline.localservers import Mailbox, free_port, smtp_server
+from pipeline.records import OutboxItem
 from pipeline.services.actor import Actor, Role
 from pipeline.services.outbox import OutboxService
+from pipeline.services.plan import PlanService
 from pipeline.services.users import UserService
 from pipeline.settings import Settings, load_settings
 from pipeline.storage.store import Repositories, open_repositories
@@ -327,26 +327,6 @@ def test_no_clock_alert_before_the_clock_ever_woke(ctx: AppContext, relay: Any) 
     assert relay[0].received == []
 
 
-@pytest.mark.parametrize(
-    ("last", "quiet_until", "alarm_at"),
-    [
-        # an ordinary night: last wake 00:55, next 02:00; 5 + 25 waking minutes make 30 at 02:25
-        (datetime(2026, 7, 7, 0, 55, tzinfo=LONDON), datetime(2026, 7, 7, 2, 24, tzinfo=LONDON), 2 * 60 + 25),
-        # the clocks go forward (29 March 2026): 01:00 GMT becomes 02:00 BST at once
-        (datetime(2026, 3, 29, 0, 55, tzinfo=LONDON), datetime(2026, 3, 29, 2, 24, tzinfo=LONDON), 2 * 60 + 25),
-        # the clocks go back (25 October 2026): 01:00-02:00 twice over, two quiet hours
-        (datetime(2026, 10, 25, 0, 55, tzinfo=LONDON), datetime(2026, 10, 25, 2, 24, tzinfo=LONDON), 2 * 60 + 25),
-    ],
-    ids=["night", "spring-forward", "fall-back"],
-)
-def test_no_clock_alarm_across_the_quiet_hour(last: datetime, quiet_until: datetime, alarm_at: int) -> None:
-    quiet = frozenset({1})
-    assert not clock_silent(last, datetime(last.year, last.month, last.day, 2, 5, tzinfo=LONDON), LONDON, quiet)
-    assert not clock_silent(last, quiet_until, LONDON, quiet)
-    alarm = datetime(last.year, last.month, last.day, alarm_at // 60, alarm_at % 60, tzinfo=LONDON)
-    assert clock_silent(last, alarm, LONDON, quiet)
-
-
 def test_the_quiet_hour_in_a_real_check(ctx: AppContext, relay: Any) -> None:
     box, _ = relay
     ctx.repos.control.start_job("wake", datetime(2026, 7, 7, 0, 55, tzinfo=LONDON))
@@ -447,39 +427,20 @@ def test_the_wake_up_tells_the_approvers_after_dispatch_and_is_recorded(
 
 
 def test_a_failing_staff_mail_never_breaks_the_wake_up(tmp_path: Path) -> None:
-    from tests.conftest import EXAMPLE as workspace
-
-    settings = load_settings(
-        environ={},
-        env_file=None,
-        database_url=f"sqlite:///{tmp_path / 'comms.db'}",
-        workspace=workspace,
-        outbox_dir=tmp_path / "outbox",
-        smtp_host="127.0.0.1",
-        smtp_port=_closed_port(),
-        secret_key="k",
-        file_channels=("*",),
-    )
-    ctx = open_context(settings)
+    nobody_listens = ("127.0.0.1", free_port())
+    ctx = open_context(staff_settings(nobody_listens, tmp_path, file_channels=("*",)))
     try:
         compose_at = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
-        from pipeline.services.plan import PlanService
-
         PlanService.of(ctx).import_plan(Actor.system(), compose_at)
         UserService.of(ctx).add(Actor.cli("setup"), APPROVER, "approver", compose_at)
         results = tasks.wake(ctx, compose_at, report=False)
         assert list(results) == ["collect", "compose", "dispatch", "notify"] and results["notify"].status == "failed"
         assert "tried again at the next run" in results["notify"].failures[0]
+        assert results["compose"].counts, "the jobs before it ran"
         wake = next(r for r in ctx.repos.control.last_runs() if r.job == "wake")
         assert wake.outcome == "partial" and "notify=failed" in wake.detail
     finally:
         ctx.close()
-
-
-def _closed_port() -> int:
-    from pipeline.localservers import free_port
-
-    return free_port()  # nothing listens there
 
 
 # the command line and several processes at once ---------------------------------------------------
@@ -545,47 +506,6 @@ def test_processes_at_once_send_each_approver_one_digest(
     assert sorted(told) == sorted(f"digest to {who}: 5 items" for who in (ADMIN, APPROVER, SECOND)), outputs
     assert sorted(r for r, _ in box.received) == sorted([ADMIN, APPROVER, SECOND]), "one digest each"
     assert all(text_of(m).count(f"{BASE}/items/") == 5 for _, m in box.received)
-
-
-# deciding, without a database ---------------------------------------------------------------------
-
-
-def _user(email: str, role: str) -> User:
-    return User(1, email, "", role, True, True, "local", NOW)
-
-
-def test_decide_is_pure_and_keys_each_version_per_person() -> None:
-    item = OutboxItem(
-        id=7,
-        occurrence_key="k",
-        entry_id="e",
-        channel="x",
-        kind="post",
-        title="T",
-        subject="",
-        body="b",
-        html="",
-        link=None,
-        audiences=(),
-        objectives=(),
-        due_at=DUE,
-        missed_after_hours=24,
-        status="awaiting_approval",
-        approval="required",
-        approved_by=None,
-        approved_at=None,
-        created_by=APPROVER.upper(),
-        content_hash="abcdef0123456789",
-    )
-    facts = Facts(awaiting=(item,), approvers=(_user(APPROVER, "approver"), _user(ADMIN, "admin")))
-    notices = decide(facts, NOW)
-    assert [(n.topic, n.to, n.key) for n in notices] == [
-        (Topic.AWAITING, ADMIN, f"notify:awaiting:7:abcdef012345:{ADMIN}")
-    ], "the creator, whatever the case of the name, is not asked"
-    assert decide(facts, NOW) == notices
-    assert [n.topic for n in decide(facts, DUE - timedelta(hours=1))] == [Topic.AWAITING, Topic.LAPSE]
-    assert decide(facts, DUE + timedelta(hours=25)) == [], "a lapsed item is nobody's to approve"
-    assert timedelta(hours=2) == notify.LAPSE_WARNING and timedelta(minutes=30) == notify.CLOCK_SILENCE
 
 
 def test_staff_notifier_claims_nothing_already_told(ctx: AppContext, relay: Any) -> None:
