@@ -26,6 +26,7 @@ from pipeline.cli import (
     report_cmds,
     subscribers_cmds,
     users_cmds,
+    web_cmds,
 )
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmds.add(commands)
     db_cmds.add(commands)
     users_cmds.add(commands)
+    web_cmds.add(commands)
     return parser
 
 

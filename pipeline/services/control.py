@@ -68,6 +68,10 @@ class ControlService:
             self.audit.record(audited(actor, "freeze.resumed", now, "sending", reason))
         return self.control.freeze()
 
+    def freeze(self) -> Freeze:
+        """Whether sending is paused, by whom, when and why (anyone may see it)."""
+        return self.control.freeze()
+
     def status(self, now: datetime) -> StatusView:
         feeds = self.feeds.all()
         return StatusView(
