@@ -10,6 +10,7 @@ way finish, within `graceful_timeout`.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from typing import Any
@@ -90,20 +91,21 @@ def _check_port(host: str, port: int) -> None:
     try:
         socket.create_server((host, port)).close()
     except OSError as exc:
-        raise CommsError(
-            f"cannot listen on {host}:{port} ({exc.strerror}): is something else using it? Try --port"
-        ) from None
+        why = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise CommsError(f"cannot listen on {host}:{port} ({why}): is something else using it? Try --port") from None
 
 
 def cmd_web(args: argparse.Namespace) -> int:
+    from pipeline.web.app import check_settings
     from pipeline.web.wsgi import build
 
     if args.workers < 1 or args.threads < 1:
         raise CommsError("--workers and --threads must be at least 1")
     settings = common.settings(args)
+    check_settings(settings)
+    _check_port(args.host, args.port)
     _app, context = build(settings)  # settings, workspace and database checked before anything listens
     context.close()
-    _check_port(args.host, args.port)
     print(
         f"comms web: the workspace at http://{args.host}:{args.port}/ "
         f"(public address {settings.public_base_url}); Ctrl-C to stop",

@@ -24,7 +24,8 @@ from pipeline.web.auth import actor, address, ctx, now, renew_stamp, requires
 from pipeline.web.forms import ActionForm, sentence
 
 bp = Blueprint("accounts", __name__)
-ROLES = [(r.value, r.value.capitalize()) for r in Role]
+ROLES = [r.value for r in Role]  # labelled by ROLE_LABELS
+ROLE_LABELS = {r.value: r.value.capitalize() for r in Role}
 LENGTH_ADVICE = "At least 12 characters. Three random words work well, like apple-tractor-lighthouse."
 
 
@@ -107,6 +108,7 @@ def _new_user_page(form: NewUserForm, status: int, errors: list[tuple[str, str]]
         form=form,
         errors=errors or [],
         abilities=role_abilities(),
+        role_labels=ROLE_LABELS,
         sso=bool(ctx().settings.oidc_issuer),
         error_title=bool(form.errors or errors),
     ), status
@@ -142,6 +144,7 @@ def _user_page(user: User, status: int = 200, errors: list[tuple[str, str]] | No
         action=ActionForm(),
         errors=errors or [],
         abilities=role_abilities(),
+        role_labels=ROLE_LABELS,
         error_title=bool(errors),
     ), status
 

@@ -73,12 +73,10 @@ class AuditFilters(Form):
     until = StringField("To", validators=[_a_day("To")], description="Includes that whole day")
 
     def validate_until(self, field: StringField) -> None:
-        if self.since.data and field.data and not self.since.errors:
-            try:
-                if parse_day(field.data) < parse_day(self.since.data):
-                    raise ValidationError("To date must be the same as or after the from date")
-            except ValueError:
-                pass  # reported by the field's own check
+        if not (self.since.data and field.data) or self.since.errors or field.errors:
+            return  # nothing to compare, or a date already reported as not real
+        if parse_day(field.data) < parse_day(self.since.data):
+            raise ValidationError("To date must be the same as or after the from date")
 
     def query(self, tz: ZoneInfo) -> dict[str, Any]:
         """The filters as `AuditService` takes them: UK days turned into UTC bounds, `until` exclusive."""

@@ -21,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline.context import AppContext
 from pipeline.errors import CommsError, Conflict, Invalid, NotAllowed, NotFound, SettingsError
+from pipeline.settings import Settings
 from pipeline.web import auth, security, sso
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,18 @@ def session_key(secret_key: str) -> bytes:
     return hashlib.sha256(b"comms web session\x00" + secret_key.encode()).digest()
 
 
-def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) -> Flask:
-    settings = ctx.settings
+def check_settings(settings: Settings) -> None:
+    """What the workspace cannot start without, checked before the database is opened."""
     if not settings.secret_key:
         raise SettingsError(
             "COMMS_SECRET_KEY is not set: sessions and unsubscribe links cannot be signed "
             """(make one with: python3 -c 'import secrets; print(secrets.token_hex(32))')"""
         )
+
+
+def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) -> Flask:
+    settings = ctx.settings
+    check_settings(settings)
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     secure = settings.public_base_url.lower().startswith("https://")
     app.config.update(

@@ -16,11 +16,12 @@ from pipeline.context import AppContext, open_context
 from pipeline.errors import SettingsError
 from pipeline.redact import secret_values
 from pipeline.settings import Settings, load_settings
-from pipeline.web.app import create_app
+from pipeline.web.app import check_settings, create_app
 
 
 def build(settings: Settings) -> tuple[Flask, AppContext]:
     """The application on a new context of its own (close the context when the process ends)."""
+    check_settings(settings)
     context = open_context(settings)
     try:
         return create_app(context), context
