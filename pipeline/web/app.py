@@ -62,8 +62,9 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
     )
-    if settings.web_proxies:  # behind a load balancer: the browser's address and scheme, not the proxy's
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.web_proxies, x_proto=settings.web_proxies)  # type: ignore[method-assign]
+    if settings.web_proxies:  # behind a load balancer: the browser's address, scheme and host, not the proxy's
+        hops = settings.web_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions["comms"] = ctx
     csrf = CSRFProtect(app)
     security.install(app)

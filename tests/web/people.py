@@ -83,6 +83,13 @@ def app_with_team(template: Path, tmp_path: Path, **overrides: Any) -> Flask:
     return make_app(web_settings(tmp_path, **overrides))
 
 
+def client_as(app: Flask, role: str) -> FlaskClient:
+    """A browser signed in (through the form) as the team's account with `role`."""
+    client = app.test_client()
+    assert sign_in(client, email_of(role)).status_code == 302
+    return client
+
+
 def token(page: TestResponse | str) -> str:
     """The CSRF token in a page's form."""
     text = page if isinstance(page, str) else page.get_data(as_text=True)

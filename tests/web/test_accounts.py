@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -17,13 +15,11 @@ from pipeline.services.users import UserService
 from tests.web.people import (
     PASSWORD,
     add_user,
-    app_with_team,
-    close,
+    client_as,
     context,
     email_of,
     sign_in,
     submit,
-    team_database,
     text,
 )
 
@@ -31,23 +27,9 @@ SHOWN = re.compile(r'<span class="secret">([^<]+)</span>')
 NEW = "new.officer@council.example.gov.uk"
 
 
-@pytest.fixture(scope="module")
-def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return team_database(tmp_path_factory.mktemp("team"))
-
-
-@pytest.fixture
-def app(team: Path, tmp_path: Path) -> Iterator[Flask]:
-    built = app_with_team(team, tmp_path)
-    yield built
-    close(built)
-
-
 @pytest.fixture
 def admin(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    assert sign_in(client, email_of("admin")).status_code == 302
-    return client
+    return client_as(app, "admin")
 
 
 def _id(app: Flask, email: str) -> int:

@@ -7,17 +7,16 @@ from __future__ import annotations
 import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 from tests.web.people import (
     PASSWORD,
-    add_team,
+    app_with_team,
     close,
     email_of,
-    make_app,
-    web_settings,
 )
 
 pytestmark = pytest.mark.browser
@@ -26,10 +25,9 @@ WCAG = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "w
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def site(team: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("browser")
-    app = make_app(web_settings(folder, oidc_issuer="http://127.0.0.1:9", oidc_client_id="comms"))
-    add_team(app)
+    app = app_with_team(team, folder, oidc_issuer="http://127.0.0.1:9", oidc_client_id="comms")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"

@@ -6,13 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from pipeline.records import ItemStatus
 from pipeline.services.actor import Actor, Role
@@ -20,28 +16,10 @@ from pipeline.services.audit import AuditService
 from pipeline.services.control import ControlService
 from pipeline.services.outbox import OutboxService
 from pipeline.services.plan import PlanService
-from tests.web.people import app_with_team, close, context, email_of, sign_in, submit, team_database, text
+from tests.web.people import client_as, context, email_of, submit, text
 
 NOW = datetime(2026, 11, 5, 8, 0, tzinfo=UTC)
 ROW = re.compile(r"<tr>\s*<td><time", re.S)
-
-
-@pytest.fixture(scope="module")
-def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return team_database(tmp_path_factory.mktemp("team"))
-
-
-@pytest.fixture
-def app(team: Path, tmp_path: Path) -> Iterator[Flask]:
-    built = app_with_team(team, tmp_path)
-    yield built
-    close(built)
-
-
-def _as(app: Flask, role: str) -> FlaskClient:
-    client = app.test_client()
-    assert sign_in(client, email_of(role)).status_code == 302
-    return client
 
 
 def _record(app: Flask, action: str, at: datetime, detail: str = "", target: str = "") -> None:
@@ -77,11 +55,11 @@ def test_the_log_shows_what_people_and_the_pipeline_did(app: Flask) -> None:
     outbox.approve(approver, first, NOW)
     outbox.reject(approver, second, "wrong date", NOW)
     PlanService.of(context(app)).import_plan(Actor.cli(email_of("admin"), Role.ADMIN), NOW)
-    admin = _as(app, "admin")
+    admin = client_as(app, "admin")
     submit(admin, "/freeze", "/freeze/pause", {"reason": "critical incident in Grays"})
     submit(admin, "/freeze", "/freeze/resume", {"note": "all clear"})
     submit(admin, "/users/new", "/users/new", {"email": "new@council.example.gov.uk", "role": "viewer"})
-    page = text(_as(app, "approver").get("/audit"))
+    page = text(client_as(app, "approver").get("/audit"))
     actions = re.findall(r"<code>([^<]+)</code>", page)
     for action in (
         "signin",
@@ -102,14 +80,14 @@ def test_days_are_uk_days(app: Flask) -> None:
     """1 July in the UK (summer time) runs from 23:00 UTC on 30 June to 23:00 UTC on 1 July."""
     for at in ("2026-06-30T22:59", "2026-06-30T23:00", "2026-07-01T22:59", "2026-07-01T23:00"):
         _record(app, "test.day", datetime.fromisoformat(at).replace(tzinfo=UTC), detail=f"at {at}")
-    page = text(_as(app, "admin").get("/audit?action=test.&since=1/7/2026&until=2026-07-01"))
+    page = text(client_as(app, "admin").get("/audit?action=test.&since=1/7/2026&until=2026-07-01"))
     assert "at 2026-06-30T23:00" in page and "at 2026-07-01T22:59" in page
     assert "at 2026-06-30T22:59" not in page and "at 2026-07-01T23:00" not in page
     assert "Wed 1 Jul 2026, 23:59" in page and "Wed 1 Jul 2026, 00:00" in page  # shown in UK time
 
 
 def test_a_bad_date_is_named_and_what_was_typed_is_kept(app: Flask) -> None:
-    client = _as(app, "approver")
+    client = client_as(app, "approver")
     bad = client.get("/audit?since=31/2/2026&who=sam")
     page = text(bad)
     assert bad.status_code == 400 and "<title>Error: Audit log" in page
@@ -123,7 +101,7 @@ def test_a_bad_date_is_named_and_what_was_typed_is_kept(app: Flask) -> None:
 def test_fifty_a_page_with_the_filters_kept(app: Flask) -> None:
     for n in range(120):
         _record(app, "test.bulk", NOW + timedelta(seconds=n), detail=f"number {n}")
-    client = _as(app, "approver")
+    client = client_as(app, "approver")
     first = text(client.get("/audit?action=test.bulk"))
     assert len(ROW.findall(first)) == 50 and "Page 1 of 3" in first and "number 119" in first
     assert 'href="/audit?page=2&amp;action=test.bulk" rel="next"' in first
@@ -136,7 +114,7 @@ def test_the_csv_has_the_same_filters_and_no_formulas(app: Flask) -> None:
     _record(app, "test.csv", NOW, detail='=HYPERLINK("http://evil.example","click")', target="item:1")
     _record(app, "test.csv", NOW, detail="plain", target="item:2")
     _record(app, "other.thing", NOW)
-    client = _as(app, "approver")
+    client = client_as(app, "approver")
     response = client.get("/audit.csv?action=test.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert re.fullmatch(
@@ -151,14 +129,14 @@ def test_the_csv_has_the_same_filters_and_no_formulas(app: Flask) -> None:
 
 # the freeze -------------------------------------------------------------------------------------------
 def test_everyone_sees_the_state_but_only_an_admin_may_pull_it(app: Flask) -> None:
-    page = text(_as(app, "viewer").get("/freeze"))
+    page = text(client_as(app, "viewer").get("/freeze"))
     assert "Sending is on" in page and "Pause all sending" not in page
     assert "Only an admin can pause or resume sending" in page and email_of("admin") in page
-    assert "Pause all sending" in text(_as(app, "admin").get("/freeze"))
+    assert "Pause all sending" in text(client_as(app, "admin").get("/freeze"))
 
 
 def test_a_pause_needs_a_reason_and_shows_on_every_page_until_resumed(app: Flask) -> None:
-    admin, viewer = _as(app, "admin"), _as(app, "viewer")
+    admin, viewer = client_as(app, "admin"), client_as(app, "viewer")
     empty = submit(admin, "/freeze", "/freeze/pause", {"reason": "  "})
     assert empty.status_code == 400 and '<a href="#reason">Enter a reason</a>' in text(empty)
     assert not ControlService.of(context(app)).freeze().paused

@@ -17,14 +17,12 @@ from pipeline.tokens import sign
 from tests.web.people import (
     ROLES,
     SECRET_KEY,
-    add_team,
+    app_with_team,
     close,
     email_of,
-    make_app,
     sign_in,
     text,
     token,
-    web_settings,
 )
 
 # A value for each kind of URL argument: ids that match nothing (so nothing real is changed), a file that
@@ -35,9 +33,8 @@ SENT_TO_SIGN_IN = "/signin?next="  # where `requires` sends someone not signed i
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    built = make_app(web_settings(tmp_path_factory.mktemp("roles")))
-    add_team(built)
+def app(team: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    built = app_with_team(team, tmp_path_factory.mktemp("roles"))
     yield built
     close(built)
 
@@ -102,9 +99,8 @@ def test_every_route_answers_each_role_as_its_permission_says(app: Flask, role: 
     assert not wrong, "\n".join(wrong)
 
 
-def test_a_view_without_an_access_rule_is_refused(tmp_path: Path) -> None:
-    app = make_app(web_settings(tmp_path))
-    add_team(app)
+def test_a_view_without_an_access_rule_is_refused(team: Path, tmp_path: Path) -> None:
+    app = app_with_team(team, tmp_path)
     forgot = Blueprint("forgot", __name__)
 
     @forgot.route("/forgot")

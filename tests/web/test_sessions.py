@@ -3,7 +3,6 @@ the database, no open redirect, and changes to an account taking effect at the p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,34 +17,16 @@ from pipeline.services.users import UserService
 from tests.web.people import (
     PASSWORD,
     app_with_team,
+    client_as,
     close,
     context,
     email_of,
     make_app,
     sign_in,
     submit,
-    team_database,
     text,
     web_settings,
 )
-
-
-@pytest.fixture(scope="module")
-def team(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return team_database(tmp_path_factory.mktemp("team"))
-
-
-@pytest.fixture
-def app(team: Path, tmp_path: Path) -> Iterator[Flask]:
-    built = app_with_team(team, tmp_path)
-    yield built
-    close(built)
-
-
-def _signed_in_as(app: Flask, role: str) -> FlaskClient:
-    client = app.test_client()
-    assert sign_in(client, email_of(role)).status_code == 302
-    return client
 
 
 def _user_id(app: Flask, email: str) -> int:
@@ -80,7 +61,7 @@ def test_over_https_the_cookie_is_secure_and_host_only(team: Path, tmp_path: Pat
 
 
 def test_an_idle_session_is_signed_out_with_a_banner_saying_why(app: Flask) -> None:
-    client = _signed_in_as(app, "author")
+    client = client_as(app, "author")
     start = datetime.now(UTC)
     with time_machine.travel(start + timedelta(minutes=29), tick=False):
         assert client.get("/queue").status_code == 200
@@ -95,7 +76,7 @@ def test_an_idle_session_is_signed_out_with_a_banner_saying_why(app: Flask) -> N
 
 def test_a_session_ends_after_twelve_hours_however_busy(team: Path, tmp_path: Path) -> None:
     app = app_with_team(team, tmp_path, web_idle_minutes=24 * 60)
-    client = _signed_in_as(app, "viewer")
+    client = client_as(app, "viewer")
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=12, minutes=1), tick=False):
         assert "you signed in more than 12 hours ago" in _sent_to_sign_in(client)
     close(app)
@@ -139,6 +120,24 @@ def test_next_never_leads_to_another_site(app: Flask, target: str) -> None:
     assert response.status_code == 302 and response.headers["Location"] == "/queue"
 
 
+def test_the_address_is_the_browser_s_only_behind_trusted_proxies(team: Path, tmp_path: Path) -> None:
+    """The rate limit and the audit log count the browser's address: X-Forwarded-For is read only when
+    COMMS_WEB_PROXIES says a proxy stands in front (else anyone could send it and pick their address)."""
+    # over https a form's POST must also carry a same-site Referer (Flask-WTF's strict CSRF check), as the
+    # workspace's Referrer-Policy (same-origin) makes browsers send
+    forwarded = {"X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https", "Referer": "https://localhost/signin"}
+    for proxies, seen in ((0, "127.0.0.1"), (1, "203.0.113.9")):
+        folder = tmp_path / f"proxies-{proxies}"
+        folder.mkdir()
+        app = app_with_team(team, folder, web_proxies=proxies)
+        client = app.test_client()
+        client.environ_base.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in forwarded.items()})
+        assert sign_in(client, email_of("viewer")).status_code == 302
+        signin = AuditService.of(context(app)).search(Actor.cli(), action="signin").entries[0]
+        assert signin.detail == f"local; from {seen}"
+        close(app)
+
+
 def test_next_keeps_a_path_on_this_site(app: Flask) -> None:
     client = app.test_client()
     response = sign_in(client, email_of("approver"), next_="/audit?action=item.")
@@ -147,7 +146,7 @@ def test_next_keeps_a_path_on_this_site(app: Flask) -> None:
 
 
 def test_deactivating_someone_ends_their_session_at_their_next_request(app: Flask) -> None:
-    author, admin = _signed_in_as(app, "author"), _signed_in_as(app, "admin")
+    author, admin = client_as(app, "author"), client_as(app, "admin")
     assert author.get("/queue").status_code == 200
     user_id = _user_id(app, email_of("author"))
     done = submit(admin, f"/users/{user_id}", f"/users/{user_id}/active")
@@ -158,7 +157,7 @@ def test_deactivating_someone_ends_their_session_at_their_next_request(app: Flas
 
 
 def test_a_role_change_takes_effect_at_the_next_request(app: Flask) -> None:
-    author, admin = _signed_in_as(app, "author"), _signed_in_as(app, "admin")
+    author, admin = client_as(app, "author"), client_as(app, "admin")
     assert author.get("/audit").status_code == 403
     user_id = _user_id(app, email_of("author"))
     changed = submit(admin, f"/users/{user_id}", f"/users/{user_id}/role", {"role": "approver"})
@@ -168,7 +167,7 @@ def test_a_role_change_takes_effect_at_the_next_request(app: Flask) -> None:
 
 
 def test_changing_your_password_signs_you_out_everywhere_else(app: Flask) -> None:
-    here, elsewhere = _signed_in_as(app, "viewer"), _signed_in_as(app, "viewer")
+    here, elsewhere = client_as(app, "viewer"), client_as(app, "viewer")
     new = "a brand new pass phrase"
     done = submit(here, "/account", "/account", {"current": PASSWORD, "new": new, "again": new})
     assert done.status_code == 302
@@ -178,7 +177,7 @@ def test_changing_your_password_signs_you_out_everywhere_else(app: Flask) -> Non
 
 
 def test_signing_out(app: Flask) -> None:
-    client = _signed_in_as(app, "viewer")
+    client = client_as(app, "viewer")
     done = submit(client, "/queue", "/signout")
     assert done.status_code == 302 and done.headers["Location"] == "/signin"
     assert "You have signed out" in text(client.get("/signin"))
