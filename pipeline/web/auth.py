@@ -43,7 +43,8 @@ def requires(permission: Permission) -> Callable[[F], F]:
         def checked(*args: Any, **kwargs: Any) -> Any:
             actor: Actor | None = g.get("actor")
             if actor is None:
-                return redirect(url_for("auth.signin", next=request.full_path.rstrip("?")))
+                back = _come_back_to()
+                return redirect(url_for("auth.signin", next=back) if back else url_for("auth.signin"))
             if not can(actor, permission):
                 abort(403, f"Your role ({actor.role}) cannot {permission.value}.")
             return view(*args, **kwargs)
@@ -52,6 +53,17 @@ def requires(permission: Permission) -> Callable[[F], F]:
         return checked  # type: ignore[return-value]
 
     return wrap
+
+
+def _come_back_to() -> str:
+    """Where to return after signing in: the page asked for; for a form sent after the session ended, the
+    page the form was on (its address takes only a POST)."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    came_from = urlsplit(request.referrer or "")
+    if came_from.netloc != request.host:
+        return ""
+    return came_from.path + (f"?{came_from.query}" if came_from.query else "")
 
 
 def public(view: F) -> F:

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 
 from pipeline.services.actor import Actor
 from pipeline.services.audit import AuditService
+from pipeline.services.control import ControlService
 from pipeline.services.users import UserService
 from tests.web.people import (
     PASSWORD,
@@ -25,6 +26,7 @@ from tests.web.people import (
     sign_in,
     submit,
     text,
+    token,
     web_settings,
 )
 
@@ -72,6 +74,21 @@ def test_an_idle_session_is_signed_out_with_a_banner_saying_why(app: Flask) -> N
     assert "You were signed out because the workspace was not used for 30 minutes" in page
     assert 'name="next" type="hidden" value="/freeze"' in page
     assert client.get("/queue").status_code == 302, "the idle session is gone, not revived"
+
+
+def test_a_form_sent_after_the_session_ended_comes_back_to_its_page(app: Flask) -> None:
+    admin = client_as(app, "admin")
+    form = admin.get("/freeze?from=banner")
+    with time_machine.travel(datetime.now(UTC) + timedelta(minutes=31), tick=False):
+        sent = admin.post(
+            "/freeze/pause",
+            data={"csrf_token": token(form), "reason": "incident"},
+            headers={"Referer": "http://localhost/freeze?from=banner"},
+        )
+        assert sent.status_code == 302 and sent.headers["Location"] == "/signin?next=/freeze?from%3Dbanner"
+        assert not ControlService.of(context(app)).freeze().paused, "nothing done for a signed-out session"
+        again = sign_in(admin, email_of("admin"), next_="/freeze?from=banner")
+        assert again.headers["Location"] == "/freeze?from=banner"
 
 
 def test_a_session_ends_after_twelve_hours_however_busy(team: Path, tmp_path: Path) -> None:
