@@ -169,3 +169,14 @@ def test_without_an_issuer_there_is_no_single_sign_on(tmp_path: Path) -> None:
     missing = client.get("/signin/sso")
     assert missing.status_code == 404 and "Single sign-on is not set up" in text(missing)
     close(app)
+
+
+def test_a_provider_that_cannot_be_reached_is_a_page_not_a_traceback(tmp_path: Path) -> None:
+    from pipeline.localservers import free_port
+
+    settings = web_settings(tmp_path, oidc_issuer=f"http://127.0.0.1:{free_port()}", oidc_client_id=CLIENT_ID)
+    app = make_app(settings)
+    down = app.test_client().get("/signin/sso")
+    assert down.status_code == 502 and "The sign-in service could not be reached" in text(down)
+    assert "Traceback" not in text(down)
+    close(app)
