@@ -32,6 +32,7 @@ from pipeline.records import (
     ItemSettled,
     ItemVersion,
     JobRun,
+    MessageOrigin,
     MetricPoint,
     NationalMessage,
     NewEdition,
@@ -170,6 +171,11 @@ class FeedRepository(Protocol):
     def mark_messages_used(self, ids: Iterable[int]) -> None: ...
 
     def messages(self, limit: int = 50) -> list[NationalMessage]: ...
+
+    def origins(self, ids: Iterable[int]) -> dict[int, MessageOrigin]:
+        """The stored messages with these ids, each with its feeds and when it was fetched and changed;
+        an id no longer stored is left out."""
+        ...
 
 
 class MetricsRepository(Protocol):

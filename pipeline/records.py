@@ -76,6 +76,17 @@ class NationalMessage:
 
 
 @dataclass(frozen=True)
+class MessageOrigin:
+    """A stored national message as it is now, with where it came from: the feeds that carry it, when
+    it was first fetched, and when its content last changed at the source."""
+
+    message: NationalMessage
+    feeds: tuple[str, ...]
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class Edition:
     id: int
     occurrence_key: str
