@@ -370,8 +370,10 @@ class ItemPreviewService:
         order: list[str] = []
         for code in item.audiences:
             nested = strategy.audience_with_children(code) if strategy else {code}
-            listed = [a.code for a in strategy.audiences if a.code in nested] if strategy else [code]
-            order += [c for c in [code, *listed] if c not in order]
+            listed = [a.code for a in strategy.audiences if a.code in nested] if strategy else []
+            for found in (code, *listed):
+                if found not in order:
+                    order.append(found)
         return order
 
     @staticmethod
