@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks import county
+from benchmarks import county, web
 from benchmarks.runner import Result, machine, measure, table, write_json
 from benchmarks.workloads import ALL, temp_dir
 
@@ -24,8 +24,8 @@ def _child(name: str, quick: bool, out: Path) -> None:
     logging.disable(logging.WARNING)
     tmp = temp_dir()
     try:
-        if name == "county":
-            write_json(county.results(quick), out, quick)
+        if name in ("county", "web"):
+            write_json((county if name == "county" else web).results(quick), out, quick)
             return
         results = []
         for workload in ALL[name](quick, tmp):
@@ -39,7 +39,8 @@ def _child(name: str, quick: bool, out: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke test under a minute")
-    parser.add_argument("--only", action="append", choices=[*sorted(ALL), "county"], help="run only these groups")
+    groups = [*sorted(ALL), "county", "web"]
+    parser.add_argument("--only", action="append", choices=groups, help="run only these groups")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as scratch:
-        for name in args.only or [*ALL, "county"]:
+        for name in args.only or [*ALL, "county", "web"]:
             out = Path(scratch) / f"{name}.json"
             command = [sys.executable, "-m", "benchmarks", "--child", name, "--json", str(out)]
             subprocess.run(command + (["--quick"] if args.quick else []), check=True)

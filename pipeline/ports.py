@@ -205,7 +205,16 @@ class SubscriberRepository(Protocol):
 
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
 
-    def erase(self, email: str) -> bool: ...
+    def erase(self, email: str, digest: str, now: datetime, reason: str = "") -> bool:
+        """Deletes the subscriber, suppresses `digest`, and has every other concern replace its copies of
+        the address (deliveries, ledger keys, error texts), all in one transaction; False if unknown."""
+        ...
+
+    def suppressed(self, digests: Collection[str]) -> set[str]:
+        """Which of these keyed digests belong to erased addresses."""
+        ...
+
+    def unsuppress(self, digest: str) -> bool: ...
 
     def counts(self) -> dict[str, int]: ...
 
@@ -255,6 +264,10 @@ class OutboxRepository(Protocol):
         due_to: datetime | None = None,
     ) -> list[OutboxItem]:
         """Items by due time, filtered; `due_to` is exclusive."""
+        ...
+
+    def status_counts(self) -> dict[str, int]:
+        """How many items are in each status (statuses with none are absent)."""
         ...
 
     def transition(

@@ -285,6 +285,15 @@ class ItemSettled:
 
 
 @dataclass(frozen=True)
+class SubscriberErased:
+    """An address was erased: every other concern replaces its copies with `alias` (built from a keyed
+    digest), in the same transaction as the erasure."""
+
+    address: str
+    alias: str
+
+
+@dataclass(frozen=True)
 class Audited:
     """Something a person (or the pipeline) did, to be written to the append-only audit log in the same
     transaction as the change itself."""
@@ -297,7 +306,7 @@ class Audited:
     detail: str = ""
 
 
-Event = Audited | EffectSettled | EffectReleased | EffectsReopened | RecipientRefused | ItemSettled
+Event = SubscriberErased | Audited | EffectSettled | EffectReleased | EffectsReopened | RecipientRefused | ItemSettled
 
 
 # What a new outbox item or edition is written with (keyword arguments, checked by mypy) ----------

@@ -35,6 +35,14 @@ def unsubscribe_url(public_base_url: str, key: str, email: str) -> str:
     return f"{public_base_url.rstrip('/')}/unsubscribe?token={sign(email, key)}"
 
 
+def address_digest(email: str, key: str) -> str:
+    """A keyed digest of an address: the same address always gives the same digest, and without the key
+    nobody can tell which address it was (the suppression list of erased addresses holds only these)."""
+    if not key:
+        raise TokenError("COMMS_SECRET_KEY is not set; an erased address cannot be kept off the list (set it in .env)")
+    return hmac.new(key.encode(), b"suppress\x00" + email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
 def verify(token: str, key: str) -> str:
     try:
         payload_b64, mac_b64 = token.split(".", 1)

@@ -21,6 +21,7 @@ from pipeline.cli import (
     db_cmds,
     feeds_cmds,
     jobs_cmds,
+    notify_cmds,
     plan_cmds,
     queue_cmds,
     report_cmds,
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmds.add(commands)
     db_cmds.add(commands)
     users_cmds.add(commands)
+    notify_cmds.add(commands)
     return parser
 
 

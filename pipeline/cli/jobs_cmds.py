@@ -189,7 +189,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         if freeze.paused
         else "Freeze: not paused"
     )
-    _section("Next wake-ups", [f"{when(m)}  {name}" for name, m in view.next_wakeups])
+    _section(
+        "Due next",
+        [f"{when(d.at)}  {d.channel:22} {d.state:18} {d.title}" + (f" (#{d.item_id})" if d.item_id else "")
+         for d in view.next_due]
+        or ["nothing planned in the next two months"],
+    )  # fmt: skip
+    wake = next((m for name, m in view.next_wakeups if name == "wake"), None)
+    print(f"\nThe clock wakes every five minutes (never 01:00-01:59); next at {when(wake)}")
     runs = view.last_runs
     _section(
         "Last run of each job",

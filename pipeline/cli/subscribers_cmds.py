@@ -1,4 +1,4 @@
-"""comms subscribers import | list | unsubscribe | export | erase"""
+"""comms subscribers import | list | unsubscribe | export | erase | allow"""
 
 from __future__ import annotations
 
@@ -24,13 +24,16 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ls.set_defaults(func=cmd_list)
     exp = sub.add_parser("export", help="write subscribers as CSV to standard output")
     exp.set_defaults(func=cmd_export)
-    for name, func in (("unsubscribe", cmd_unsubscribe), ("erase", cmd_erase)):
-        p = sub.add_parser(
-            name,
-            help="stop sending to an address"
-            if name == "unsubscribe"
-            else "remove everything personal about an address; aggregate counts stay",
-        )
+    for name, func, text in (
+        ("unsubscribe", cmd_unsubscribe, "stop sending to an address"),
+        (
+            "erase",
+            cmd_erase,
+            "remove every copy of an address (list, deliveries, logs); aggregate counts stay, and imports leave it out",
+        ),
+        ("allow", cmd_allow, "let an erased address back in at the next import (they subscribed again)"),
+    ):
+        p = sub.add_parser(name, help=text)
         p.add_argument("email")
         p.set_defaults(func=func)
 
@@ -42,6 +45,11 @@ def _service(args: argparse.Namespace) -> SubscriberService:
 def cmd_import(args: argparse.Namespace) -> int:
     done = _service(args).import_file(common.actor(args), args.file)
     print(f"{done.added} added, {done.updated} updated")
+    if done.suppressed:
+        print(
+            f"{done.suppressed} left out: erased earlier at their request "
+            "(`comms subscribers allow EMAIL` if one has subscribed again)"
+        )
     return 0
 
 
@@ -79,3 +87,8 @@ def cmd_unsubscribe(args: argparse.Namespace) -> int:
 def cmd_erase(args: argparse.Namespace) -> int:
     service = _service(args)
     return common.done_or_missing(lambda: service.erase(common.actor(args), args.email), "erased")
+
+
+def cmd_allow(args: argparse.Namespace) -> int:
+    service = _service(args)
+    return common.done_or_missing(lambda: service.allow(common.actor(args), args.email), "allowed back in")

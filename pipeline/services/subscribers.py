@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.context import AppContext
-from pipeline.errors import Invalid, NotFound
+from pipeline.errors import Invalid, NotFound, SettingsError
 from pipeline.ports import AuditRepository, SubscriberRepository
 from pipeline.records import Subscriber
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
 from pipeline.services.permissions import Permission, require
+from pipeline.tokens import TokenError, address_digest
 from pipeline.workspace import Workspace, read_subscribers
 
 STATUSES = ("active", "unsubscribed", "bounced")
@@ -22,6 +23,7 @@ STATUSES = ("active", "unsubscribed", "bounced")
 class SubscribersImported:
     added: int
     updated: int
+    suppressed: int = 0  # erased earlier: not brought back (`comms subscribers allow` takes one back)
 
 
 class SubscriberService:
@@ -30,12 +32,20 @@ class SubscriberService:
         subscribers: SubscriberRepository,
         workspace: Workspace | None = None,
         audit: AuditRepository | None = None,
+        secret_key: str = "",
     ) -> None:
         self.subscribers, self.workspace, self.audit = subscribers, workspace, audit
+        self.secret_key = secret_key
 
     @classmethod
     def of(cls, ctx: AppContext) -> SubscriberService:
-        return cls(ctx.repos.subscribers, ctx.workspace, ctx.repos.audit)
+        return cls(ctx.repos.subscribers, ctx.workspace, ctx.repos.audit, ctx.settings.secret_key)
+
+    def _digest(self, email: str) -> str:
+        try:
+            return address_digest(email, self.secret_key)
+        except TokenError as exc:
+            raise SettingsError(str(exc)) from None
 
     def _audit(self, actor: Actor, action: str, detail: str = "") -> None:
         """Recorded without the address: the audit log is append-only, and an erased address must leave
@@ -51,9 +61,17 @@ class SubscriberService:
                 raise Invalid("name the subscribers CSV to import")
             path = self.workspace.root / "subscribers.csv"
         require(actor, Permission.SUBSCRIBERS)
-        added, updated = self.subscribers.upsert(read_subscribers(path))
-        self._audit(actor, "subscribers.imported", f"{path.name}: {added} added, {updated} updated")
-        return SubscribersImported(added, updated)
+        rows = read_subscribers(path)
+        kept, suppressed = rows, 0
+        if self.secret_key:
+            digests = {row.email: self._digest(row.email) for row in rows}
+            erased = self.subscribers.suppressed(digests.values())
+            kept = [row for row in rows if digests[row.email] not in erased]
+            suppressed = len(rows) - len(kept)
+        added, updated = self.subscribers.upsert(kept)
+        detail = f"{path.name}: {added} added, {updated} updated, {suppressed} erased earlier and left out"
+        self._audit(actor, "subscribers.imported", detail)
+        return SubscribersImported(added, updated, suppressed)
 
     def list_subscribers(self, actor: Actor, status: str | None = None) -> tuple[Subscriber, ...]:
         if status is not None and status not in STATUSES:
@@ -75,6 +93,14 @@ class SubscriberService:
     def erase(self, actor: Actor, email: str) -> None:
         """Remove everything personal about an address; aggregate figures never held it, so they stay."""
         require(actor, Permission.SUBSCRIBERS)
-        if not self.subscribers.erase(email):
+        if not self.subscribers.erase(email, self._digest(email), datetime.now(UTC), reason="erased on request"):
             raise NotFound(f"no subscriber {email}")
         self._audit(actor, "subscriber.erased")
+
+    def allow(self, actor: Actor, email: str) -> None:
+        """Take an erased address off the suppression list (they subscribed again, with new consent), so the
+        next import brings it back."""
+        require(actor, Permission.SUBSCRIBERS)
+        if not self.subscribers.unsuppress(self._digest(email)):
+            raise NotFound(f"{email} is not on the list of erased addresses")
+        self._audit(actor, "subscriber.allowed")

@@ -5,8 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from sqlalchemy import Column, Table, func, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
+
+
+def scrub(conn: Connection, table: Table, column: Column[str] | Column[str | None], text: str, alias: str) -> None:
+    """Replace `text` with `alias` wherever a text column holds it (an erased address in an error text)."""
+    conn.execute(
+        update(table)
+        .where(column.contains(text, autoescape=True))
+        .values({column.name: func.replace(column, text, alias)})
+    )
 
 
 class StoreBase:

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import col, select
 
-from pipeline.records import Freeze, JobRun
-from pipeline.storage.base import StoreBase
-from pipeline.storage.tables import ControlEventRow, JobRunRow, LockRow
+from pipeline.records import Freeze, JobRun, SubscriberErased
+from pipeline.storage.base import StoreBase, scrub
+from pipeline.storage.tables import ControlEventRow, JobRunRow, LockRow, table
 
 
 class ControlStore(StoreBase):
+    def on_subscriber_erased(self, conn: Connection, event: SubscriberErased) -> None:
+        """A job run's detail (a failure text) never keeps an erased address."""
+        runs = table(JobRunRow)
+        scrub(conn, runs, runs.c.detail, event.address, event.alias)
+
     def set_freeze(self, paused: bool, by: str, reason: str, now: datetime) -> None:
         with self.session() as s:
             s.add(ControlEventRow(action="pause" if paused else "resume", by=by, at=now, reason=reason))

@@ -23,6 +23,7 @@ from pipeline.records import (
     Event,
     ItemSettled,
     RecipientRefused,
+    SubscriberErased,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "Handler",
     "ItemSettled",
     "RecipientRefused",
+    "SubscriberErased",
 ]
 
 

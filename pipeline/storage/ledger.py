@@ -25,8 +25,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import select
 
 from pipeline.records import Claim
-from pipeline.storage.base import StoreBase
-from pipeline.storage.events import EffectReleased, EffectSettled, EffectsReopened
+from pipeline.storage.base import StoreBase, scrub
+from pipeline.storage.events import EffectReleased, EffectSettled, EffectsReopened, SubscriberErased
 from pipeline.storage.tables import LedgerRow, table
 
 _LEDGER = table(LedgerRow)
@@ -246,6 +246,19 @@ class LedgerStore(StoreBase):
             opened, self._opened = self._opened, []
         for conn in opened:
             conn.close()
+
+    def on_subscriber_erased(self, conn: Connection, event: SubscriberErased) -> None:
+        """Send keys end with the address (`send:CHANNEL:ITEM:ADDRESS`): they end with the alias instead,
+        and no detail text keeps the address."""
+        ledger = table(LedgerRow)
+        suffix = ":" + event.address
+        keys = conn.execute(
+            ledger.select().with_only_columns(ledger.c.key).where(ledger.c.key.endswith(suffix, autoescape=True))
+        ).scalars()
+        for key in list(keys):
+            renamed = key[: -len(event.address)] + event.alias
+            conn.execute(update(ledger).where(ledger.c.key == key).values(key=renamed))
+        scrub(conn, ledger, ledger.c.detail, event.address, event.alias)
 
     def on_effect_settled(self, conn: Connection, event: EffectSettled) -> None:
         settle(conn, event.key, LedgerState(event.state), event.at, event.detail)

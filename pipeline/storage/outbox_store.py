@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Unpack
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -26,8 +26,16 @@ from pipeline.records import (
     NewItem,
     OutboxItem,
 )
-from pipeline.storage.base import StoreBase
-from pipeline.storage.events import EffectReleased, EffectSettled, EffectsReopened, Event, EventBus, ItemSettled
+from pipeline.storage.base import StoreBase, scrub
+from pipeline.storage.events import (
+    EffectReleased,
+    EffectSettled,
+    EffectsReopened,
+    Event,
+    EventBus,
+    ItemSettled,
+    SubscriberErased,
+)
 from pipeline.storage.tables import (
     ApprovalRow,
     CommentRow,
@@ -181,6 +189,20 @@ class OutboxStore(StoreBase):
             if due_to:
                 q = q.where(OutboxRow.due_at < due_to)
             return [_item(r) for r in s.exec(q)]
+
+    def on_subscriber_erased(self, conn: Connection, event: SubscriberErased) -> None:
+        """An erased address leaves no copy here: its deliveries and any error text name the alias."""
+        deliveries, outbox = table(DeliveryRow), table(OutboxRow)
+        conn.execute(update(deliveries).where(deliveries.c.recipient == event.address).values(recipient=event.alias))
+        scrub(conn, deliveries, deliveries.c.last_error, event.address, event.alias)
+        scrub(conn, outbox, outbox.c.last_error, event.address, event.alias)
+        scrub(conn, outbox, outbox.c.reason, event.address, event.alias)
+
+    def status_counts(self) -> dict[str, int]:
+        outbox = table(OutboxRow)
+        with self.engine.connect() as conn:
+            rows = conn.execute(core_select(outbox.c.status, func.count()).group_by(outbox.c.status))
+            return {status: int(count) for status, count in rows}
 
     def transition(
         self,

@@ -35,6 +35,7 @@ from pipeline.storage.events import (
     EventBus,
     ItemSettled,
     RecipientRefused,
+    SubscriberErased,
 )
 from pipeline.storage.feeds_store import FeedStore
 from pipeline.storage.ledger import DEFAULT_LEASE, LedgerStore
@@ -64,8 +65,12 @@ class Repositories:
         """The repositories on one engine, with the outbox's events wired to the concerns they touch."""
         events = EventBus()
         feeds, ledger, metrics = FeedStore(engine), LedgerStore(engine, lease=lease), MetricsStore(engine)
-        subscribers, audit = SubscriberStore(engine), AuditStore(engine)
+        subscribers, audit, control = SubscriberStore(engine, events), AuditStore(engine), ControlStore(engine)
+        outbox = OutboxStore(engine, events)
         events.subscribe(Audited, audit.on_audited)
+        events.subscribe(SubscriberErased, outbox.on_subscriber_erased)
+        events.subscribe(SubscriberErased, ledger.on_subscriber_erased)
+        events.subscribe(SubscriberErased, control.on_subscriber_erased)
         events.subscribe(EffectSettled, ledger.on_effect_settled)
         events.subscribe(EffectReleased, ledger.on_effect_released)
         events.subscribe(EffectsReopened, ledger.on_effects_reopened)
@@ -76,11 +81,11 @@ class Repositories:
             engine=engine,
             audit=audit,
             calendar=CalendarStore(engine),
-            control=ControlStore(engine),
+            control=control,
             feeds=feeds,
             ledger=ledger,
             metrics=metrics,
-            outbox=OutboxStore(engine, events),
+            outbox=outbox,
             subscribers=subscribers,
             users=UserStore(engine),
         )

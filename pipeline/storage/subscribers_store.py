@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy import select as core_select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, func, select
 
 from pipeline.records import Subscriber
 from pipeline.storage.base import StoreBase
-from pipeline.storage.events import RecipientRefused
-from pipeline.storage.tables import SubscriberRow, table
+from pipeline.storage.events import EventBus, RecipientRefused, SubscriberErased
+from pipeline.storage.tables import SubscriberRow, SuppressionRow, table
 
 
 def _sub(r: SubscriberRow | Row[Any]) -> Subscriber:
@@ -24,6 +25,12 @@ def _sub(r: SubscriberRow | Row[Any]) -> Subscriber:
 
 
 class SubscriberStore(StoreBase):
+    """Implements `ports.SubscriberRepository`; publishes `SubscriberErased` on `events`."""
+
+    def __init__(self, engine: Engine, events: EventBus | None = None) -> None:
+        super().__init__(engine)
+        self.events = events
+
     def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
         """Add new addresses and update known ones (an unsubscribed address stays unsubscribed)."""
         added = updated = 0
@@ -77,10 +84,35 @@ class SubscriberStore(StoreBase):
     def on_recipient_refused(self, conn: Connection, event: RecipientRefused) -> None:
         self.set_status(event.address, "bounced", event.at, event.reason, conn=conn)
 
-    def erase(self, email: str) -> bool:
-        """Remove everything personal. Aggregate metrics never held the address, so they stay true."""
+    def erase(self, email: str, digest: str, now: datetime, reason: str = "") -> bool:
+        """Remove everything personal, everywhere, in one transaction: the subscriber's row goes, its
+        keyed digest joins the suppression list, and the other concerns replace their copies of the
+        address with an alias (`SubscriberErased`). Aggregate metrics never held it, so they stay true."""
+        address = email.strip().lower()
         with self.session() as s:
-            row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
+            row = s.exec(select(SubscriberRow).where(SubscriberRow.email == address)).first()
+            if row is None:
+                return False
+            s.delete(row)
+            if s.get(SuppressionRow, digest) is None:
+                s.add(SuppressionRow(digest=digest, reason=reason[:200], at=now))
+            s.flush()
+            if self.events is not None:
+                self.events.publish(s.connection(), [SubscriberErased(address, f"erased:{digest[:16]}")])
+            return True
+
+    def suppressed(self, digests: Collection[str]) -> set[str]:
+        wanted, found = list(dict.fromkeys(digests)), set()
+        rows = table(SuppressionRow)
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found |= set(conn.execute(core_select(rows.c.digest).where(rows.c.digest.in_(chunk))).scalars())
+        return found
+
+    def unsuppress(self, digest: str) -> bool:
+        with self.session() as s:
+            row = s.get(SuppressionRow, digest)
             if row is None:
                 return False
             s.delete(row)

@@ -251,6 +251,16 @@ class LockRow(SQLModel, table=True):
     heartbeat_at: datetime
 
 
+class SuppressionRow(SQLModel, table=True):
+    """Erased addresses, kept only as a keyed digest (HMAC with COMMS_SECRET_KEY), so an import never
+    brings them back and nobody can read them off the list."""
+
+    __tablename__ = "suppressions"
+    digest: str = Field(primary_key=True, max_length=64)
+    reason: str = ""
+    at: datetime
+
+
 class UserRow(SQLModel, table=True):
     """A member of the comms team: a local account (argon2 password) or one signed in through SSO."""
 

@@ -10,7 +10,6 @@ from wtforms.validators import DataRequired, Length
 
 from pipeline.services.outbox import MAX_COMMENT
 
-
 NO_MAXLENGTH = {"maxlength": False}
 """GOV.UK: no maxlength, which cuts off what is typed or pasted without saying so; the error says it."""
 

@@ -74,7 +74,7 @@ def test_pause_resume_status_and_metrics(env: Path, capsys: pytest.CaptureFixtur
     assert main(["pause", "--reason", "critical incident", "--by", "duty@thurrock.gov.uk"]) == 0
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "PAUSED" in out and "critical incident" in out and "Next wake-ups" in out
+    assert "PAUSED" in out and "critical incident" in out and "Due next" in out and "The clock wakes" in out
     assert main(["resume", "--by", "duty@thurrock.gov.uk"]) == 0
     assert (
         main(["metrics", "add", "--objective", "5", "--metric", "referrals", "--value", "3", "--month", "2026-11"]) == 0

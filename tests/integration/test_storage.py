@@ -115,7 +115,8 @@ def test_subscribers_and_erasure(store: Repositories) -> None:
     assert store.subscribers.recipients({"headteachers"})[0][0] == "head@school.example.org"
     store.subscribers.set_status("head@school.example.org", "unsubscribed", NOW)
     assert store.subscribers.recipients({"headteachers"}) == []
-    assert store.subscribers.erase("head@school.example.org")
+    assert store.subscribers.erase("head@school.example.org", "d" * 64, NOW)
+    assert store.subscribers.suppressed(["d" * 64, "e" * 64]) == {"d" * 64}
     assert store.subscribers.all() == []
 
 

@@ -1,0 +1,262 @@
+"""web-pages: the approval queue and an item page under load, on the production server.
+
+10,000 outbox items and 100,000 subscribers in the database; gunicorn (gthread, the Procfile's settings)
+serves the workspace; `wrk` (Debian's package) keeps 10 connections busy, each signed in as a different
+person, for a fixed time per page. Server time per request is read from gunicorn's access log (%(D)s,
+microseconds from the request's arrival to the response's end), so the figure is the server's own, not
+the load tool's queueing. Beside it, the same pages' database reads run bare in-process (the
+repository calls each page makes, no HTTP, no templates), p95 over as many runs.
+
+Target (issue: the team's web workspace): p95 server time under 200 ms at 10 concurrent signed-in users.
+`python -m benchmarks --only web` runs it; `--quick` uses 1,000 items and 10,000 subscribers for 3 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from benchmarks import fixtures
+from benchmarks.runner import Result
+from pipeline.localservers import free_port
+
+ITEMS, SUBSCRIBERS, USERS, SECONDS = 10_000, 100_000, 10, 20
+PASSWORD = "benchmark password one"
+NOW = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
+
+
+def _p95(values: list[float]) -> float:
+    return statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
+
+
+def _env(tmp: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "COMMS_DATABASE_URL": f"sqlite:///{tmp / 'comms.db'}",
+        "COMMS_WORKSPACE": str(fixtures.EXAMPLE),
+        "COMMS_SECRET_KEY": "benchmark-secret",
+        "COMMS_OUTBOX_DIR": str(tmp / "outbox"),
+        "COMMS_FILE_CHANNELS": "*",
+        "COMMS_LOG_LEVEL": "WARNING",
+    }
+
+
+def seed(tmp: Path, items: int, subscribers: int) -> int:
+    """The database: the example plan, `subscribers` residents and headteachers, `items` outbox items in a
+    realistic mix, USERS approvers. Returns the id of a composed bulletin awaiting approval."""
+    from sqlalchemy import insert
+
+    from pipeline.app import make_pipeline
+    from pipeline.services.actor import Actor
+    from pipeline.services.users import UserService
+    from pipeline.settings import load_settings
+    from pipeline.storage.outbox_store import content_hash
+    from pipeline.storage.tables import ItemVersionRow, OutboxRow, SubscriberRow, table
+
+    env = _env(tmp)
+    settings = load_settings(environ={k: v for k, v in env.items() if k.startswith("COMMS_")}, env_file=None)
+    p = make_pipeline(settings)
+    p.import_plan(now=NOW - timedelta(days=3))
+    audiences = ["residents", "headteachers", "parents-carers", "partners"]
+    with p.repos.engine.begin() as conn:
+        conn.execute(
+            insert(table(SubscriberRow)),
+            [
+                {"email": f"reader{i}@example.org", "name": f"Reader {i}", "organisation": "", "status": "active",
+                 "audiences": [audiences[i % len(audiences)]], "consent_source": "benchmark",
+                 "consent_date": date(2025, 9, 1)}
+                for i in range(subscribers)
+            ],
+        )  # fmt: skip
+        statuses = ["sent"] * 12 + ["awaiting_approval"] * 4 + ["approved"] * 2 + ["failed", "cancelled"]
+        rows = []
+        for i in range(items):
+            status, body = statuses[i % len(statuses)], f"Post {i}: Prevent is about safeguarding. #{i}"
+            due = NOW + timedelta(hours=(i % 240) - 120)
+            rows.append({"occurrence_key": f"bench-{i}@{due.date()}", "entry_id": f"bench-{i % 50}",
+                         "channel": "facebook", "kind": "post", "title": f"Benchmark post {i}", "subject": "",
+                         "body": body, "html": "", "link": "https://www.thurrock.gov.uk/prevent",
+                         "audiences": ["residents"], "objectives": ["1"], "due_at": due, "missed_after_hours": 24,
+                         "status": status, "approval": "required", "approvals_required": 1,
+                         "content_hash": content_hash("", body, ""), "created_by": "clock",
+                         "created_at": NOW, "updated_at": NOW})  # fmt: skip
+        conn.execute(insert(table(OutboxRow)), rows)
+        ids = conn.execute(table(OutboxRow).select().with_only_columns(table(OutboxRow).c.id)).scalars().all()
+        conn.execute(
+            insert(table(ItemVersionRow)),
+            [{"outbox_id": i, "content_hash": r["content_hash"], "subject": "", "body": r["body"], "html": "",
+              "by": "clock", "at": NOW} for i, r in zip(ids, rows, strict=True)],
+        )  # fmt: skip
+    p.compose(datetime(2026, 11, 3, 9, 0, tzinfo=UTC), entry="headteacher-bulletin")
+    bulletin = next(i for i in p.repos.outbox.items(status="awaiting_approval") if i.entry_id == "headteacher-bulletin")
+    users = UserService.of(p)
+    for n in range(USERS):
+        users.add(Actor.cli("benchmark"), f"approver{n}@thurrock.gov.uk", "approver", NOW, password=PASSWORD)
+    p.close()
+    return bulletin.id
+
+
+def bare(tmp: Path, item_id: int, runs: int) -> dict[str, float]:
+    """p95 seconds of each page's reads, run in-process through the same use cases, without HTTP or HTML."""
+    from pipeline.app import make_pipeline
+    from pipeline.services.actor import Actor, Role
+    from pipeline.services.outbox import OutboxService
+    from pipeline.settings import load_settings
+
+    env = _env(tmp)
+    p = make_pipeline(load_settings(environ={k: v for k, v in env.items() if k.startswith("COMMS_")}, env_file=None))
+    who = Actor.person("approver0@thurrock.gov.uk", Role.APPROVER)
+    outbox = OutboxService.of(p)
+    queries = {
+        "queue": lambda: (
+            outbox.list_items(who, status="awaiting_approval"),  # type: ignore[arg-type]
+            p.repos.outbox.items(status="approved", due_from=NOW, due_to=NOW + timedelta(hours=48)),
+            outbox.list_items(who, status="failed"),  # type: ignore[arg-type]
+            outbox.list_items(who, status="missed"),  # type: ignore[arg-type]
+            p.repos.outbox.status_counts(),
+            p.repos.control.freeze(),
+        ),
+        "item": lambda: (
+            outbox.show(who, item_id),
+            outbox.history(who, item_id),
+            outbox.edition_blocks(who, item_id),
+            p.repos.control.freeze(),
+            p.repos.outbox.status_counts(),
+        ),
+    }
+    out = {}
+    for name, fn in queries.items():
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - started)
+        out[name] = _p95(times)
+    p.close()
+    return out
+
+
+def _cookies(base: str) -> list[str]:
+    """Each person signed in through the real form: their session cookie."""
+    out = []
+    for n in range(USERS):
+        s = requests.Session()
+        page = s.get(f"{base}/signin", timeout=30).text
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert token, "no CSRF token on the sign-in page"
+        form = {"csrf_token": token.group(1), "email": f"approver{n}@thurrock.gov.uk", "password": PASSWORD}
+        done = s.post(f"{base}/signin", data=form, timeout=30, allow_redirects=False)
+        assert done.status_code == 302, f"sign-in failed: {done.status_code}"
+        out.append("; ".join(f"{c.name}={c.value}" for c in s.cookies))
+    return out
+
+
+LUA = """
+local cookies = {%s}
+local n = 0
+setup = function(thread) n = n + 1; thread:set("who", n) end
+init = function(args) who = tonumber(who) or 1 end
+request = function()
+  return wrk.format("GET", nil, {["Cookie"] = cookies[((who - 1) %% #cookies) + 1]})
+end
+"""
+
+
+def load(tmp: Path, base: str, path: str, cookies: list[str], seconds: int) -> dict[str, Any]:
+    script = tmp / "cookies.lua"
+    script.write_text(LUA % ", ".join(json.dumps(c) for c in cookies))
+    done = subprocess.run(
+        ["wrk", "-t", str(USERS), "-c", str(USERS), "-d", f"{seconds}s", "--latency", "-s", str(script), base + path],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    requests_done = re.search(r"(\d+) requests in", done.stdout)
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+    return {"requests": int(requests_done.group(1)) if requests_done else 0,
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "wrk": done.stdout}  # fmt: skip
+
+
+def server_times(log: Path, path: str) -> list[float]:
+    times = []
+    for line in log.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == path and parts[1] == "200":
+            times.append(int(parts[2]) / 1_000_000)
+    return times
+
+
+def run(quick: bool) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        return {"skipped": "wrk is not installed (Debian: apt-get install wrk)"}
+    items, subscribers, seconds = (1_000, 10_000, 3) if quick else (ITEMS, SUBSCRIBERS, SECONDS)
+    tmp = Path(tempfile.mkdtemp(prefix="comms-web-"))
+    try:
+        item_id = seed(tmp, items, subscribers)
+        port, log = free_port(), tmp / "access.log"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "2", "--threads", "4",
+             "--timeout", "30", "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log),
+             "--access-logformat", "%(U)s %(s)s %(D)s", "pipeline.web.wsgi:app"],
+            env=_env(tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if requests.get(f"{base}/healthz", timeout=1).ok:
+                        break
+                except requests.ConnectionError:
+                    time.sleep(0.1)
+            cookies = _cookies(base)
+            figures: dict[str, Any] = {"items": items, "subscribers": subscribers, "seconds": seconds}
+            for name, path in (("queue", "/queue"), ("item", f"/items/{item_id}")):
+                figures[name] = load(tmp, base, path, cookies, seconds)
+                times = server_times(log, path)
+                figures[name].update(p95=_p95(times), p50=statistics.median(times), served=len(times))
+                del figures[name]["wrk"]
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+        figures["bare"] = bare(tmp, item_id, 50 if quick else 200)
+        return figures
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def results(quick: bool) -> list[Result]:
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.web"] + (["--quick"] if quick else []),
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if "skipped" in figures:
+        return [Result("web-pages", 0, "request", 0.0, None, 0.0, figures["skipped"], None, [])]
+    out = []
+    for page in ("queue", "item"):
+        f = figures[page]
+        note = (
+            f"{figures['items']:,} items, {figures['subscribers']:,} subscribers, {USERS} signed-in users for "
+            f"{figures['seconds']} s: {f['served']} served, p50 {f['p50'] * 1000:.0f} ms, p95 {f['p95'] * 1000:.0f} ms "
+            f"server time; the page's reads bare p95 {figures['bare'][page] * 1000:.1f} ms; non-2xx {f['non_2xx']}"
+        )
+        target = "p95 server time < 200 ms at 10 signed-in users"
+        bare_s = figures["bare"][page]
+        met = f["p95"] < 0.2
+        out.append(Result(f"web-{page}-p95", f["served"], "request", f["p95"], bare_s, 0.0, target, met, [note]))
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(run("--quick" in sys.argv)))
