@@ -203,6 +203,11 @@ class SubscriberRepository(Protocol):
         """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
         ...
 
+    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
+        """How many active subscribers `recipients(audiences)` would return, by the audience matched
+        (audiences nobody matched are absent). Counted in the database, without reading each one."""
+        ...
+
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
 
     def erase(self, email: str, digest: str, now: datetime, reason: str = "") -> bool:
@@ -302,6 +307,10 @@ class OutboxRepository(Protocol):
 
     def approvals(self, item_id: int, content_hash: str | None = None) -> tuple[Approval, ...]:
         """The approvals of one version of the item, its current one by default."""
+        ...
+
+    def current_approvals(self, item_ids: Collection[int]) -> dict[int, tuple[Approval, ...]]:
+        """The approvals of each item's current version, in one read (items with none are absent)."""
         ...
 
     def versions(self, item_id: int) -> tuple[ItemVersion, ...]:

@@ -156,6 +156,9 @@ class ItemPreviewService:
         self.adapter_for: AdapterLookup = ctx.adapter_for
         self.settings: Settings = ctx.settings
         self.redact: Redactor = redactor(ctx.settings)
+        self._plan: tuple[Strategy | None] | None = None  # read once per service (one page, one command)
+        self._inputs: dict[int, dict[str, Any]] = {}
+        self._shown: dict[tuple[int, str], Preview] = {}
 
     @classmethod
     def of(cls, ctx: AppContext) -> ItemPreviewService:
@@ -166,6 +169,12 @@ class ItemPreviewService:
         return self._preview(self._item(actor, item_id))
 
     def _preview(self, item: OutboxItem) -> Preview:
+        key = (item.id, item.content_hash)
+        if key not in self._shown:
+            self._shown[key] = self._render(item)
+        return self._shown[key]
+
+    def _render(self, item: OutboxItem) -> Preview:
         reader = self.sample_reader()
         if item.kind != "email":
             return Preview(item, item.subject or item.title, self._channel_name(item), "", item.body, reader)
@@ -185,7 +194,7 @@ class ItemPreviewService:
 
     def recipients_by_audience(self, actor: Actor, item_id: int) -> Recipients:
         item = self._item(actor, item_id)
-        strategy = self.calendar.strategy()
+        strategy = self._strategy()
         deliveries = self.outbox.deliveries(item.id)
         by_status = tuple(sorted(Counter(d.status for d in deliveries).items()))
         if item.kind != "email":
@@ -194,7 +203,7 @@ class ItemPreviewService:
             counted = Counter(d.audience for d in deliveries)
             return Recipients("email", len(deliveries), self._audiences(counted, strategy), by_status)
         scope = self.scope(item, strategy)
-        matched = Counter(audience for _email, audience, _sub in self.subscribers.recipients(scope))
+        matched = Counter(self.subscribers.audience_counts(scope))
         ordered = [c for c in self._scope_order(item, strategy) if c in scope]
         return Recipients("email", sum(matched.values()), self._audiences(matched, strategy, ordered))
 
@@ -211,7 +220,7 @@ class ItemPreviewService:
         item = self._item(actor, item_id)
         if item.kind == "email":
             return Checks("email", tuple(self._email_problems(item)))
-        strategy = self.calendar.strategy()
+        strategy = self._strategy()
         channel = strategy.channel(item.channel) if strategy else None
         if channel is None:
             return Checks("post", (f"the channel {item.channel!r} is not in the strategy any more",))
@@ -273,7 +282,7 @@ class ItemPreviewService:
         item = self._item(actor, item_id)
         if item.edition_id is None:
             return ()
-        used: list[dict[str, Any]] = list(self.outbox.edition_inputs(item.edition_id).get("national", []))
+        used: list[dict[str, Any]] = list(self._edition_inputs(item.edition_id).get("national", []))
         origins = self.feeds.origins(int(m["id"]) for m in used if m.get("id"))
         out = []
         for m in used:
@@ -331,7 +340,7 @@ class ItemPreviewService:
         return TestSent(actor.name, paused)
 
     def _test_adapter(self, item: OutboxItem) -> ChannelAdapter:
-        strategy = self.calendar.strategy()
+        strategy = self._strategy()
         channel = strategy.channel(item.channel) if strategy else None
         kind = channel.kind if channel else "email"
         try:
@@ -356,11 +365,25 @@ class ItemPreviewService:
     def _nonce(self, item: OutboxItem) -> str | None:
         if item.edition_id is None:
             return None
-        nonce = self.outbox.edition_inputs(item.edition_id).get("nonce")
+        nonce = self._edition_inputs(item.edition_id).get("nonce")
         return str(nonce) if nonce else None
 
+    def _strategy(self) -> Strategy | None:
+        if self._plan is None:
+            self._plan = (self.calendar.strategy(),)
+        return self._plan[0]
+
+    def _edition_inputs(self, edition_id: int) -> dict[str, Any]:
+        if edition_id not in self._inputs:
+            self._inputs[edition_id] = self.outbox.edition_inputs(edition_id)
+        return self._inputs[edition_id]
+
+    def channel_name(self, item: OutboxItem) -> str:
+        """The channel's name in the strategy (its code if it is no longer there)."""
+        return self._channel_name(item)
+
     def _channel_name(self, item: OutboxItem, strategy: Strategy | None = None) -> str:
-        strategy = strategy or self.calendar.strategy()
+        strategy = strategy or self._strategy()
         channel = strategy.channel(item.channel) if strategy else None
         return channel.name if channel else item.channel
 

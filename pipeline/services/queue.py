@@ -18,6 +18,7 @@ from pipeline.services.outbox import approval_refusal
 from pipeline.services.permissions import Permission, can, require
 
 SOON = timedelta(hours=48)
+LIMIT = 50  # rows per section unless all are asked for
 
 
 @dataclass(frozen=True)
@@ -35,13 +36,27 @@ class QueueRow:
 
 
 @dataclass(frozen=True)
+class Section:
+    """One part of the queue: its first rows (all of them when asked), and how many there are in all."""
+
+    rows: tuple[QueueRow, ...]
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.rows)
+
+
+@dataclass(frozen=True)
 class Queue:
     can_approve: bool  # the person's role may approve at all
-    yours: tuple[QueueRow, ...]  # awaiting approval, and this person may approve them
-    others: tuple[QueueRow, ...]  # awaiting approval by someone else (four eyes, or approved already)
-    soon: tuple[QueueRow, ...]  # approved and due within `SOON` (or due and still within their window)
-    failed: tuple[QueueRow, ...]  # failed or missed
-    drafts: tuple[QueueRow, ...]  # rejected, or held back with problems
+    yours: Section  # awaiting approval, and this person may approve them
+    others: Section  # awaiting approval by someone else (four eyes, or approved already)
+    soon: Section  # approved and due within `SOON` (or due and still within their window)
+    failed: Section  # failed or missed, the latest first
+    drafts: Section  # rejected, or held back with problems
+
+    SECTIONS = ("yours", "others", "soon", "failed", "drafts")
 
 
 class QueueService:
@@ -52,18 +67,20 @@ class QueueService:
     def of(cls, ctx: AppContext) -> QueueService:
         return cls(ctx.repos.outbox)
 
-    def queue(self, actor: Actor, now: datetime, window: timedelta = SOON) -> Queue:
+    def queue(self, actor: Actor, now: datetime, *, show_all: str = "", limit: int = LIMIT) -> Queue:
+        """The queue as `actor` sees it at `now`: each section's first `limit` rows, all of `show_all`'s."""
         require(actor, Permission.VIEW)
         approver = can(actor, Permission.APPROVE)
-        yours: list[QueueRow] = []
-        others: list[QueueRow] = []
-        for item in self.outbox.items(status=ItemStatus.AWAITING_APPROVAL):
-            row = self._row(item)
-            mine = approver and approval_refusal(actor, item, row.approvals) is None
-            (yours if mine else others).append(row)
+        awaiting = self.outbox.items(status=ItemStatus.AWAITING_APPROVAL)
+        given = self.outbox.current_approvals([i.id for i in awaiting])
+        yours: list[OutboxItem] = []
+        others: list[OutboxItem] = []
+        for item in awaiting:
+            mine = approver and approval_refusal(actor, item, given.get(item.id, ())) is None
+            (yours if mine else others).append(item)
         soon = [
-            self._row(i)
-            for i in self.outbox.items(status=ItemStatus.APPROVED, due_to=now + window)
+            i
+            for i in self.outbox.items(status=ItemStatus.APPROVED, due_to=now + SOON)
             if i.due_at + timedelta(hours=i.missed_after_hours) >= now
         ]
         failed = sorted(
@@ -72,14 +89,12 @@ class QueueService:
             reverse=True,
         )
         drafts = self.outbox.items(status=ItemStatus.DRAFT)
-        return Queue(
-            approver,
-            tuple(yours),
-            tuple(others),
-            tuple(soon),
-            tuple(self._row(i) for i in failed),
-            tuple(self._row(i) for i in drafts),
-        )
-
-    def _row(self, item: OutboxItem) -> QueueRow:
-        return QueueRow(item, tuple(self.outbox.approvals(item.id)))
+        parts = {"yours": yours, "others": others, "soon": soon, "failed": failed, "drafts": drafts}
+        shown = {name: items if name == show_all else items[:limit] for name, items in parts.items()}
+        extra = [i.id for name in ("soon", "failed", "drafts") for i in shown[name]]
+        given |= self.outbox.current_approvals(extra) if extra else {}
+        sections = {
+            name: Section(tuple(QueueRow(i, given.get(i.id, ())) for i in items), len(parts[name]))
+            for name, items in shown.items()
+        }
+        return Queue(approver, **sections)

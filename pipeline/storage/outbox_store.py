@@ -282,6 +282,22 @@ class OutboxStore(StoreBase):
                     return ()
             return self._approvals(conn, item_id, content_hash)
 
+    def current_approvals(self, item_ids: Collection[int]) -> dict[int, tuple[Approval, ...]]:
+        a, outbox = table(ApprovalRow), table(OutboxRow)
+        ids = sorted(set(item_ids))
+        found: dict[int, list[Approval]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):  # bounded IN lists, whatever the database's limit
+                rows = conn.execute(
+                    core_select(a.c.outbox_id, a.c.content_hash, a.c.by, a.c.at)
+                    .join(outbox, (outbox.c.id == a.c.outbox_id) & (outbox.c.content_hash == a.c.content_hash))
+                    .where(a.c.outbox_id.in_(ids[start : start + 500]))
+                    .order_by(a.c.id)
+                )
+                for r in rows:
+                    found.setdefault(r.outbox_id, []).append(Approval(*r))
+        return {item_id: tuple(given) for item_id, given in found.items()}
+
     @staticmethod
     def _approvals(conn: Connection, item_id: int, content_hash: str) -> tuple[Approval, ...]:
         a = table(ApprovalRow)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
 from pipeline.context import AppContext
@@ -21,7 +21,7 @@ from pipeline.services.actor import Actor
 from pipeline.services.outbox import APPROVE, CANCEL, EDITABLE, REJECT, RETRY, OutboxService, approval_refusal
 from pipeline.services.permissions import Permission, can
 from pipeline.services.preview import ItemPreviewService
-from pipeline.services.queue import QueueService
+from pipeline.services.queue import Queue, QueueService
 from pipeline.web.auth import actor, now, requires
 from pipeline.web.item_forms import (
     ApproveForm,
@@ -65,7 +65,8 @@ def _back(item_id: int, anchor: str | None = None) -> Response:
 @bp.route("/queue")
 @requires(Permission.VIEW)
 def queue() -> str:
-    q = QueueService.of(_ctx()).queue(actor(), now())
+    show_all = request.args.get("all", "")
+    q = QueueService.of(_ctx()).queue(actor(), now(), show_all=show_all if show_all in Queue.SECTIONS else "")
     return render_template("web/queue.html", title="Approval queue", q=q)
 
 
@@ -101,7 +102,7 @@ def _page(item_id: int, *, status: int = 200, errors: Errors | None = None, **fo
         "button_form": ButtonForm(),
         "errors": (errors or []) + _form_errors(forms.get("reject_form"), forms.get("comment_form")),
         "changed": forms.get("changed"),
-        "channel_name": _channel_name(ctx, it),
+        "channel_name": items.channel_name(it),
     }
     return render_template("web/item.html", **context), status
 
@@ -122,12 +123,6 @@ def _actions(who: Actor, it: OutboxItem) -> dict[str, bool]:
 def _editable(it: OutboxItem) -> bool:
     """A post by its text; an email by its blocks, so only one composed from an edition."""
     return it.kind != "email" or it.edition_id is not None
-
-
-def _channel_name(ctx: AppContext, it: OutboxItem) -> str:
-    strategy = ctx.repos.calendar.strategy()
-    channel = strategy.channel(it.channel) if strategy else None
-    return channel.name if channel else it.channel
 
 
 @bp.route("/items/<int:item_id>/preview.html")

@@ -96,6 +96,18 @@ def test_an_empty_queue_says_so_in_words(workspace: Workspace, signed_in: SignIn
     assert "<table" not in page
 
 
+def test_a_long_section_shows_its_first_rows_and_offers_all(workspace: Workspace, signed_in: SignIn) -> None:
+    for n in range(55):
+        _add(workspace, f"many-{n}@1", title=f"Post {n}")
+    client = signed_in("approver")
+    page = client.get("/queue").text
+    yours = _section(page, "Awaiting your approval")
+    assert "Awaiting your approval (57)" in page and yours.count("<tr>") == 51  # the header row and 50
+    assert "Showing the first 50 of 57." in _text(yours) and 'href="/queue?all=yours#yours-heading"' in yours
+    everything = _section(client.get("/queue?all=yours").text, "Awaiting your approval")
+    assert everything.count("<tr>") == 58 and "Showing the first" not in everything
+
+
 # the item page: exactly what will be sent ------------------------------------------------------
 def _expected_recipients() -> dict[str, int]:
     with (EXAMPLE / "subscribers.csv").open(encoding="utf-8") as f:
@@ -241,6 +253,10 @@ def test_two_approvals_by_two_people(workspace: Workspace, signed_in: SignIn) ->
     assert "Your approval is recorded: 1 of 2 approvals." in page
     assert f"Approvals 1 of 2 approvals: {ROLES['approver']}" in page
     assert workspace.item(item.id).status == ItemStatus.AWAITING_APPROVAL
+    link = f'href="/items/{item.id}"'
+    assert link in _section(ann.get("/queue").text, "Waiting for someone else"), "Ann approved this version"
+    bob_queue = signed_in("approver2").get("/queue").text
+    assert link in _section(bob_queue, "Awaiting your approval") and "1 of 2 approvals" in bob_queue
     again = post_form(ann, url, f"{url}/approve", {"version": item.content_hash})
     assert again.status_code == 403 and "already approved" in again.text
     assert post_form(signed_in("approver2"), url, f"{url}/approve", {"version": item.content_hash}).status_code == 302
