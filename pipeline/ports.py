@@ -29,6 +29,7 @@ from pipeline.records import (
     FeedSpec,
     FeedState,
     Freeze,
+    ItemLine,
     ItemSettled,
     ItemVersion,
     JobRun,
@@ -269,6 +270,10 @@ class OutboxRepository(Protocol):
         due_to: datetime | None = None,
     ) -> list[OutboxItem]:
         """Items by due time, filtered; `due_to` is exclusive."""
+        ...
+
+    def lines(self, status: str, due_to: datetime | None = None) -> list[ItemLine]:
+        """The items in `status` by due time (due before `due_to`, if given), without their content."""
         ...
 
     def status_counts(self) -> dict[str, int]:

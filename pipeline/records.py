@@ -138,6 +138,25 @@ class OutboxItem:
 
 
 @dataclass(frozen=True)
+class ItemLine:
+    """An outbox item as a list shows it, without its content (subject, text, HTML, audiences): cheap to
+    read by the thousand, for the approval queue."""
+
+    id: int
+    entry_id: str
+    channel: str
+    kind: str
+    title: str
+    due_at: datetime
+    status: str
+    missed_after_hours: int
+    approvals_required: int
+    created_by: str | None
+    edited_by: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
 class Delivery:
     id: int
     outbox_id: int

@@ -26,7 +26,7 @@ from typing import Any
 from pipeline.context import AppContext
 from pipeline.errors import Conflict, Invalid, NotAllowed, NotFound, TemplateError
 from pipeline.ports import OutboxRepository
-from pipeline.records import Approval, Comment, Delivery, ItemStatus, ItemVersion, OutboxItem
+from pipeline.records import Approval, Comment, Delivery, ItemLine, ItemStatus, ItemVersion, OutboxItem
 from pipeline.rendering.edition import EDITABLE_BLOCKS, render_inputs
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
@@ -309,7 +309,7 @@ class OutboxService:
 
 
 def approval_refusal(
-    actor: Actor, item: OutboxItem, approvals: Iterable[Approval], *, four_eyes_only: bool = False
+    actor: Actor, item: OutboxItem | ItemLine, approvals: Iterable[Approval], *, four_eyes_only: bool = False
 ) -> str | None:
     """Why `actor` may not approve the current version of `item` (four eyes: they created or last
     edited it; or they approved this version already), or None when they may. Their role and the

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from pipeline.context import AppContext
 from pipeline.ports import OutboxRepository
-from pipeline.records import Approval, ItemStatus, OutboxItem
+from pipeline.records import Approval, ItemLine, ItemStatus
 from pipeline.services.actor import Actor
 from pipeline.services.outbox import approval_refusal
 from pipeline.services.permissions import Permission, can, require
@@ -23,7 +23,7 @@ LIMIT = 50  # rows per section unless all are asked for
 
 @dataclass(frozen=True)
 class QueueRow:
-    item: OutboxItem
+    item: ItemLine  # what a list shows, without the content
     approvals: tuple[Approval, ...]  # of the item's current version
 
     @property
@@ -71,24 +71,24 @@ class QueueService:
         """The queue as `actor` sees it at `now`: each section's first `limit` rows, all of `show_all`'s."""
         require(actor, Permission.VIEW)
         approver = can(actor, Permission.APPROVE)
-        awaiting = self.outbox.items(status=ItemStatus.AWAITING_APPROVAL)
+        awaiting = self.outbox.lines(ItemStatus.AWAITING_APPROVAL)
         given = self.outbox.current_approvals([i.id for i in awaiting])
-        yours: list[OutboxItem] = []
-        others: list[OutboxItem] = []
+        yours: list[ItemLine] = []
+        others: list[ItemLine] = []
         for item in awaiting:
             mine = approver and approval_refusal(actor, item, given.get(item.id, ())) is None
             (yours if mine else others).append(item)
         soon = [
             i
-            for i in self.outbox.items(status=ItemStatus.APPROVED, due_to=now + SOON)
+            for i in self.outbox.lines(ItemStatus.APPROVED, due_to=now + SOON)
             if i.due_at + timedelta(hours=i.missed_after_hours) >= now
         ]
         failed = sorted(
-            (*self.outbox.items(status=ItemStatus.FAILED), *self.outbox.items(status=ItemStatus.MISSED)),
-            key=lambda i: i.due_at,
+            (*self.outbox.lines(ItemStatus.FAILED), *self.outbox.lines(ItemStatus.MISSED)),
+            key=lambda i: (i.due_at, i.id),
             reverse=True,
         )
-        drafts = self.outbox.items(status=ItemStatus.DRAFT)
+        drafts = self.outbox.lines(ItemStatus.DRAFT)
         parts = {"yours": yours, "others": others, "soon": soon, "failed": failed, "drafts": drafts}
         shown = {name: items if name == show_all else items[:limit] for name, items in parts.items()}
         extra = [i.id for name in ("soon", "failed", "drafts") for i in shown[name]]

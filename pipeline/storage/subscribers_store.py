@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, String, cast
+from sqlalchemy import Row, String, cast, or_
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, func, select
@@ -74,9 +74,13 @@ class SubscriberStore(StoreBase):
     def audience_counts(self, audiences: set[str]) -> dict[str, int]:
         """Grouped by the stored list of audiences (a handful of distinct lists however many subscribers),
         each list then matched as `recipients` matches it."""
+        if not audiences:
+            return {}
         rows = table(SubscriberRow)
         stored = cast(rows.c.audiences, String)
-        q = core_select(stored, func.count()).where(rows.c.status == "active").group_by(stored)
+        # Only lists that may name one of the audiences are grouped (the match itself is exact, below).
+        mentions = or_(*(stored.contains(json.dumps(a), autoescape=True) for a in sorted(audiences)))
+        q = core_select(stored, func.count()).where(rows.c.status == "active", mentions).group_by(stored)
         counts: dict[str, int] = {}
         with self.engine.connect() as conn:
             for listed, count in conn.execute(q):

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_wtf import FlaskForm
 
 from pipeline.context import AppContext
-from pipeline.errors import CommsError, Conflict, Invalid, NotAllowed
+from pipeline.errors import CommsError, Conflict, Invalid, NotAllowed, NotFound
 from pipeline.records import OutboxItem
 from pipeline.services.actor import Actor
 from pipeline.services.outbox import APPROVE, CANCEL, EDITABLE, REJECT, RETRY, OutboxService, approval_refusal
@@ -228,6 +228,8 @@ def _button(item_id: int, run: Any, message: str | None) -> Page | Response:
 
 
 def _status(exc: CommsError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
     if isinstance(exc, NotAllowed):
         return 403
     if isinstance(exc, Conflict):
