@@ -102,9 +102,11 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"[HTML part: {len(shown.html):,} characters; the web workspace shows it as it will appear]")
     _print_checks(items.checks(who, item.id))
     recipients = items.recipients_by_audience(who, item.id)
-    if item.kind == "email" and not view.deliveries:
+    if item.kind != "email":
+        print(f"\nDestination: {recipients.destination}")
+    elif not view.deliveries:
         print(f"\nRecipients: {recipients.summary()}")
-    else:
+    if view.deliveries:
         print(f"\nRecipients: {len(view.deliveries)}")
     for d in view.deliveries:
         print(f"  {d.recipient:40} {d.status:8} attempts={d.attempts} {d.url or ''} {hide(d.last_error or '')}")

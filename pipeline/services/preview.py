@@ -145,24 +145,28 @@ class TestSent:
 
 
 class ItemPreviewService:
-    def __init__(self, ctx: AppContext) -> None:
-        repos = ctx.repos
-        self.outbox: OutboxRepository = repos.outbox
-        self.subscribers: SubscriberRepository = repos.subscribers
-        self.calendar: CalendarRepository = repos.calendar
-        self.feeds: FeedRepository = repos.feeds
-        self.audit: AuditRepository = repos.audit
-        self.control: ControlRepository = repos.control
-        self.adapter_for: AdapterLookup = ctx.adapter_for
-        self.settings: Settings = ctx.settings
-        self.redact: Redactor = redactor(ctx.settings)
+    def __init__(
+        self,
+        outbox: OutboxRepository,
+        subscribers: SubscriberRepository,
+        calendar: CalendarRepository,
+        feeds: FeedRepository,
+        audit: AuditRepository,
+        control: ControlRepository,
+        adapter_for: AdapterLookup,
+        settings: Settings,
+    ) -> None:
+        self.outbox, self.subscribers, self.calendar, self.feeds = outbox, subscribers, calendar, feeds
+        self.audit, self.control, self.adapter_for, self.settings = audit, control, adapter_for, settings
+        self.redact: Redactor = redactor(settings)
         self._plan: tuple[Strategy | None] | None = None  # read once per service (one page, one command)
         self._inputs: dict[int, dict[str, Any]] = {}
         self._shown: dict[tuple[int, str], Preview] = {}
 
     @classmethod
     def of(cls, ctx: AppContext) -> ItemPreviewService:
-        return cls(ctx)
+        r = ctx.repos
+        return cls(r.outbox, r.subscribers, r.calendar, r.feeds, r.audit, r.control, ctx.adapter_for, ctx.settings)
 
     # what a reader gets ---------------------------------------------------------------------
     def preview(self, actor: Actor, item_id: int) -> Preview:

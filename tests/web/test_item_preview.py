@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from channels.base import ChannelError, Post, Receipt
+from channels.port import ChannelAdapter
 from pipeline.cli import main
-from pipeline.context import AppContext
+from pipeline.context import AdapterLookup, AppContext
 from pipeline.errors import Invalid, NotAllowed
 from pipeline.records import ItemStatus, OutboxItem
 from pipeline.services.actor import Actor, Role
@@ -83,10 +84,9 @@ class Refusing:
         pass
 
 
-def _with_adapters(ctx: AppContext, lookup: object) -> ItemPreviewService:
-    service = ItemPreviewService.of(ctx)
-    service.adapter_for = lookup  # type: ignore[assignment]
-    return service
+def _with_adapters(ctx: AppContext, lookup: AdapterLookup) -> ItemPreviewService:
+    r = ctx.repos
+    return ItemPreviewService(r.outbox, r.subscribers, r.calendar, r.feeds, r.audit, r.control, lookup, ctx.settings)
 
 
 def test_a_posts_checks_list_every_problem_the_adapter_finds(workspace: Workspace) -> None:
@@ -97,13 +97,13 @@ def test_a_posts_checks_list_every_problem_the_adapter_finds(workspace: Workspac
 
 
 def test_an_adapter_that_cannot_be_built_is_a_problem_not_a_crash(workspace: Workspace) -> None:
-    def broken(code: str, kind: str) -> object:
+    def broken(code: str, kind: str) -> ChannelAdapter:
         raise ChannelError(code, "COMMS_FACEBOOK_PAGE_TOKEN is not set", transient=False)
 
     checks = _with_adapters(workspace.ctx, broken).checks(VIEWER, workspace.post_id)
     assert checks.problems == ("the facebook channel cannot be set up: facebook: COMMS_FACEBOOK_PAGE_TOKEN is not set",)
 
-    def buggy(code: str, kind: str) -> object:
+    def buggy(code: str, kind: str) -> ChannelAdapter:
         raise RuntimeError("boom")
 
     assert (
@@ -152,4 +152,4 @@ def test_queue_show_prints_what_will_be_sent(
     assert "checks: no problems found" in out
     assert main(["queue", "show", str(workspace.post_id)]) == 0
     post = capsys.readouterr().out
-    assert "of 63206 characters" in post and "Recipients: 0" in post
+    assert "of 63206 characters" in post and "Destination: Thurrock Council Facebook page" in post
