@@ -16,7 +16,7 @@ from pipeline.errors import Invalid, NotAllowed
 from pipeline.records import ItemStatus, OutboxItem
 from pipeline.services.actor import Actor, Role
 from pipeline.services.preview import ItemPreviewService
-from tests.web.conftest import Workspace
+from tests.web.items.conftest import Workspace
 
 NOW = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)
 VIEWER = Actor.person("vic.viewer@thurrock.gov.uk", Role.VIEWER)

@@ -1,5 +1,5 @@
 """The approval queue and the item page, through the real app, sign-in form and CSRF tokens, on the
-example workspace composed by the real composer (tests/web/conftest.py)."""
+example workspace composed by the real composer (tests/web/items/conftest.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pipeline.services.actor import Actor, Role
 from pipeline.services.outbox import OutboxService
 from pipeline.web.security import CSP, PREVIEW_CSP
 from tests.conftest import EXAMPLE
-from tests.web.conftest import ROLES, Workspace, csrf_token, field_value, post_form
+from tests.web.items.conftest import ROLES, Workspace, csrf_token, field_value, post_form
 
 SignIn = Callable[[str], FlaskClient]
 BOB = Actor.person(ROLES["approver2"], Role.APPROVER)
@@ -163,7 +163,7 @@ def test_a_post_shows_its_length_link_card_and_problems(workspace: Workspace, si
 
 
 def test_provenance_flags_a_message_changed_at_the_source(workspace: Workspace, signed_in: SignIn) -> None:
-    from tests.web.conftest import MESSAGE_LINK, national_message
+    from tests.web.items.conftest import MESSAGE_LINK, national_message
 
     client = signed_in("viewer")
     before = _text(client.get(f"/items/{workspace.email_id}").text)

@@ -80,7 +80,7 @@ def workspace(pipeline: Pipeline) -> Workspace:
 
 
 @pytest.fixture
-def app(workspace: Workspace) -> Flask:
+def items_app(workspace: Workspace) -> Flask:
     return create_app(workspace.ctx)
 
 
@@ -104,12 +104,12 @@ def field_value(html: str, name: str) -> str:
 
 
 @pytest.fixture
-def signed_in(app: Flask) -> Iterator[Callable[[str], FlaskClient]]:
+def signed_in(items_app: Flask) -> Iterator[Callable[[str], FlaskClient]]:
     """A test client signed in through the real sign-in form, by role name (see ROLES)."""
     clients: list[FlaskClient] = []
 
     def sign_in(role: str) -> FlaskClient:
-        client = app.test_client()
+        client = items_app.test_client()
         page = client.get("/signin")
         response = client.post(
             "/signin",
