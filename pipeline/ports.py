@@ -29,9 +29,11 @@ from pipeline.records import (
     FeedSpec,
     FeedState,
     Freeze,
+    ItemLine,
     ItemSettled,
     ItemVersion,
     JobRun,
+    MessageOrigin,
     MetricPoint,
     NationalMessage,
     NewEdition,
@@ -171,6 +173,11 @@ class FeedRepository(Protocol):
 
     def messages(self, limit: int = 50) -> list[NationalMessage]: ...
 
+    def origins(self, ids: Iterable[int]) -> dict[int, MessageOrigin]:
+        """The stored messages with these ids, each with its feeds and when it was fetched and changed;
+        an id no longer stored is left out."""
+        ...
+
 
 class MetricsRepository(Protocol):
     """Reach metrics, one row per (day, channel, audience, objective, item, metric)."""
@@ -195,6 +202,11 @@ class SubscriberRepository(Protocol):
 
     def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
         """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
+        ...
+
+    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
+        """How many active subscribers `recipients(audiences)` would return, by the audience matched
+        (audiences nobody matched are absent). Counted in the database, without reading each one."""
         ...
 
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
@@ -260,6 +272,10 @@ class OutboxRepository(Protocol):
         """Items by due time, filtered; `due_to` is exclusive."""
         ...
 
+    def lines(self, status: str, due_to: datetime | None = None) -> list[ItemLine]:
+        """The items in `status` by due time (due before `due_to`, if given), without their content."""
+        ...
+
     def status_counts(self) -> dict[str, int]:
         """How many items are in each status (statuses with none are absent)."""
         ...
@@ -296,6 +312,10 @@ class OutboxRepository(Protocol):
 
     def approvals(self, item_id: int, content_hash: str | None = None) -> tuple[Approval, ...]:
         """The approvals of one version of the item, its current one by default."""
+        ...
+
+    def current_approvals(self, item_ids: Collection[int]) -> dict[int, tuple[Approval, ...]]:
+        """The approvals of each item's current version, in one read (items with none are absent)."""
         ...
 
     def versions(self, item_id: int) -> tuple[ItemVersion, ...]:
