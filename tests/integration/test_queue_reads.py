@@ -77,3 +77,17 @@ def test_audience_counts_match_recipients(store: Repositories) -> None:
     for scope in ({"headteachers", "governors"}, {"parents", "residents"}, {"head_teachers"}, {"nobody"}, set()):
         expected = Counter(audience for _email, audience, _sub in store.subscribers.recipients(scope))
         assert store.subscribers.audience_counts(scope) == dict(expected), scope
+
+
+def test_audience_counts_are_kept_until_the_list_changes(store: Repositories) -> None:
+    heads = [Subscriber(f"h{i}@example.org", "", "", ("headteachers",), "test", date(2025, 9, 1)) for i in range(3)]
+    store.subscribers.upsert(heads)
+    assert store.subscribers.audience_counts({"headteachers"}) == {"headteachers": 3}
+    other = type(store.subscribers)(store.engine)  # another process's view of the same database
+    assert other.audience_counts({"headteachers"}) == {"headteachers": 3}
+    store.subscribers.set_status("h0@example.org", "bounced", NOW)
+    assert other.audience_counts({"headteachers"}) == {"headteachers": 2}, "a change elsewhere is seen"
+    store.subscribers.upsert([Subscriber("h9@example.org", "", "", ("headteachers",), "test", date(2025, 9, 1))])
+    assert other.audience_counts({"headteachers"}) == {"headteachers": 3}
+    store.subscribers.erase("h9@example.org", "e" * 64, NOW)
+    assert other.audience_counts({"headteachers"}) == {"headteachers": 2}
