@@ -272,8 +272,16 @@ class OutboxRepository(Protocol):
         """Items by due time, filtered; `due_to` is exclusive."""
         ...
 
-    def lines(self, status: str, due_to: datetime | None = None) -> list[ItemLine]:
-        """The items in `status` by due time (due before `due_to`, if given), without their content."""
+    def lines(
+        self,
+        status: str | Collection[str],
+        due_to: datetime | None = None,
+        *,
+        latest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[ItemLine]:
+        """The items in `status` (one or several) by due time, the latest first if asked, due before
+        `due_to` if given, at most `limit` of them; without their content."""
         ...
 
     def status_counts(self) -> dict[str, int]:

@@ -83,18 +83,24 @@ class QueueService:
             for i in self.outbox.lines(ItemStatus.APPROVED, due_to=now + SOON)
             if i.due_at + timedelta(hours=i.missed_after_hours) >= now
         ]
-        failed = sorted(
-            (*self.outbox.lines(ItemStatus.FAILED), *self.outbox.lines(ItemStatus.MISSED)),
-            key=lambda i: (i.due_at, i.id),
-            reverse=True,
-        )
-        drafts = self.outbox.lines(ItemStatus.DRAFT)
+        # Failed and drafts can be long lists of history: read only the rows shown, and count the rest.
+        counts = self.outbox.status_counts()
+        upto = {name: None if name == show_all else limit for name in Queue.SECTIONS}
+        failed = self.outbox.lines((ItemStatus.FAILED, ItemStatus.MISSED), latest_first=True, limit=upto["failed"])
+        drafts = self.outbox.lines(ItemStatus.DRAFT, limit=upto["drafts"])
+        totals = {
+            "yours": len(yours),
+            "others": len(others),
+            "soon": len(soon),
+            "failed": counts.get(ItemStatus.FAILED, 0) + counts.get(ItemStatus.MISSED, 0),
+            "drafts": counts.get(ItemStatus.DRAFT, 0),
+        }
         parts = {"yours": yours, "others": others, "soon": soon, "failed": failed, "drafts": drafts}
-        shown = {name: items if name == show_all else items[:limit] for name, items in parts.items()}
+        shown = {name: items if upto[name] is None else items[:limit] for name, items in parts.items()}
         extra = [i.id for name in ("soon", "failed", "drafts") for i in shown[name]]
         given |= self.outbox.current_approvals(extra) if extra else {}
         sections = {
-            name: Section(tuple(QueueRow(i, given.get(i.id, ())) for i in items), len(parts[name]))
+            name: Section(tuple(QueueRow(i, given.get(i.id, ())) for i in items), totals[name])
             for name, items in shown.items()
         }
         return Queue(approver, **sections)

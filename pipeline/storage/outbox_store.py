@@ -191,13 +191,24 @@ class OutboxStore(StoreBase):
                 q = q.where(OutboxRow.due_at < due_to)
             return [_item(r) for r in s.exec(q)]
 
-    def lines(self, status: str, due_to: datetime | None = None) -> list[ItemLine]:
+    def lines(
+        self,
+        status: str | Collection[str],
+        due_to: datetime | None = None,
+        *,
+        latest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[ItemLine]:
         """Read with Core, only the columns a list shows: thousands of lines in milliseconds."""
         o = table(OutboxRow)
         columns = [getattr(o.c, name) for name in ItemLine.__dataclass_fields__]
-        q = core_select(*columns).where(o.c.status == status).order_by(o.c.due_at, o.c.id)
+        statuses = [status] if isinstance(status, str) else list(status)
+        order = (o.c.due_at.desc(), o.c.id.desc()) if latest_first else (o.c.due_at, o.c.id)
+        q = core_select(*columns).where(o.c.status.in_(statuses)).order_by(*order)
         if due_to is not None:
             q = q.where(o.c.due_at < due_to)
+        if limit is not None:
+            q = q.limit(limit)
         with self.engine.connect() as conn:
             return [ItemLine(*r) for r in conn.execute(q)]
 
