@@ -21,6 +21,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     report.add_argument("--send-to", metavar="AUDIENCE", help="queue the report as an email to this audience")
     report.add_argument("--channel", default="member-briefing", help="the email channel to send it through")
     report.add_argument("--by", help="who queues it with --send-to (default: your login name)")
+    common.add_at(report)
     report.set_defaults(func=cmd_report)
     metrics = commands.add_parser("metrics", help="record, list, correct and remove reach figures")
     sub = metrics.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -70,7 +71,8 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    reports, actor, now = ReportService.of(common.pipeline(args)), common.actor(args), common.now()
+    ctx = common.pipeline(args)
+    reports, actor, now = ReportService.of(ctx), common.actor(args), common.parse_at(args.at, ctx.settings.tz)
     if args.quarter:
         return _write(args.out, reports.quarterly_file(actor, args.quarter, args.format, now))
     if args.send_to:
