@@ -427,6 +427,7 @@ def build_report(data: MonthData, as_of: datetime) -> dict[str, Any]:
         "period": period.as_dict(),
         "summary": {
             **counts,
+            "planned": counts["due"],  # the same as `due`, for readers written before 0007 (pipeline/demo.py)
             "share_sent": percent(counts["sent"], counts["due"]),
             "not_delivered": counts["due"] - counts["delivered"] - counts["partly delivered"],
             "to_come": len(to_come),

@@ -72,15 +72,19 @@ def test_the_headline_counts_what_the_failures_table_lists(after: dict) -> None:
 
 def test_a_report_with_nothing_wrong_says_so_in_both_places() -> None:
     data = november()
-    fine = tuple(
-        replace(i, status="sent", reason=None) if i.occurrence_key in {"interfaith-week@2026-11-09"} else i
-        for i in data.items
-        if i.status in ("sent",) or i.occurrence_key == "interfaith-week@2026-11-09"
-    )
-    report = build_report(replace(data, items=fine, deliveries={k: tuple(d for d in v if d.status == "sent")
-                                                                for k, v in data.deliveries.items()}), AFTER)  # fmt: skip
-    assert report["summary"]["not_delivered_in_full"] == len(report["failures"])
-    assert {f["status"] for f in report["failures"]} == {"not composed"}, "items missing for due activities"
+    items = tuple(replace(i, status="sent", reason=None) for i in data.items)
+    deliveries = {k: tuple(replace(d, status="sent", last_error=None) for d in v) for k, v in data.deliveries.items()}
+    report = build_report(replace(data, items=items, deliveries=deliveries), AFTER)
+    assert report["summary"]["not_delivered_in_full"] == len(report["failures"]) == 0
+    assert (report["summary"]["sent"], report["summary"]["due"]) == (12, 12)
+    doc = _doc(render_report_html(Renderer(), report, AFTER))
+    kpis = [_text(k) for k in _by_class(doc, "kpi")]
+    assert "0 sends not delivered in full" in kpis[1]
+    assert "None: every activity due was delivered to every recipient." in _text(doc)
+    partly = {**deliveries, 3: (*deliveries[3][:-1], replace(deliveries[3][-1], status="skipped"))}
+    one = build_report(replace(data, items=items, deliveries=partly), AFTER)
+    assert [f["status"] for f in one["failures"]] == ["partly delivered"]
+    assert one["summary"]["not_delivered_in_full"] == 1 and one["summary"]["sent"] == 12
 
 
 # no data -----------------------------------------------------------------------------------------
