@@ -68,7 +68,10 @@ def render_report_html(renderer: Renderer, report: dict[str, Any], produced: dat
 
 
 def render_quarterly_html(renderer: Renderer, summary: dict[str, Any], produced: datetime) -> str:
-    return renderer.markup_page("report/quarterly.html.j2", {"q": summary, **_helpers(produced)})
+    names = {o["audience"]: o["name"] for o in summary.get("audiences", [])}
+    return renderer.markup_page(
+        "report/quarterly.html.j2", {"q": summary, "audience_names": names, **_helpers(produced)}
+    )
 
 
 def write_report_html(renderer: Renderer, report: dict[str, Any], path: Path, produced: datetime) -> Path:

@@ -170,6 +170,7 @@ def build_quarterly(
         "summary": summary,
         "objectives": objectives,
         "unique_reach": unique_reach,
+        "audiences": [{"audience": a["audience"], "name": a["name"]} for a in reports[0]["audiences"]],
         "questions": QUESTIONS,
         "evidence": evidence,
         "states": STATES,
@@ -226,7 +227,8 @@ def _formal_plan(
     lines = [plan + "."]
     ended = [m for m in month_rows if m["state"] == "ended"]
     written = [m["name"] for m in ended if m["report_written"]]
-    sent_to = sorted({a for m in month_rows for a in m["report_sent_to"]})
+    names = {a["audience"]: a["name"] for a in reports[0]["audiences"]}
+    sent_to = sorted({names.get(a, a) for m in month_rows for a in m["report_sent_to"]})
     line = (
         f"{label}: monthly reports against the objectives written by the pipeline for "
         f"{len(written)} of the {_plural(len(ended), 'month', 'months')} ended ({_names(written)})"

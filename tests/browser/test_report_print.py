@@ -113,3 +113,17 @@ def test_the_report_passes_axe(page: Any, tmp_path: Path) -> None:
     assert axe_violations(page) == []
     page.set_viewport_size({"width": 360, "height": 740})
     assert axe_violations(page) == [], "at phone width"
+
+
+def test_the_quarterly_summary_prints_numbered_and_passes_axe(page: Any, browser: Any, tmp_path: Path) -> None:
+    from pipeline.reporting.files import render_quarterly_html
+    from tests.reportdata import DURING
+    from tests.unit.test_report_trust import _quarter
+
+    path = tmp_path / "quarter.html"
+    path.write_text(render_quarterly_html(Renderer(), _quarter(DURING, written=True), DURING), encoding="utf-8")
+    page.goto(path.as_uri())
+    assert axe_violations(page) == []
+    pdf = _pdf(browser, path.as_uri(), tmp_path)
+    pages = len(pdf.pages)
+    assert all(f"Page {n} of {pages}" in _lines(p) for n, p in enumerate(pdf.pages, start=1))

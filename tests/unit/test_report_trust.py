@@ -193,7 +193,7 @@ def test_the_monthly_reports_sentence_is_computed() -> None:
     assert written == (
         "1 October to 22 November 2026 (to date): monthly reports against the objectives written by the pipeline "
         "for 1 of the 1 month ended (October 2026); not yet due for November 2026, December 2026, which have not "
-        "ended; emailed to elected-members."
+        "ended; emailed to Elected members."
     )
     none = _quarter(DURING, written=False)["evidence"]["10.2"][1]
     assert "for 0 of the 1 month ended (none)" in none and "none emailed" in none
