@@ -281,7 +281,7 @@ def test_the_command_line_says_what_it_replaced_and_lists_corrects_and_removes(
     assert out[-1].startswith("replaced objective 6 referrals, 2026-11 (by hand): 3 -> 3 (figure #1)")
     assert main([*add[:-4], "--value", "2", "--month", "2026-11", "--add"]) == 0
     assert "3 -> 5" in capsys.readouterr().out
-    assert main(["report", "--month", "2026-11", "--format", "json"]) == 0
+    assert main(["report", "--month", "2026-11", "--format", "json", "--at", "2026-12-01T09:00"]) == 0
     report = json.loads(capsys.readouterr().out)
     six = next(o for o in report["objectives"] if o["code"] == "6")
     assert next(m for m in six["outcomes"] if m["metric"] == "referrals")["actual"] == 5

@@ -78,3 +78,18 @@ def test_the_command_line_reports_as_of_a_moment(cli_env: Path, capsys: pytest.C
         "to date",
         "not started",
     ]
+
+
+def test_without_at_the_report_is_as_of_the_clock(cli_env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import time_machine
+
+    from pipeline.cli import main
+
+    assert main(["calendar", "import"]) == 0
+    capsys.readouterr()
+    with time_machine.travel(datetime(2026, 11, 22, 12, 0, tzinfo=LONDON), tick=False):
+        assert main(["report", "--month", "2026-11", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["period"]["label"] == "1 to 22 November 2026 (to date)"
+    with time_machine.travel(datetime(2026, 12, 1, 0, 0, tzinfo=LONDON), tick=False):
+        assert main(["report", "--month", "2026-11", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["period"]["label"] == "1 to 30 November 2026"
