@@ -201,7 +201,10 @@ def _local_context(
                 f"{label}: {m['name']} recorded for objective {o['code']}: {_num(m['actual'])} "
                 f"(target {m['target']:g})."
             )
-    lines.append(f"{label}: audiences of the strategy not reached in any month: {_names([names[a] for a in never])}.")
+    lines.append(
+        f"{label}: audiences of the strategy with no one reached by email and no impressions recorded in any "
+        f"month: {_names([names[a] for a in never])}."
+    )
     return lines
 
 
