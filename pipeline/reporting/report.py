@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -67,6 +68,14 @@ class MonthData:
     deliveries: dict[int, tuple[Delivery, ...]]
     metrics: tuple[MetricPoint, ...]  # all three months
     edition_failures: dict[str, str] = field(default_factory=dict)  # occurrence key -> what went wrong
+
+
+ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def _aggregate(text: str) -> str:
+    """A reason as the report may print it: the report is aggregate, so no recipient's address."""
+    return ADDRESS.sub("[an address]", text)
 
 
 # the period ---------------------------------------------------------------------------------------
@@ -242,10 +251,10 @@ def _state(item: OutboxItem | None, got: tuple[Delivery, ...], edition_failure: 
     if item.status == "sent":
         if not bad:
             return "delivered", ""
-        why = "; ".join(sorted({d.last_error or d.status for d in bad}))
+        why = "; ".join(sorted({_aggregate(d.last_error or d.status) for d in bad}))
         return "partly delivered", f"{len(bad)} of {len(got)} recipients not delivered: {why}"
     if item.status in ("failed", "missed", "cancelled"):
-        return item.status, item.reason or item.last_error or STATES[item.status]
+        return item.status, _aggregate(item.reason or item.last_error or STATES[item.status])
     waiting = item.status.replace("_", " ")
     return "not sent", f"{waiting} when the report was produced"
 

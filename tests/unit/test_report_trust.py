@@ -263,3 +263,15 @@ def test_as_of_is_read_in_london_time() -> None:
     just_before_midnight = datetime(2026, 11, 30, 23, 59, tzinfo=LONDON).astimezone(UTC)
     assert build_report(november(), just_before_midnight)["period"]["to_date"]
     assert not build_report(november(), datetime(2026, 12, 1, 0, 0, tzinfo=LONDON))["period"]["to_date"]
+
+
+def test_the_failures_table_names_no_recipient() -> None:
+    data = november()
+    newsletter = tuple(
+        replace(d, last_error="550 5.1.1 <r4@example.org>: Recipient address rejected") if d.last_error else d
+        for d in data.deliveries[3]
+    )
+    report = build_report(replace(data, deliveries={**data.deliveries, 3: newsletter}), AFTER)
+    reason = report["failures"][0]["reason"]
+    assert reason == "1 of 6 recipients not delivered: 550 5.1.1 <[an address]>: Recipient address rejected"
+    assert "@" not in render_report_html(Renderer(), report, AFTER).split("</style>")[1]
