@@ -32,9 +32,11 @@ from pipeline.records import (
     FigureChange,
     Freeze,
     ImportReplaced,
+    ItemLine,
     ItemSettled,
     ItemVersion,
     JobRun,
+    MessageOrigin,
     MetricImport,
     MetricPoint,
     NationalMessage,
@@ -175,6 +177,11 @@ class FeedRepository(Protocol):
 
     def messages(self, limit: int = 50) -> list[NationalMessage]: ...
 
+    def origins(self, ids: Iterable[int]) -> dict[int, MessageOrigin]:
+        """The stored messages with these ids, each with its feeds and when it was fetched and changed;
+        an id no longer stored is left out."""
+        ...
+
 
 class MetricsRepository(Protocol):
     """Reach metrics, one row per (day, channel, audience, objective, item, metric), and the imports
@@ -263,6 +270,11 @@ class SubscriberRepository(Protocol):
         """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
         ...
 
+    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
+        """How many active subscribers `recipients(audiences)` would return, by the audience matched
+        (audiences nobody matched are absent). Counted in the database, without reading each one."""
+        ...
+
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
 
     def erase(self, email: str, digest: str, now: datetime, reason: str = "") -> bool:
@@ -326,6 +338,10 @@ class OutboxRepository(Protocol):
         """Items by due time, filtered; `due_to` is exclusive."""
         ...
 
+    def lines(self, status: str, due_to: datetime | None = None) -> list[ItemLine]:
+        """The items in `status` by due time (due before `due_to`, if given), without their content."""
+        ...
+
     def status_counts(self) -> dict[str, int]:
         """How many items are in each status (statuses with none are absent)."""
         ...
@@ -362,6 +378,10 @@ class OutboxRepository(Protocol):
 
     def approvals(self, item_id: int, content_hash: str | None = None) -> tuple[Approval, ...]:
         """The approvals of one version of the item, its current one by default."""
+        ...
+
+    def current_approvals(self, item_ids: Collection[int]) -> dict[int, tuple[Approval, ...]]:
+        """The approvals of each item's current version, in one read (items with none are absent)."""
         ...
 
     def versions(self, item_id: int) -> tuple[ItemVersion, ...]:

@@ -76,6 +76,17 @@ class NationalMessage:
 
 
 @dataclass(frozen=True)
+class MessageOrigin:
+    """A stored national message as it is now, with where it came from: the feeds that carry it, when
+    it was first fetched, and when its content last changed at the source."""
+
+    message: NationalMessage
+    feeds: tuple[str, ...]
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class Edition:
     id: int
     occurrence_key: str
@@ -124,6 +135,25 @@ class OutboxItem:
     def approval_current(self) -> bool:
         """Approved, and approved for exactly the content it now holds."""
         return self.approved_hash is not None and self.approved_hash == self.content_hash
+
+
+@dataclass(frozen=True)
+class ItemLine:
+    """An outbox item as a list shows it, without its content (subject, text, HTML, audiences): cheap to
+    read by the thousand, for the approval queue."""
+
+    id: int
+    entry_id: str
+    channel: str
+    kind: str
+    title: str
+    due_at: datetime
+    status: str
+    missed_after_hours: int
+    approvals_required: int
+    created_by: str | None
+    edited_by: str | None
+    content_hash: str
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,13 @@ from pipeline.cli import (
     db_cmds,
     feeds_cmds,
     jobs_cmds,
+    notify_cmds,
     plan_cmds,
     queue_cmds,
     report_cmds,
     subscribers_cmds,
     users_cmds,
+    web_cmds,
 )
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
@@ -50,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     report_cmds.add(commands)
     db_cmds.add(commands)
     users_cmds.add(commands)
+    notify_cmds.add(commands)
+    web_cmds.add(commands)
     return parser
 
 

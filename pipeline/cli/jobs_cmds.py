@@ -1,10 +1,11 @@
-"""comms demo | collect | compose | preview | dispatch | run | pause | resume | status | feeds"""
+"""comms demo | collect | compose | preview | dispatch | run | pause | resume | status"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
+import sys
 import threading
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -58,10 +59,6 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     resume.add_argument("--by", default=None)
     resume.add_argument("--reason", default="")
     resume.set_defaults(func=cmd_resume)
-    serve = commands.add_parser("serve", help="the one-click unsubscribe endpoint (COMMS_PUBLIC_BASE_URL points here)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.set_defaults(func=cmd_serve)
     status = commands.add_parser("status", help="freeze, next wake-ups, last runs, failures, feeds")
     status.set_defaults(func=cmd_status)
 
@@ -91,7 +88,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "To go live: copy .env.example to .env, fill in your SMTP server and each channel's lines, "
         "then `comms channels check` (it posts nothing)."
     )
+    print("\nOpen the web workspace on the demo's database (the queue, each item, the audit log, the freeze):")
+    print(f"  {_program()} --env-file {result.web_env} web")
+    print(f"then go to {result.web_url}/ in a browser and sign in as one of (new passwords every run):")
+    for account in result.accounts:
+        print(f"  {account.role:9} {account.email:27} password: {account.password}")
     return 0
+
+
+def _program() -> str:
+    """How this command was started (`.venv/bin/comms`, say), so the line printed can be pasted as it is."""
+    started = sys.argv[0] if sys.argv else ""
+    return started if Path(started).name == "comms" else "comms"
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -151,15 +159,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return max(show(name, outcome) for name, outcome in results.items())
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
-    from pipeline.web.unsubscribe import open_server
-
-    with open_server(common.pipeline(args), args.host, args.port) as server:
-        print(f"serving one-click unsubscribe on http://{args.host}:{args.port}/unsubscribe (Ctrl-C to stop)")
-        server.serve_forever()
-    return 0
-
-
 def cmd_pause(args: argparse.Namespace) -> int:
     ControlService.of(common.pipeline(args)).pause(common.actor(args), args.reason, common.now())
     print(f"paused: nothing public will go out until `comms resume`. Reason: {args.reason}")
@@ -189,7 +188,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         if freeze.paused
         else "Freeze: not paused"
     )
-    _section("Next wake-ups", [f"{when(m)}  {name}" for name, m in view.next_wakeups])
+    _section(
+        "Due next",
+        [f"{when(d.at)}  {d.channel:22} {d.state:18} {d.title}" + (f" (#{d.item_id})" if d.item_id else "")
+         for d in view.next_due]
+        or ["nothing planned in the next two months"],
+    )  # fmt: skip
+    wake = next((m for name, m in view.next_wakeups if name == "wake"), None)
+    print(f"\nThe clock wakes every five minutes (never 01:00-01:59); next at {when(wake)}")
     runs = view.last_runs
     _section(
         "Last run of each job",

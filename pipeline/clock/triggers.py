@@ -23,6 +23,16 @@ WAKE = "wake"  # collect, compose and send what is due, every five minutes
 MONTHLY_REPORT = "monthly-report"  # last month's report, on the first working days at 08:00
 
 
+def quiet_hours() -> frozenset[int]:
+    """The local hours in which the wake trigger never fires (01 with WAKE_HOURS "0,2-23"): the staff
+    notifications' clock watchdog does not count them as silence."""
+    awake: set[int] = set()
+    for part in WAKE_HOURS.split(","):
+        first, _, last = part.partition("-")
+        awake.update(range(int(first), int(last or first) + 1))
+    return frozenset(set(range(24)) - awake)
+
+
 def cron_triggers(tz: ZoneInfo) -> dict[str, CronTrigger]:
     """Each clock job's trigger, by the job's id."""
     from apscheduler.triggers.cron import CronTrigger  # imported on use: the command line starts faster

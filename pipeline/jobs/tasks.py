@@ -17,8 +17,10 @@ from datetime import date, datetime
 from pathlib import Path
 
 from content_calendar.rules import first_working_day
+from pipeline.clock.triggers import WAKE
 from pipeline.context import AppContext
 from pipeline.errors import CommsError
+from pipeline.jobs import notify
 from pipeline.jobs.collect import Collector, HttpFeedFetcher
 from pipeline.jobs.compose import Composer
 from pipeline.jobs.dispatch import Dispatcher
@@ -157,13 +159,21 @@ def write_report_files(ctx: AppContext, month: str, folder: Path, produced: date
 def wake(
     ctx: AppContext, now: datetime, stop: threading.Event | None = None, *, report: bool = True
 ) -> dict[str, Outcome]:
-    """One wake-up: collect, compose and send what is due, then the monthly report if due (and
-    `report`). Each job is recorded; one failing job does not stop the next."""
+    """One wake-up: collect, compose and send what is due, tell the staff what awaits them or failed
+    (`pipeline.jobs.notify`), then the monthly report if due (and `report`). Each job is recorded; one
+    failing job does not stop the next. The wake-up is recorded too, as job `wake`: its start is what
+    the clock watchdog reads. Once `stop` is set (SIGTERM) nothing new starts."""
+    run_id = ctx.repos.control.start_job(WAKE, now)
     results = {
         "collect": run_job(ctx, "collect", now, lambda: collect(ctx, now)),
         "compose": run_job(ctx, "compose", now, lambda: compose(ctx, now)),
         "dispatch": run_job(ctx, "dispatch", now, lambda: dispatch(ctx, now, stop)),
     }
+    if stop is None or not stop.is_set():
+        results["notify"] = run_job(ctx, "notify", now, lambda: notify.notify_staff(ctx, now))
     if report:
         results["report"] = monthly_report(ctx, now)
+    statuses = {name: outcome.status for name, outcome in results.items()}
+    overall = "ok" if set(statuses.values()) == {"ok"} else "failed" if "ok" not in statuses.values() else "partial"
+    ctx.repos.control.finish_job(run_id, now, overall, " ".join(f"{k}={v}" for k, v in statuses.items()))
     return results

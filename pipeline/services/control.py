@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from content_calendar.plan import plan
 from pipeline.clock.triggers import next_wakeups
 from pipeline.context import AppContext
 from pipeline.errors import Invalid
-from pipeline.ports import AuditRepository, ControlRepository, FeedRepository, OutboxRepository
+from pipeline.ports import AuditRepository, CalendarRepository, ControlRepository, FeedRepository, OutboxRepository
 from pipeline.records import FeedState, Freeze, ItemStatus, JobRun, NationalMessage, OutboxItem
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
 from pipeline.services.permissions import Permission, require
 from pipeline.settings import Settings
 
+NEXT_DUE_DAYS = 62  # how far ahead `comms status` looks for what is due next
 RECENT_MESSAGES = 200  # national messages looked at for changes made at the source after sending
+
+
+@dataclass(frozen=True)
+class DueNext:
+    """One thing due: what, when, where, and how far it has got (planned, awaiting approval, ...)."""
+
+    at: datetime
+    title: str
+    channel: str
+    state: str  # planned (not composed yet), or the outbox item's status
+    item_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,7 @@ class StatusView:
 
     freeze: Freeze
     next_wakeups: tuple[tuple[str, datetime], ...]
+    next_due: tuple[DueNext, ...]  # the next things due to go out, soonest first
     last_runs: tuple[JobRun, ...]  # one per job, by job name
     failed: tuple[OutboxItem, ...]  # failed, then missed
     awaiting_approval: tuple[OutboxItem, ...]
@@ -41,12 +55,15 @@ class ControlService:
         outbox: OutboxRepository,
         feeds: FeedRepository,
         audit: AuditRepository | None = None,
+        calendar: CalendarRepository | None = None,
     ) -> None:
         self.settings, self.control, self.outbox, self.feeds, self.audit = settings, control, outbox, feeds, audit
+        self.calendar = calendar
 
     @classmethod
     def of(cls, ctx: AppContext) -> ControlService:
-        return cls(ctx.settings, ctx.repos.control, ctx.repos.outbox, ctx.repos.feeds, ctx.repos.audit)
+        repos = ctx.repos
+        return cls(ctx.settings, repos.control, repos.outbox, repos.feeds, repos.audit, repos.calendar)
 
     def pause(self, actor: Actor, reason: str, now: datetime) -> Freeze:
         """Hold everything public until `resume`; composing and collecting carry on."""
@@ -68,11 +85,31 @@ class ControlService:
             self.audit.record(audited(actor, "freeze.resumed", now, "sending", reason))
         return self.control.freeze()
 
+    def next_due(self, now: datetime, count: int = 10) -> list[DueNext]:
+        """The next `count` things due to go out: queued items not yet sent, and planned occurrences not
+        composed yet (from the imported plan, the calendar rules applied), soonest first."""
+        pending = {ItemStatus.DRAFT, ItemStatus.AWAITING_APPROVAL, ItemStatus.APPROVED}
+        queued = [i for i in self.outbox.items(due_from=now) if i.status in pending]
+        known = {i.occurrence_key for i in self.outbox.items(due_from=now)}
+        out = [DueNext(i.due_at, i.title, i.channel, i.status, i.id) for i in queued]
+        strategy = self.calendar.strategy() if self.calendar is not None else None
+        if strategy is not None and self.calendar is not None:
+            today = now.astimezone(self.settings.tz).date()
+            for occ in plan(strategy, self.calendar.entries(), today, today + timedelta(days=NEXT_DUE_DAYS)):
+                if occ.status != "skipped" and occ.start >= now and occ.key not in known:
+                    out.append(DueNext(occ.start, occ.title, occ.channel, "planned"))
+        return sorted(out, key=lambda d: d.at)[:count]
+
+    def freeze(self) -> Freeze:
+        """Whether sending is paused, by whom, when and why (anyone may see it)."""
+        return self.control.freeze()
+
     def status(self, now: datetime) -> StatusView:
         feeds = self.feeds.all()
         return StatusView(
             freeze=self.control.freeze(),
             next_wakeups=tuple(next_wakeups(self.settings, now)),
+            next_due=tuple(self.next_due(now)),
             last_runs=tuple(sorted(self.control.last_runs(), key=lambda r: r.job)),
             failed=tuple(self.outbox.items(status=ItemStatus.FAILED) + self.outbox.items(status=ItemStatus.MISSED)),
             awaiting_approval=tuple(self.outbox.items(status=ItemStatus.AWAITING_APPROVAL)),

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, String, cast, or_
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import col, func, select
@@ -69,6 +70,24 @@ class SubscriberStore(StoreBase):
                 if matched is not None:
                     out.append((r.email, matched, _sub(r)))
         return out
+
+    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
+        """Grouped by the stored list of audiences (a handful of distinct lists however many subscribers),
+        each list then matched as `recipients` matches it."""
+        if not audiences:
+            return {}
+        rows = table(SubscriberRow)
+        stored = cast(rows.c.audiences, String)
+        # Only lists that may name one of the audiences are grouped (the match itself is exact, below).
+        mentions = or_(*(stored.contains(json.dumps(a), autoescape=True) for a in sorted(audiences)))
+        q = core_select(stored, func.count()).where(rows.c.status == "active", mentions).group_by(stored)
+        counts: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for listed, count in conn.execute(q):
+                matched = next((a for a in json.loads(listed or "[]") if a in audiences), None)
+                if matched is not None:
+                    counts[matched] = counts.get(matched, 0) + int(count)
+        return counts
 
     def set_status(
         self, email: str, status: str, now: datetime, reason: str = "", *, conn: Connection | None = None

@@ -81,3 +81,57 @@ def test_every_stage_did_real_work(demo) -> None:  # type: ignore[no-untyped-def
     store.engine.dispose()
     # the subscriber typed in from a paper form has a bad address: skipped, recorded, the rest still sent
     assert any("resident.six@example" in f for f in first.failures)
+
+
+def test_the_approver_account_approves_and_web_env_opens_the_workspace(demo) -> None:  # type: ignore[no-untyped-def]
+    """The demo's accounts sign in to the workspace on the demo's database, with the printed passwords."""
+    import re
+
+    from pipeline.context import open_context
+    from pipeline.services.actor import Actor
+    from pipeline.services.audit import AuditService
+    from pipeline.settings import load_settings
+    from pipeline.web.app import create_app
+
+    out, first, second = demo
+    assert [(a.email, a.role) for a in second.accounts] == [
+        ("admin@demo.example.org", "admin"),
+        ("author@demo.example.org", "author"),
+        ("approver@demo.example.org", "approver"),
+    ]
+    assert first.accounts[2].password != second.accounts[2].password, "new passwords every run"
+    assert (out / "web.env").stat().st_mode & 0o777 == 0o600
+    settings = load_settings(environ={}, env_file=out / "web.env")
+    assert settings.public_base_url == "http://127.0.0.1:8000" and settings.database_url.endswith("comms.db")
+    ctx = open_context(settings)
+    approvals = AuditService.of(ctx).search(Actor.cli(), action="item.approved", limit=500)
+    assert approvals.total > 0 and {e.actor for e in approvals.entries} == {"approver@demo.example.org"}
+    client = create_app(ctx).test_client()
+    form = client.get("/signin").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    approver = second.accounts[2]
+    signed = client.post("/signin", data={"csrf_token": token, "email": approver.email, "password": approver.password})
+    assert signed.status_code == 302
+    assert client.get("/audit?action=item.approved").status_code == 200
+    ctx.close()
+
+
+def test_the_demo_ends_by_saying_how_to_open_the_workspace(demo, capsys: pytest.CaptureFixture[str]) -> None:  # type: ignore[no-untyped-def]
+    """What `comms demo` prints last: the command, the address and the sign-ins (a third run on the same
+    folder sends nothing, so it is quick)."""
+    import logging
+
+    from pipeline.cli import main
+
+    out, _first, _second = demo
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        assert main(["demo", "--out", str(out), "--workspace", str(EXAMPLE)]) == 0
+    finally:
+        root.handlers[:], root.level = handlers, level  # `comms demo` points the log at its folder
+    last = capsys.readouterr().out.strip().splitlines()[-5:]
+    assert last[0] == f"  comms --env-file {out / 'web.env'} web"
+    assert last[1] == "then go to http://127.0.0.1:8000/ in a browser and sign in as one of (new passwords every run):"
+    assert last[2].startswith("  admin     admin@demo.example.org      password: ")
+    assert last[4].startswith("  approver  approver@demo.example.org   password: ")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.app import Pipeline
 from pipeline.cli import main
 from pipeline.errors import CommsError, Conflict, Invalid, NotAllowed, NotFound
 from pipeline.records import FeedSpec, ItemStatus, NationalMessage, OutboxItem
@@ -225,3 +226,16 @@ def test_the_command_line_names_the_four_eyes_rule(
     assert "no outbox item 42" in capsys.readouterr().err
     assert main(["queue", "list", "--status", "approved"]) == 0
     assert "1 item(s)" in capsys.readouterr().out
+
+
+def test_status_lists_the_next_things_due_not_the_clock(pipeline: Pipeline) -> None:
+    pipeline.import_plan(now=NOW)
+    before = ControlService.of(pipeline).status(NOW).next_due
+    assert len(before) == 10 and all(d.at >= NOW for d in before)
+    assert [d.at for d in before] == sorted(d.at for d in before) and {d.state for d in before} == {"planned"}
+    assert len({(d.title, d.at) for d in before}) == 10, "ten different things, not ten wake-ups"
+    first = before[0]
+    pipeline.compose(first.at - timedelta(hours=1), entry=None)
+    after = ControlService.of(pipeline).status(NOW).next_due
+    mine = next(d for d in after if d.title == first.title and d.at == first.at)
+    assert mine.state == "awaiting_approval" and mine.item_id is not None, "composed: its item and its state"
