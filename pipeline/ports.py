@@ -28,12 +28,16 @@ from pipeline.records import (
     Event,
     FeedSpec,
     FeedState,
+    Figure,
+    FigureChange,
     Freeze,
+    ImportReplaced,
     ItemLine,
     ItemSettled,
     ItemVersion,
     JobRun,
     MessageOrigin,
+    MetricImport,
     MetricPoint,
     NationalMessage,
     NewEdition,
@@ -180,7 +184,8 @@ class FeedRepository(Protocol):
 
 
 class MetricsRepository(Protocol):
-    """Reach metrics, one row per (day, channel, audience, objective, item, metric)."""
+    """Reach metrics, one row per (day, channel, audience, objective, item, metric), and the imports
+    that added them. `audit` makes the audit record of a change, written in the change's transaction."""
 
     def add(self, points: list[MetricPoint]) -> int:
         """Adds the points whose import_key is not stored yet; returns how many were added."""
@@ -189,6 +194,67 @@ class MetricsRepository(Protocol):
     def totals(self, first: date, last: date) -> list[MetricPoint]: ...
 
     def between(self, first: date, last: date) -> list[MetricPoint]: ...
+
+    def figures(
+        self,
+        *,
+        first: date | None = None,
+        last: date | None = None,
+        objective: str | None = None,
+        metric: str | None = None,
+        source: str | None = None,
+    ) -> list[Figure]:
+        """Stored figures with their ids, by day; `source` also matches the name of an imported file."""
+        ...
+
+    def figure(self, figure_id: int) -> Figure | None: ...
+
+    def put(
+        self,
+        point: MetricPoint,
+        *,
+        key: str,
+        add: bool,
+        at: datetime,
+        by: str,
+        audit: Callable[[FigureChange], Audited] | None = None,
+    ) -> FigureChange:
+        """Sets the one figure of the point's month, source, objective, metric, channel and audience
+        (or adds to it, with `add`); `key` is that figure's unique key."""
+        ...
+
+    def correct(
+        self,
+        figure_id: int,
+        value: float,
+        *,
+        at: datetime,
+        by: str,
+        audit: Callable[[FigureChange], Audited] | None = None,
+    ) -> FigureChange:
+        """Sets one figure's value; NotFound if there is no such figure."""
+        ...
+
+    def remove(self, figure_id: int, *, audit: Callable[[FigureChange], Audited] | None = None) -> FigureChange:
+        """Removes one figure; NotFound if there is no such figure."""
+        ...
+
+    def imports(self, name: str | None = None) -> list[MetricImport]: ...
+
+    def replace_import(
+        self,
+        *,
+        name: str,
+        content_hash: str,
+        options: str,
+        points: list[MetricPoint],
+        at: datetime,
+        by: str,
+        audit: Callable[[ImportReplaced], Audited] | None = None,
+    ) -> ImportReplaced:
+        """Stores a file's figures as one import, removing first what earlier imports of the same file
+        (the same content, or the same name over any of the same months) added."""
+        ...
 
 
 class SubscriberRepository(Protocol):

@@ -82,9 +82,11 @@ def test_pause_resume_status_and_metrics(env: Path, capsys: pytest.CaptureFixtur
     assert main(["report", "--month", "2026-11", "--format", "csv"]) == 0
     assert "2026-11,6," in capsys.readouterr().out
     forms = str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv")
-    for _ in range(2):  # the second import of the same file changes nothing
+    for _ in range(2):  # the second import of the same file replaces the first: nothing changes
         assert main(["metrics", "import", forms, "--format", "feedback", "--month", "2026-11"]) == 0
-    assert "0 metric rows added (3 already imported)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3 figures imported (import #2)\n  replacing import #1 of the same file" in out
+    assert "the figures are the same as before: nothing changed" in out
 
 
 def test_channels_check_reports_each_channel_and_fails_if_one_does(
