@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -27,9 +27,9 @@ from pipeline.localservers import Mailbox, smtp_server, static_http
 from pipeline.records import ItemStatus
 from pipeline.rendering.personalise import Personaliser, recipient_values
 from pipeline.reporting.files import write_report_html
-from pipeline.reporting.imports import BUILT_IN, read_feedback, read_import
 from pipeline.reporting.report import report_csv, report_json
 from pipeline.services.actor import Actor, Role
+from pipeline.services.metrics import MetricsService
 from pipeline.services.outbox import OutboxService
 from pipeline.services.users import UserService, new_password
 from pipeline.settings import Settings, load_settings
@@ -172,18 +172,28 @@ def _write_web_env(out: Path, settings: Settings) -> Path:
     return path
 
 
-def _import_metrics(pipeline: Pipeline, month: str) -> int:
-    folder = pipeline.workspace.root / "metrics"
-    added = 0
-    for path in sorted(folder.glob(f"{month}-*.csv")):
+def _import_metrics(pipeline: Pipeline, month: str, actor: Actor, now: datetime) -> int:
+    """The month's exports and feedback forms, imported as `comms metrics import` does (a file imported
+    again replaces what it added, and each import is audited); returns how many figures are new."""
+    metrics, added = MetricsService.of(pipeline), 0
+    for path in sorted((pipeline.workspace.root / "metrics").glob(f"{month}-*.csv")):
         if "feedback" in path.name:
-            points = read_feedback(path, objective="1", month=month)
+            done = metrics.import_file(actor, path, "feedback", now=now, month=month)
         elif "facebook" in path.name:
-            points = read_import(path, BUILT_IN["facebook"], objective="1", audience="residents", month=month)
+            done = metrics.import_file(
+                actor, path, "facebook", now=now, objective="1", audience="residents", month=month
+            )
         else:
-            points = read_import(path, BUILT_IN["generic"], month=month)
-        added += pipeline.repos.metrics.add(points)
+            done = metrics.import_file(actor, path, "generic", now=now, month=month)
+        added += 0 if done.replaced.same else done.figures  # the same file read the same way: nothing new
     return added
+
+
+def _month_end(month: str, tz: ZoneInfo) -> datetime:
+    """08:00 local on the first day after `month`, when the clock writes the month's report."""
+    first = date.fromisoformat(f"{month}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return datetime.combine(following, time(8, 0), tzinfo=tz)
 
 
 def _write_previews(pipeline: Pipeline, out: Path, month: str) -> dict[str, Path]:
@@ -269,9 +279,10 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
             f"(127.0.0.1:{smtp[1]})"
         )
         echo(f"6. publish   {result.posts_written} social and intranet posts written to the file outbox this run")
-        result.metrics = _import_metrics(pipeline, month)
-        echo(f"7. measure   {result.metrics} new metric rows imported (analytics export, feedback forms, by hand)")
-        report = pipeline.report(month)
+        result.metrics = _import_metrics(pipeline, month, admin, datetime.now(UTC))
+        echo(f"7. measure   {result.metrics} new figures imported (analytics export, feedback forms, by hand)")
+        report_at = _month_end(month, tz)  # as the clock writes it: once the month is over
+        report = pipeline.report(month, report_at)
         result.outputs["report_html"] = write_report_html(
             pipeline.renderer, report, out / f"report-{month}.html", datetime.now(UTC).astimezone(tz)
         )
@@ -281,7 +292,7 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         result.outputs["report_csv"] = out / f"report-{month}.csv"
         echo(
             f"8. report    {len(report['objectives'])} objectives; {report['summary']['delivered']} of "
-            f"{report['summary']['planned']} activities delivered; {len(report['failures'])} failures shown"
+            f"{report['summary']['due']} activities delivered; {len(report['failures'])} failures shown"
         )
         result.outputs |= _write_previews(pipeline, out, month)
         result.outputs["mailbox"] = out / "mailbox"
