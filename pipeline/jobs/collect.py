@@ -31,7 +31,7 @@ import urllib3
 from channels.http import USER_AGENT, retry_after
 from pipeline import ports
 from pipeline.errors import FeedError
-from pipeline.jobs.netguard import RefusedAddress, guarded_session
+from pipeline.jobs.netguard import Deadline, RefusedAddress, guarded_session
 from pipeline.records import FeedState, NationalMessage, Outcome
 from pipeline.rendering.sanitise import html_to_text, sanitise_html
 
@@ -206,28 +206,26 @@ class HttpFeedFetcher:
         url = feed.spec.url
         fetch_url = self.rewrites.get(url, url)
         deadline = time.monotonic() + self.timeout
+        cutoff = Deadline(self.timeout)
         headers = {}
         if feed.etag:
             headers["If-None-Match"] = feed.etag
         if feed.last_modified:
             headers["If-Modified-Since"] = feed.last_modified
         try:
-            response = self._session_for(feed, fetch_url).get(
-                fetch_url, headers=headers, timeout=(min(5.0, self.timeout), self.timeout), stream=True
-            )
-            with response:
-                self._check_status(url, response)
-                if response.status_code == 304:
-                    return FetchResult(304, None, feed.etag, feed.last_modified, feed.final_url)
-                body = self._read(url, response, deadline)
+            with cutoff:
+                response = self._session_for(feed, fetch_url).get(
+                    fetch_url, headers=headers, timeout=(min(5.0, self.timeout), self.timeout), stream=True
+                )
+                with response:
+                    self._check_status(url, response)
+                    if response.status_code == 304:
+                        return FetchResult(304, None, feed.etag, feed.last_modified, feed.final_url)
+                    body = self._read(url, response, deadline)
         except RefusedAddress as exc:
             raise FeedError(url, str(exc), retry=True) from None
-        except requests.TooManyRedirects:
-            raise FeedError(url, "too many redirects (a redirect loop?)", retry=True) from None
-        except (requests.Timeout, urllib3.exceptions.TimeoutError):
-            raise FeedError(url, f"timed out after {self.timeout:g} s", retry=True) from None
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            raise FeedError(url, describe(exc, fetch_url), retry=True) from None
+            raise self._failure(url, fetch_url, exc, cutoff) from None
         final_url = url if url in self.rewrites else response.url
         messages, warnings = parse_feed(body, dict(response.headers), feed, final_url, now)
         return FetchResult(
@@ -238,6 +236,15 @@ class HttpFeedFetcher:
             final_url,
             warnings,
         )
+
+    def _failure(self, url: str, fetch_url: str, exc: Exception, cutoff: Deadline) -> FeedError:
+        if cutoff.passed:  # the deadline shut the connection, whatever the read then said
+            return FeedError(url, f"timed out after {self.timeout:g} s in all (the server sends too slowly)")
+        if isinstance(exc, requests.TooManyRedirects):
+            return FeedError(url, "too many redirects (a redirect loop?)", retry=True)
+        if isinstance(exc, requests.Timeout | urllib3.exceptions.TimeoutError):
+            return FeedError(url, f"timed out after {self.timeout:g} s", retry=True)
+        return FeedError(url, describe(exc, fetch_url), retry=True)
 
     @staticmethod
     def _check_status(url: str, response: requests.Response) -> None:

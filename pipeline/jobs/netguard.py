@@ -12,8 +12,13 @@ before the request instead (the proxy resolves it again, so that check is not pr
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
+import threading
+import time
+from contextvars import ContextVar, Token
+from types import TracebackType
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -34,6 +39,46 @@ _KINDS = (
     ("is_private", "a private"),
     ("is_reserved", "a reserved"),
 )
+
+
+class Deadline:
+    """A total deadline for one fetch, whatever the server does. Every socket the fetch opens (within
+    `with Deadline(seconds):`, in this thread) is shut down when the time is up, so a server that trickles
+    its headers a byte at a time, over TLS as well, is cut off too; a read then ends, and the fetcher
+    reports the deadline. Timers not needed are cancelled when the block ends."""
+
+    def __init__(self, seconds: float) -> None:
+        self.at = time.monotonic() + seconds
+        self._timers: list[threading.Timer] = []
+        self._token: Token[Deadline | None] | None = None
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
+
+    def watch(self, sock: socket.socket) -> None:
+        timer = threading.Timer(max(self.at - time.monotonic(), 0.0), _shut, [sock])
+        timer.daemon = True
+        timer.start()
+        self._timers.append(timer)
+
+    def __enter__(self) -> Deadline:
+        self._token = _deadline.set(self)
+        return self
+
+    def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        if self._token is not None:
+            _deadline.reset(self._token)
+
+
+_deadline: ContextVar[Deadline | None] = ContextVar("fetch_deadline", default=None)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already: nothing to cut
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 class RefusedAddress(Exception):
@@ -67,6 +112,13 @@ class _Guard:
     _dns_host: str
 
     def _new_conn(self) -> socket.socket:
+        sock = self._guarded_conn()
+        deadline = _deadline.get()
+        if deadline is not None:
+            deadline.watch(sock)
+        return sock
+
+    def _guarded_conn(self) -> socket.socket:
         if self.proxy is not None or (self.allowed_host and self.host.lower() == self.allowed_host):
             return super()._new_conn()  # type: ignore[misc,no-any-return]  # a proxy: see `GuardedAdapter.send`
         try:

@@ -4,6 +4,8 @@ disguised titles, private addresses and redirects to them, a server that trickle
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -185,6 +187,35 @@ def test_a_trickling_server_is_cut_off_at_the_deadline(store: Repositories, serv
     started = time.monotonic()
     (error,) = collect(store, FeedSpec(url, "Slow", internal=True), timeout=1.0)
     assert time.monotonic() - started < 2.5
+    assert "timed out after 1 s in all" in error
+
+
+def test_a_server_trickling_its_headers_is_cut_off_at_the_deadline(store: Repositories) -> None:
+    """The status line at once, then a header byte every 0.2 s: each read is quick, so only a total
+    deadline on the connection itself stops it."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            while not stop.wait(0.2):
+                try:
+                    conn.sendall(b"a")
+                except OSError:
+                    return
+
+    threading.Thread(target=trickle, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/feed"
+    started = time.monotonic()
+    try:
+        (error,) = collect(store, FeedSpec(url, "Slow headers", internal=True), timeout=1.0)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - started < 3.0
     assert "timed out after 1 s in all" in error
 
 
