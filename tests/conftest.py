@@ -18,6 +18,7 @@ from pipeline.localservers import Mailbox, smtp_server
 from pipeline.records import Subscriber
 from pipeline.settings import Settings, load_settings
 from pipeline.storage.store import Repositories, open_repositories
+from tests.browserkit import browser  # noqa: F401 - the one browser of a run, for every test that needs one
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "thurrock"

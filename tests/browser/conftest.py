@@ -4,8 +4,6 @@ example. Skips, saying why, where there is no chromium or no Playwright."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,34 +17,11 @@ from pipeline.context import AppContext, open_context
 from pipeline.services.actor import Actor
 from pipeline.services.users import UserService
 from pipeline.settings import Settings, load_settings
+from tests.browserkit import browser_reason
 from tests.conftest import EXAMPLE
 
 PASSWORD = "correct horse battery staple"
 ROLES = ("viewer", "author", "approver", "admin")
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def chromium_path() -> str | None:
-    found = os.environ.get("COMMS_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return found if found and Path(found).exists() else None
-
-
-def _browser_reason() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright is not installed (pip install -e '.[test]')"
-    if chromium_path() is None:
-        return "no chromium on this machine (Debian: apt-get install chromium; or set COMMS_CHROMIUM)"
-    return None
 
 
 def email_of(role: str) -> str:
@@ -82,7 +57,7 @@ def web_settings(tmp_path: Path, mailbox: Any) -> Settings:
 
 @pytest.fixture
 def served(web_settings: Settings) -> Iterator[Workspace]:
-    reason = _browser_reason()
+    reason = browser_reason()
     if reason:
         pytest.skip(reason)
     from werkzeug.serving import make_server
@@ -101,19 +76,6 @@ def served(web_settings: Settings) -> Iterator[Workspace]:
     finally:
         server.shutdown()
         ctx.close()
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    reason = _browser_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_FLAGS, headless=True)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
