@@ -27,6 +27,7 @@ from pipeline.cli import (
     report_cmds,
     subscribers_cmds,
     users_cmds,
+    worker_cmds,
 )
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_cmds.add(commands)
     users_cmds.add(commands)
     notify_cmds.add(commands)
+    worker_cmds.add(commands)
     return parser
 
 
