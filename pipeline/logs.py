@@ -64,5 +64,5 @@ def configure(level: str = "INFO", file: Path | None = None, secrets: Iterable[s
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "mail.log", "urllib3", "alembic"):
+    for noisy in ("apscheduler", "mail.log", "urllib3", "alembic", "procrastinate"):
         logging.getLogger(noisy).setLevel("WARNING")

@@ -51,11 +51,11 @@ def make_app(settings: Settings, *, pool_size: int = 4) -> Any:
     `pipeline.queue.tasks` registered."""
     import procrastinate
 
-    from pipeline.queue.tasks import blueprint
+    from pipeline.queue.tasks import register
 
     connector = procrastinate.PsycopgConnector(conninfo=conninfo(settings.database_url), min_size=1, max_size=pool_size)
     app = procrastinate.App(connector=connector)
-    app.add_tasks_from(blueprint, namespace="comms")
+    register(app)
     return app
 
 

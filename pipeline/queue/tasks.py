@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import procrastinate
 
@@ -27,7 +28,6 @@ from pipeline.queue.app import COLLECT, COMPOSE, PRIORITY, REPORT, SEND, Enqueue
 from pipeline.records import Outcome
 from pipeline.storage.ledger import LedgerStore
 
-blueprint = procrastinate.Blueprint()
 # A crashed job (a database blip, say) is tried again after 10 s, 20 s, 40 s...; the ledger makes it safe.
 RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=10)
 
@@ -83,19 +83,16 @@ def job_dispatcher(ctx: AppContext) -> Dispatcher:
     return Dispatcher(replace(ctx.repos, ledger=ledger), ctx.settings, ctx.adapter_for)
 
 
-@blueprint.task(name="collect_feed", queue=COLLECT, priority=PRIORITY[COLLECT], retry=RETRY)
 def collect_feed(feed_id: int) -> str:
     ctx, now = context(), _now()
     return _run("collect", now, lambda: tasks.collect_feed(ctx, feed_id, now))
 
 
-@blueprint.task(name="compose_occurrence", queue=COMPOSE, priority=PRIORITY[COMPOSE], retry=RETRY)
 def compose_occurrence(entry: str, day: str) -> str:
     ctx, now = context(), _now()
     return _run("compose", now, lambda: tasks.compose_occurrence(ctx, entry, date.fromisoformat(day), now))
 
 
-@blueprint.task(name="dispatch_item", queue=SEND, priority=PRIORITY[SEND], retry=RETRY)
 def dispatch_item(item_id: int) -> str:
     """Plan one item: carry out its decision, or defer a job for each batch with recipients still to
     send (all in one transaction; a batch already waiting is not deferred twice)."""
@@ -117,19 +114,33 @@ def batch_job(item_id: int, number: int) -> JobSpec:
     return JobSpec("dispatch_batch", {"item_id": item_id, "batch": number}, queueing_lock=key, lock=key)
 
 
-@blueprint.task(name="dispatch_batch", queue=SEND, priority=PRIORITY[SEND], retry=RETRY)
 def dispatch_batch(item_id: int, batch: int) -> str:
     ctx, now = context(), _now()
     return _run("dispatch", now, lambda: job_dispatcher(ctx).send_batch(item_id, batch, now))
 
 
-@blueprint.task(name="notify_staff", queue=SEND, priority=PRIORITY[SEND] - 10, retry=RETRY)
 def notify_staff() -> str:
     ctx, now = context(), _now()
     return _run("notify", now, lambda: notify.notify_staff(ctx, now))
 
 
-@blueprint.task(name="report_month", queue=REPORT, priority=PRIORITY[REPORT], retry=RETRY)
 def report_month(month: str) -> str:
     ctx, now = context(), _now()
     return _run("report", now, lambda: tasks.report_month(ctx, month, now))
+
+
+# name: (function, queue, priority)
+TASKS: dict[str, tuple[Callable[..., str], str, int]] = {
+    "collect_feed": (collect_feed, COLLECT, PRIORITY[COLLECT]),
+    "compose_occurrence": (compose_occurrence, COMPOSE, PRIORITY[COMPOSE]),
+    "dispatch_item": (dispatch_item, SEND, PRIORITY[SEND]),
+    "dispatch_batch": (dispatch_batch, SEND, PRIORITY[SEND]),
+    "notify_staff": (notify_staff, SEND, PRIORITY[SEND] - 10),
+    "report_month": (report_month, REPORT, PRIORITY[REPORT]),
+}
+
+
+def register(app: Any) -> None:
+    """Register every task on `app`, named `comms:NAME`."""
+    for name, (function, queue, priority) in TASKS.items():
+        app.task(name=f"comms:{name}", queue=queue, priority=priority, retry=RETRY)(function)
