@@ -5,8 +5,11 @@ counts what each recipient received. Every recipient exactly once, whatever is k
 from __future__ import annotations
 
 import asyncio
+import bisect
+import shutil
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections import Counter
@@ -22,7 +25,9 @@ from pipeline.app import make_pipeline
 from pipeline.clock.lock import PG_LOCK_ID, PG_LOCK_KEY
 from pipeline.localservers import Mailbox, smtp_server
 from pipeline.settings import load_settings
-from tests.conftest import PG_URL, _postgres_reason, headteachers
+from tests.conftest import EXAMPLE, PG_URL, _postgres_reason, headteachers
+from tests.fakes import FakeNotify
+from tests.httpserver import Request, Response, Server, http_server
 from tests.integration.test_concurrency import clock_wakes_at_start, comms, environment, finish, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -247,3 +252,69 @@ def test_the_clock_enqueues_each_thing_once_however_often_it_wakes(queue_db: str
     engine.dispose()
     assert sum(1 for job in jobs if job.startswith("comms:dispatch_item")) == 1
     assert set(jobs.values()) == {1}, [job for job, n in jobs.items() if n > 1]
+
+
+class TimedNotify(FakeNotify):
+    """A GOV.UK Notify stand-in that notes when each email was accepted."""
+
+    def __init__(self, server: Server) -> None:
+        super().__init__(server)
+        self.accepted: list[float] = []
+        self.lock = threading.Lock()
+
+    def create(self, request: Request) -> Response:
+        response = super().create(request)
+        if response.status == 201:
+            with self.lock:
+                self.accepted.append(time.time())
+        return response
+
+
+def notify_workspace(tmp_path: Path) -> Path:
+    """The example workspace with a Notify channel for schools."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(EXAMPLE, workspace)
+    strategy = workspace / "strategy.yaml"
+    strategy.write_text(
+        strategy.read_text().replace(
+            "  - {code: headteacher-bulletin,",
+            "  - {code: school-notify, name: Schools by Notify, kind: notify, facing: schools, lead_days: 2}\n"
+            "  - {code: headteacher-bulletin,",
+        )
+    )
+    return workspace
+
+
+def most_in_any_minute(times: list[float]) -> int:
+    times = sorted(times)
+    return max((bisect.bisect_left(times, t + 60) - i for i, t in enumerate(times)), default=0)
+
+
+def test_three_workers_sharing_a_notify_limit_never_exceed_it_in_any_minute(queue_db: str, tmp_path: Path) -> None:
+    """30 a minute (a test setting; Notify's own is 3,000), 60 emails in three batches on three workers:
+    no 60 seconds ever hold more than 30, and every email goes once."""
+    with http_server() as server:
+        notify = TimedNotify(server)
+        env = queue_environment(
+            queue_db,
+            tmp_path,
+            25,
+            COMMS_WORKSPACE=str(notify_workspace(tmp_path)),
+            COMMS_FILE_CHANNELS="x",
+            COMMS_NOTIFY_API_KEY=notify.API_KEY,
+            COMMS_NOTIFY_TEMPLATE_ID=notify.TEMPLATE,
+            COMMS_NOTIFY_API_URL=server.url,
+            COMMS_NOTIFY_RATE_PER_MINUTE="30",
+        )
+        ids = queue_items(env, 20, [datetime.now(UTC) - timedelta(minutes=m) for m in (1, 2, 3)], "school-notify")
+        assert finish(comms(env, tmp_path, "db", "upgrade"))[0] == 0
+        workers = [comms(env, tmp_path, "worker", "--concurrency", "1") for _ in range(3)]
+        try:
+            assert finish(comms(env, tmp_path, "run", "--once"))[0] == 0
+            wait_for(lambda: statuses(queue_db, ids) == ["sent"] * 3, 240, "every email to be sent")
+        finally:
+            stop(*workers)
+    references = Counter(n["reference"] for n in notify.sent)
+    assert len(references) == 60 and set(references.values()) == {1}
+    assert most_in_any_minute(notify.accepted) <= 30
+    assert max(notify.accepted) - min(notify.accepted) >= 55  # the limit did hold the second half back
