@@ -318,3 +318,38 @@ def test_three_workers_sharing_a_notify_limit_never_exceed_it_in_any_minute(queu
     assert len(references) == 60 and set(references.values()) == {1}
     assert most_in_any_minute(notify.accepted) <= 30
     assert max(notify.accepted) - min(notify.accepted) >= 55  # the limit did hold the second half back
+
+
+def run_cli(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
+    proc = comms(env, cwd, *args)
+    out, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    return proc.returncode, out, err
+
+
+def test_comms_jobs_lists_cancels_and_retries_and_status_shows_the_workers_heartbeat(
+    queue_db: str, tmp_path: Path
+) -> None:
+    env = queue_environment(queue_db, tmp_path, 25)
+    queue_items(env, 5, [datetime.now(UTC) + timedelta(days=1)])  # due tomorrow: nothing to send yet
+    assert run_cli(env, tmp_path, "run", "--once")[0] == 0
+    code, out, _err = run_cli(env, tmp_path, "jobs", "--status", "todo")
+    assert code == 0 and "notify_staff()" in out and "todo" in out
+    job_id = next(line.split()[0].lstrip("#") for line in out.splitlines() if "notify_staff()" in line)
+    code, _out, err = run_cli(env, tmp_path, "jobs", "retry", job_id)
+    assert code == 2 and "only a failed or stalled job can be retried" in err
+    code, out, _err = run_cli(env, tmp_path, "jobs", "cancel", job_id)
+    assert code == 0 and f"job {job_id} cancelled" in out
+    assert f"#{job_id:<6} cancelled" in run_cli(env, tmp_path, "jobs")[1]
+    code, _out, err = run_cli(env, tmp_path, "jobs", "cancel", "999999")
+    assert code == 2 and "no job 999999" in err
+    code, out, _err = run_cli(env, tmp_path, "status")
+    assert code == 0 and "no worker is running" in out
+    worker = comms(env, tmp_path, "worker")
+    try:
+        wait_for(lambda: "last heartbeat" in run_cli(env, tmp_path, "status")[1], 60, "the worker's heartbeat")
+    finally:
+        stop(worker)
+    sqlite = environment(f"sqlite:///{tmp_path / 'comms.db'}", tmp_path)
+    code, _out, err = run_cli(sqlite, tmp_path, "jobs")
+    assert code == 2 and "there is no job queue" in err
