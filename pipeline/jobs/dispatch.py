@@ -170,9 +170,12 @@ class Dispatcher:
         self.finish_item(item, now)
         return results["sent"], results["failed"]
 
-    def prepare(self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime) -> Prepared | None:
-        """The item's adapter, recipients and delivery rows (made once, in a stable order), or None when
-        it cannot be sent at all (no adapter, no recipients: the item fails, saying why)."""
+    def prepare(
+        self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime, ensure: bool = True
+    ) -> Prepared | None:
+        """The item's adapter, recipients and delivery rows (made once, in a stable order, unless `ensure`
+        is False: a batch job's item was planned, rows and all), or None when it cannot be sent at all
+        (no adapter, no recipients: the item fails, saying why)."""
         channel = strategy.channel(item.channel)
         try:
             adapter = self.adapter_for(item.channel, channel.kind if channel else "unknown")
@@ -187,7 +190,8 @@ class Dispatcher:
             self.repos.outbox.settle(item.id, "failed", now, reason=why)
             failures.append(f"item {item.id}: no recipients")
             return None
-        self.repos.outbox.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
+        if ensure:
+            self.repos.outbox.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
         active = {email: sub for email, _audience, sub in recipients}
         prefix = f"send:{item.channel}:{item.id}:"
         deliveries = self.repos.outbox.deliveries(item.id)
@@ -240,7 +244,7 @@ class Dispatcher:
             if strategy is None or not decisions or decisions[0].action != "send":
                 return Outcome()  # held, missed or refused: the item's next planning job says so
             failures: list[str] = []
-            prepared = self.prepare(decisions[0].item, strategy, failures, now)
+            prepared = self.prepare(decisions[0].item, strategy, failures, now, ensure=False)
             counts = self.send_slice(prepared, number, now, failures) if prepared else {}
             if prepared is not None:
                 self.finish_item(prepared.item, now)
