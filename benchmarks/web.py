@@ -81,7 +81,10 @@ def seed(tmp: Path, items: int, subscribers: int) -> int:
                 for i in range(subscribers)
             ],
         )  # fmt: skip
-        statuses = ["sent"] * 12 + ["awaiting_approval"] * 4 + ["approved"] * 2 + ["failed", "cancelled"]
+        # A year of a busy team's outbox: mostly sent history; 4 in 100 awaiting approval (400 at full
+        # size, far more than any team would leave waiting), 3 approved, 3 failed or missed.
+        statuses = ["sent"] * 85 + ["cancelled"] * 5 + ["failed"] * 2 + ["missed"] + ["awaiting_approval"] * 4
+        statuses += ["approved"] * 3
         rows = []
         for i in range(items):
             status, body = statuses[i % len(statuses)], f"Post {i}: Prevent is about safeguarding. #{i}"
@@ -184,8 +187,9 @@ def load(tmp: Path, base: str, path: str, cookies: list[str], seconds: int) -> d
     )  # fmt: skip
     requests_done = re.search(r"(\d+) requests in", done.stdout)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
+    p99 = re.search(r"99%\s+(\S+)", done.stdout)
     return {"requests": int(requests_done.group(1)) if requests_done else 0,
-            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "wrk": done.stdout}  # fmt: skip
+            "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "wrk_p99": p99.group(1) if p99 else "?"}  # fmt: skip
 
 
 def server_times(log: Path, path: str) -> list[float]:
@@ -197,6 +201,42 @@ def server_times(log: Path, path: str) -> list[float]:
     return times
 
 
+SERVERS = {
+    # The Procfile's web: line (threads share a process, so a request's server time includes waiting
+    # for the interpreter while its neighbours run).
+    "gthread-2x4": ["--worker-class", "gthread", "--workers", "2", "--threads", "4"],
+    # One request per process at a time: 2 x cores + 1 processes, gunicorn's advice for CPU-bound work.
+    "sync-5": ["--worker-class", "sync", "--workers", "5"],
+}
+
+
+def serve_and_load(tmp: Path, name: str, item_id: int, seconds: int) -> dict[str, Any]:
+    port, log = free_port(), tmp / f"access-{name}.log"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *SERVERS[name], "--timeout", "30", "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", str(log), "--access-logformat", "%(U)s %(s)s %(D)s", "pipeline.web.wsgi:app"],
+        env={**_env(tmp), "COMMS_WEB_WATCHDOG": "false"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/healthz", timeout=5).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        cookies = _cookies(base)
+        out: dict[str, Any] = {}
+        for page, path in (("queue", "/queue"), ("item", f"/items/{item_id}")):
+            out[page] = load(tmp, base, path, cookies, seconds)
+            times = server_times(log, path)
+            out[page].update(p95=_p95(times), p50=statistics.median(times), served=len(times))
+        return out
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+
 def run(quick: bool) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         return {"skipped": "wrk is not installed (Debian: apt-get install wrk)"}
@@ -204,31 +244,8 @@ def run(quick: bool) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="comms-web-"))
     try:
         item_id = seed(tmp, items, subscribers)
-        port, log = free_port(), tmp / "access.log"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "2", "--threads", "4",
-             "--timeout", "30", "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log),
-             "--access-logformat", "%(U)s %(s)s %(D)s", "pipeline.web.wsgi:app"],
-            env=_env(tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(300):
-                try:
-                    if requests.get(f"{base}/healthz", timeout=1).ok:
-                        break
-                except requests.ConnectionError:
-                    time.sleep(0.1)
-            cookies = _cookies(base)
-            figures: dict[str, Any] = {"items": items, "subscribers": subscribers, "seconds": seconds}
-            for name, path in (("queue", "/queue"), ("item", f"/items/{item_id}")):
-                figures[name] = load(tmp, base, path, cookies, seconds)
-                times = server_times(log, path)
-                figures[name].update(p95=_p95(times), p50=statistics.median(times), served=len(times))
-                del figures[name]["wrk"]
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
+        figures: dict[str, Any] = {"items": items, "subscribers": subscribers, "seconds": seconds}
+        figures["servers"] = {name: serve_and_load(tmp, name, item_id, seconds) for name in SERVERS}
         figures["bare"] = bare(tmp, item_id, 50 if quick else 200)
         return figures
     finally:
@@ -244,17 +261,19 @@ def results(quick: bool) -> list[Result]:
     if "skipped" in figures:
         return [Result("web-pages", 0, "request", 0.0, None, 0.0, figures["skipped"], None, [])]
     out = []
-    for page in ("queue", "item"):
-        f = figures[page]
-        note = (
-            f"{figures['items']:,} items, {figures['subscribers']:,} subscribers, {USERS} signed-in users for "
-            f"{figures['seconds']} s: {f['served']} served, p50 {f['p50'] * 1000:.0f} ms, p95 {f['p95'] * 1000:.0f} ms "
-            f"server time; the page's reads bare p95 {figures['bare'][page] * 1000:.1f} ms; non-2xx {f['non_2xx']}"
-        )
-        target = "p95 server time < 200 ms at 10 signed-in users"
-        bare_s = figures["bare"][page]
-        met = f["p95"] < 0.2
-        out.append(Result(f"web-{page}-p95", f["served"], "request", f["p95"], bare_s, 0.0, target, met, [note]))
+    for server, pages in figures["servers"].items():
+        for page in ("queue", "item"):
+            f = pages[page]
+            note = (
+                f"{server}: {figures['items']:,} items, {figures['subscribers']:,} subscribers, {USERS} signed-in "
+                f"users for {figures['seconds']} s: {f['served']} served ({f['requests'] / figures['seconds']:.0f}/s), "
+                f"p50 {f['p50'] * 1000:.0f} ms, p95 {f['p95'] * 1000:.0f} ms server time; wrk p99 {f['wrk_p99']}; "
+                f"the page's reads bare p95 {figures['bare'][page] * 1000:.1f} ms; non-2xx {f['non_2xx']}"
+            )
+            target = "p95 server time < 200 ms at 10 signed-in users"
+            met = f["p95"] < 0.2
+            name = f"web-{page}-p95-{server}"
+            out.append(Result(name, f["served"], "request", f["p95"], figures["bare"][page], 0.0, target, met, [note]))
     return out
 
 

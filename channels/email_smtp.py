@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from email.errors import MessageError
 from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 
@@ -65,7 +66,7 @@ def valid_address(address: str) -> bool:
         return True
     try:
         parsed = Address(addr_spec=address)
-    except (ValueError, IndexError, TypeError):
+    except (ValueError, IndexError, TypeError, MessageError):  # "a@@b.org" raises HeaderParseError
         return False
     return bool(parsed.username) and "." in parsed.domain and " " not in address
 

@@ -75,15 +75,17 @@ class Pipeline(AppContext):
     def month_data(self, month: str) -> MonthData:
         return ReportService.of(self).month_data(month)
 
-    def report(self, month: str) -> dict[str, Any]:
-        return ReportService.of(self).monthly(SYSTEM, month)
+    def report(self, month: str, now: datetime | None = None) -> dict[str, Any]:
+        """The month's report as produced at `now` (by default this moment): a month not ended yet is
+        reported to date."""
+        return ReportService.of(self).monthly(SYSTEM, month, now or datetime.now(UTC))
 
     def queue_report(self, month: str, audience: str, channel: str, now: datetime, actor: Actor = SYSTEM) -> int:
         """Queue the monthly report as an email for approval; returns the outbox item id."""
         return ReportService.of(self).queue(actor, month, audience, channel, now).item.id
 
-    def quarterly(self, quarter: str) -> dict[str, Any]:
-        return ReportService.of(self).quarterly(SYSTEM, quarter)
+    def quarterly(self, quarter: str, now: datetime | None = None) -> dict[str, Any]:
+        return ReportService.of(self).quarterly(SYSTEM, quarter, now or datetime.now(UTC))
 
 
 def make_pipeline(

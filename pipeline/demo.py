@@ -2,9 +2,12 @@
 
 Every stage runs on the real code path: the saved feeds are served over a local HTTP server and
 fetched with the real collector; editions are compiled with MJML; email goes through a real local
-SMTP server that the demo starts; social and intranet posts go to the file outbox. Only the
-approvals are granted automatically, and only here. A second run of the same month sends nothing
-twice: the ledger already holds every effect.
+SMTP server that the demo starts; social and intranet posts go to the file outbox. The demo makes three
+accounts on its own database (an admin, an author and an approver, each with a new password every run),
+and the approver approves each item as soon as it is queued, through the same use case (four eyes
+included) as a click in the workspace. A second run of the same month sends nothing twice: the ledger
+already holds every effect. At the end, `web.env` in the output folder opens the same database in the
+web workspace (`comms --env-file demo-output/web.env web`).
 """
 
 from __future__ import annotations
@@ -12,24 +15,40 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from content_calendar.plan import month_bounds, plan
 from pipeline.app import Pipeline, make_pipeline
+from pipeline.errors import Conflict
 from pipeline.localservers import Mailbox, smtp_server, static_http
 from pipeline.records import ItemStatus
 from pipeline.rendering.personalise import Personaliser, recipient_values
 from pipeline.reporting.files import write_report_html
-from pipeline.reporting.imports import BUILT_IN, read_feedback, read_import
 from pipeline.reporting.report import report_csv, report_json
-from pipeline.services.actor import Actor
+from pipeline.services.actor import Actor, Role
+from pipeline.services.metrics import MetricsService
 from pipeline.services.outbox import OutboxService
+from pipeline.services.users import UserService, new_password
 from pipeline.settings import Settings, load_settings
 
-DEMO_APPROVER = "demo (approvals are automatic in the demo only)"
+# The demo's team: made on the demo's database, each with a new password every run.
+DEMO_PEOPLE = (
+    ("admin@demo.example.org", "Alex Admin", Role.ADMIN),
+    ("author@demo.example.org", "Ash Author", Role.AUTHOR),
+    ("approver@demo.example.org", "Sam Approver", Role.APPROVER),
+)
+WEB_URL = "http://127.0.0.1:8000"  # where `comms web` listens by default
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    name: str
+    role: str
+    password: str
 
 
 @dataclass
@@ -45,6 +64,10 @@ class DemoResult:
     metrics: int = 0
     failures: list[str] = field(default_factory=list)
     outputs: dict[str, Path] = field(default_factory=dict)
+    accounts: list[DemoAccount] = field(default_factory=list)
+    approved_by: str = ""
+    web_env: Path | None = None
+    web_url: str = WEB_URL
 
 
 def bundled_workspace() -> Path:
@@ -101,26 +124,76 @@ def wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
     return sorted(moments)
 
 
-def _approve_all(pipeline: Pipeline, now: datetime) -> int:
-    outbox, approver = OutboxService.of(pipeline), Actor.system(DEMO_APPROVER)
+def _make_accounts(pipeline: Pipeline, now: datetime) -> list[DemoAccount]:
+    """The demo's admin, author and approver, as `comms users add` makes them; on a second run the
+    accounts are kept and given new passwords (none is stored anywhere but as its hash)."""
+    users, setup = UserService.of(pipeline), Actor.cli("comms demo")
+    accounts = []
+    for email, name, role in DEMO_PEOPLE:
+        password = new_password()
+        try:
+            users.add(setup, email, role, now, name=name, password=password)
+        except Conflict:
+            users.set_password(setup, email, password, now)
+        accounts.append(DemoAccount(email, name, role.value, password))
+    return accounts
+
+
+def _approve_all(pipeline: Pipeline, now: datetime, approver: Actor, second: Actor) -> int:
+    """Every item awaiting approval, approved by the demo's approver (and by its admin as well, for a
+    channel that needs two people), through the approval use case."""
+    outbox = OutboxService.of(pipeline)
     waiting = outbox.list_items(approver, status=ItemStatus.AWAITING_APPROVAL)
     for item in waiting:
-        outbox.approve(approver, item.id, now)
+        if not outbox.approve(approver, item.id, now).complete:
+            outbox.approve(second, item.id, now)
     return len(waiting)
 
 
-def _import_metrics(pipeline: Pipeline, month: str) -> int:
-    folder = pipeline.workspace.root / "metrics"
-    added = 0
-    for path in sorted(folder.glob(f"{month}-*.csv")):
+def _write_web_env(out: Path, settings: Settings) -> Path:
+    """The settings that open the demo's database and workspace in `comms web`, on this computer only
+    (http://127.0.0.1, so the session cookie is not marked Secure). Readable by its owner only: it holds
+    the demo's secret key."""
+    path = out / "web.env"
+    lines = [
+        "# Written by `comms demo`: the demo's database in the web workspace. Start it with",
+        f"#   comms --env-file {path} web",
+        f"COMMS_DATABASE_URL={settings.database_url}",
+        f"COMMS_WORKSPACE={settings.workspace.resolve()}",
+        f"COMMS_OUTBOX_DIR={settings.outbox_dir.resolve()}",
+        "COMMS_FILE_CHANNELS=*",
+        f"COMMS_SECRET_KEY={settings.secret_key}",
+        f"COMMS_PUBLIC_BASE_URL={WEB_URL}",
+        "# No clock runs on the demo's data, so the workspace does not watch for one.",
+        "COMMS_WEB_WATCHDOG=false",
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return path
+
+
+def _import_metrics(pipeline: Pipeline, month: str, actor: Actor, now: datetime) -> int:
+    """The month's exports and feedback forms, imported as `comms metrics import` does (a file imported
+    again replaces what it added, and each import is audited); returns how many figures are new."""
+    metrics, added = MetricsService.of(pipeline), 0
+    for path in sorted((pipeline.workspace.root / "metrics").glob(f"{month}-*.csv")):
         if "feedback" in path.name:
-            points = read_feedback(path, objective="1", month=month)
+            done = metrics.import_file(actor, path, "feedback", now=now, month=month)
         elif "facebook" in path.name:
-            points = read_import(path, BUILT_IN["facebook"], objective="1", audience="residents", month=month)
+            done = metrics.import_file(
+                actor, path, "facebook", now=now, objective="1", audience="residents", month=month
+            )
         else:
-            points = read_import(path, BUILT_IN["generic"], month=month)
-        added += pipeline.repos.metrics.add(points)
+            done = metrics.import_file(actor, path, "generic", now=now, month=month)
+        added += 0 if done.replaced.same else done.figures  # the same file read the same way: nothing new
     return added
+
+
+def _month_end(month: str, tz: ZoneInfo) -> datetime:
+    """08:00 local on the first day after `month`, when the clock writes the month's report."""
+    first = date.fromisoformat(f"{month}-01")
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return datetime.combine(following, time(8, 0), tzinfo=tz)
 
 
 def _write_previews(pipeline: Pipeline, out: Path, month: str) -> dict[str, Path]:
@@ -161,6 +234,10 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         tz = settings.tz
         first, last = month_bounds(month)
         setup_time = datetime.combine(first - timedelta(days=7), time(9), tzinfo=tz).astimezone(UTC)
+        result.accounts = _make_accounts(pipeline, setup_time)
+        users = UserService.of(pipeline)
+        approver, admin = users.actor_for(DEMO_PEOPLE[2][0]), users.actor_for(DEMO_PEOPLE[0][0])
+        result.approved_by = f"{DEMO_PEOPLE[2][1]} ({approver.name})"
         objectives, entries = pipeline.import_plan(now=setup_time)
         strategy = pipeline.repos.calendar.strategy()
         assert strategy is not None
@@ -189,12 +266,12 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
             result.editions += outcomes["compose"].counts.get("editions", 0)
             result.posts += outcomes["compose"].counts.get("posts", 0)
             result.failures += [f for o in outcomes.values() for f in o.failures]
-            approved += _approve_all(pipeline, now)
+            approved += _approve_all(pipeline, now, approver, admin)
             if approved:
                 dispatch = pipeline.run_job("dispatch", now, partial(pipeline.dispatch, now, dispatcher))
                 result.failures += list(dispatch.failures)
         echo(f"3. compose   {result.editions} email editions compiled with MJML, {result.posts} posts written")
-        echo(f"4. queue     {approved} items approved ({DEMO_APPROVER})")
+        echo(f"4. queue     {approved} items approved by {result.approved_by}, as each was queued (four eyes)")
         result.emails_received = len(mailbox.received)
         result.posts_written = _count_posts(settings.outbox_dir) - posts_before
         echo(
@@ -202,9 +279,10 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
             f"(127.0.0.1:{smtp[1]})"
         )
         echo(f"6. publish   {result.posts_written} social and intranet posts written to the file outbox this run")
-        result.metrics = _import_metrics(pipeline, month)
-        echo(f"7. measure   {result.metrics} new metric rows imported (analytics export, feedback forms, by hand)")
-        report = pipeline.report(month)
+        result.metrics = _import_metrics(pipeline, month, admin, datetime.now(UTC))
+        echo(f"7. measure   {result.metrics} new figures imported (analytics export, feedback forms, by hand)")
+        report_at = _month_end(month, tz)  # as the clock writes it: once the month is over
+        report = pipeline.report(month, report_at)
         result.outputs["report_html"] = write_report_html(
             pipeline.renderer, report, out / f"report-{month}.html", datetime.now(UTC).astimezone(tz)
         )
@@ -214,10 +292,11 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         result.outputs["report_csv"] = out / f"report-{month}.csv"
         echo(
             f"8. report    {len(report['objectives'])} objectives; {report['summary']['delivered']} of "
-            f"{report['summary']['planned']} activities delivered; {len(report['failures'])} failures shown"
+            f"{report['summary']['due']} activities delivered; {len(report['failures'])} failures shown"
         )
         result.outputs |= _write_previews(pipeline, out, month)
         result.outputs["mailbox"] = out / "mailbox"
         result.outputs["outbox"] = settings.outbox_dir
+        result.web_env = result.outputs["web_env"] = _write_web_env(out, settings)
         pipeline.repos.engine.dispose()
     return result

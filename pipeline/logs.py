@@ -64,5 +64,6 @@ def configure(level: str = "INFO", file: Path | None = None, secrets: Iterable[s
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "mail.log", "urllib3", "alembic", "procrastinate"):
+    # authlib logs a sign-in's PKCE verifier at DEBUG: kept at WARNING whatever COMMS_LOG_LEVEL says
+    for noisy in ("apscheduler", "mail.log", "urllib3", "alembic", "authlib", "procrastinate"):
         logging.getLogger(noisy).setLevel("WARNING")

@@ -28,10 +28,16 @@ from pipeline.records import (
     Event,
     FeedSpec,
     FeedState,
+    Figure,
+    FigureChange,
     Freeze,
+    ImportReplaced,
+    ItemLine,
     ItemSettled,
     ItemVersion,
     JobRun,
+    MessageOrigin,
+    MetricImport,
     MetricPoint,
     NationalMessage,
     NewEdition,
@@ -171,9 +177,15 @@ class FeedRepository(Protocol):
 
     def messages(self, limit: int = 50) -> list[NationalMessage]: ...
 
+    def origins(self, ids: Iterable[int]) -> dict[int, MessageOrigin]:
+        """The stored messages with these ids, each with its feeds and when it was fetched and changed;
+        an id no longer stored is left out."""
+        ...
+
 
 class MetricsRepository(Protocol):
-    """Reach metrics, one row per (day, channel, audience, objective, item, metric)."""
+    """Reach metrics, one row per (day, channel, audience, objective, item, metric), and the imports
+    that added them. `audit` makes the audit record of a change, written in the change's transaction."""
 
     def add(self, points: list[MetricPoint]) -> int:
         """Adds the points whose import_key is not stored yet; returns how many were added."""
@@ -182,6 +194,67 @@ class MetricsRepository(Protocol):
     def totals(self, first: date, last: date) -> list[MetricPoint]: ...
 
     def between(self, first: date, last: date) -> list[MetricPoint]: ...
+
+    def figures(
+        self,
+        *,
+        first: date | None = None,
+        last: date | None = None,
+        objective: str | None = None,
+        metric: str | None = None,
+        source: str | None = None,
+    ) -> list[Figure]:
+        """Stored figures with their ids, by day; `source` also matches the name of an imported file."""
+        ...
+
+    def figure(self, figure_id: int) -> Figure | None: ...
+
+    def put(
+        self,
+        point: MetricPoint,
+        *,
+        key: str,
+        add: bool,
+        at: datetime,
+        by: str,
+        audit: Callable[[FigureChange], Audited] | None = None,
+    ) -> FigureChange:
+        """Sets the one figure of the point's month, source, objective, metric, channel and audience
+        (or adds to it, with `add`); `key` is that figure's unique key."""
+        ...
+
+    def correct(
+        self,
+        figure_id: int,
+        value: float,
+        *,
+        at: datetime,
+        by: str,
+        audit: Callable[[FigureChange], Audited] | None = None,
+    ) -> FigureChange:
+        """Sets one figure's value; NotFound if there is no such figure."""
+        ...
+
+    def remove(self, figure_id: int, *, audit: Callable[[FigureChange], Audited] | None = None) -> FigureChange:
+        """Removes one figure; NotFound if there is no such figure."""
+        ...
+
+    def imports(self, name: str | None = None) -> list[MetricImport]: ...
+
+    def replace_import(
+        self,
+        *,
+        name: str,
+        content_hash: str,
+        options: str,
+        points: list[MetricPoint],
+        at: datetime,
+        by: str,
+        audit: Callable[[ImportReplaced], Audited] | None = None,
+    ) -> ImportReplaced:
+        """Stores a file's figures as one import, removing first what earlier imports of the same file
+        (the same content, or the same name over any of the same months) added."""
+        ...
 
 
 class SubscriberRepository(Protocol):
@@ -195,6 +268,11 @@ class SubscriberRepository(Protocol):
 
     def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
         """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
+        ...
+
+    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
+        """How many active subscribers `recipients(audiences)` would return, by the audience matched
+        (audiences nobody matched are absent). Counted in the database, without reading each one."""
         ...
 
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
@@ -260,6 +338,18 @@ class OutboxRepository(Protocol):
         """Items by due time, filtered; `due_to` is exclusive."""
         ...
 
+    def lines(
+        self,
+        status: str | Collection[str],
+        due_to: datetime | None = None,
+        *,
+        latest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[ItemLine]:
+        """The items in `status` (one or several) by due time, the latest first if asked, due before
+        `due_to` if given, at most `limit` of them; without their content."""
+        ...
+
     def status_counts(self) -> dict[str, int]:
         """How many items are in each status (statuses with none are absent)."""
         ...
@@ -296,6 +386,10 @@ class OutboxRepository(Protocol):
 
     def approvals(self, item_id: int, content_hash: str | None = None) -> tuple[Approval, ...]:
         """The approvals of one version of the item, its current one by default."""
+        ...
+
+    def current_approvals(self, item_ids: Collection[int]) -> dict[int, tuple[Approval, ...]]:
+        """The approvals of each item's current version, in one read (items with none are absent)."""
         ...
 
     def versions(self, item_id: int) -> tuple[ItemVersion, ...]:

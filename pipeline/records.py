@@ -76,6 +76,17 @@ class NationalMessage:
 
 
 @dataclass(frozen=True)
+class MessageOrigin:
+    """A stored national message as it is now, with where it came from: the feeds that carry it, when
+    it was first fetched, and when its content last changed at the source."""
+
+    message: NationalMessage
+    feeds: tuple[str, ...]
+    first_seen_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class Edition:
     id: int
     occurrence_key: str
@@ -127,6 +138,25 @@ class OutboxItem:
 
 
 @dataclass(frozen=True)
+class ItemLine:
+    """An outbox item as a list shows it, without its content (subject, text, HTML, audiences): cheap to
+    read by the thousand, for the approval queue."""
+
+    id: int
+    entry_id: str
+    channel: str
+    kind: str
+    title: str
+    due_at: datetime
+    status: str
+    missed_after_hours: int
+    approvals_required: int
+    created_by: str | None
+    edited_by: str | None
+    content_hash: str
+
+
+@dataclass(frozen=True)
 class Delivery:
     id: int
     outbox_id: int
@@ -165,6 +195,65 @@ class MetricPoint:
     item_ref: str = ""
     import_key: str | None = None
     count: int = 1  # rows summed into `value` (aggregated totals carry more than one)
+
+
+HAND = "by hand"  # the source of a figure entered with `comms metrics add`
+PIPELINE = "pipeline"  # the source of the pipeline's own counts of its sends
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One stored figure, with its id: what `comms metrics list` shows and `correct`/`remove` name."""
+
+    id: int
+    day: date
+    metric: str
+    value: float
+    source: str
+    channel: str = ""
+    audience: str = ""
+    objective: str = ""
+    item_ref: str = ""
+    import_id: int | None = None
+    recorded_by: str = ""
+    recorded_at: datetime | None = None
+
+    @property
+    def month(self) -> str:
+        return f"{self.day:%Y-%m}"
+
+
+@dataclass(frozen=True)
+class FigureChange:
+    """A figure as it is after a change (or as it was, when removed), and its value before."""
+
+    figure: Figure
+    previous: float | None  # None: there was no such figure
+    merged: int = 0  # other rows of the same figure folded into this one (duplicates from before 0007)
+
+
+@dataclass(frozen=True)
+class MetricImport:
+    """One import of a file of figures."""
+
+    id: int
+    name: str
+    content_hash: str
+    options: str
+    months: tuple[str, ...]
+    rows: int
+    imported_at: datetime
+    imported_by: str
+
+
+@dataclass(frozen=True)
+class ImportReplaced:
+    """An import stored, and what it replaced: earlier imports of the same file and their figures."""
+
+    done: MetricImport
+    replaced: tuple[MetricImport, ...]
+    removed: int  # figures removed: the earlier imports', and any from before imports were recorded
+    same: bool  # the figures stored are exactly those removed (the same file read the same way)
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,11 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: Annotated[int, _at_least(1)] = 10
     # The web workspace (`comms web`, at public_base_url: https:// in production, and cookies are then
     # Secure): sessions, single sign-on, staff emails.
-    web_idle_minutes: Annotated[int, _at_least(1)] = 30  # signed out after this long without a request
+    web_idle_minutes: Annotated[int, _at_least(1)] = 30
+    # The web process checks every five minutes that the clock still wakes, and alerts the admins when it
+    # has not for 30 minutes (the clock cannot report its own death).
+    web_watchdog: bool = True  # signed out after this long without a request
+    web_proxies: Annotated[int, _at_least(0)] = 0  # proxies in front whose X-Forwarded-For/-Proto/-Host to trust
     oidc_issuer: str = ""  # e.g. https://login.microsoftonline.com/<tenant>/v2.0; empty: local accounts only
     oidc_client_id: str = ""
     oidc_client_secret: Secret = ""

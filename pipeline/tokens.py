@@ -30,6 +30,11 @@ def sign(email: str, key: str) -> str:
     return f"{_b64(payload)}.{_b64(mac)}"
 
 
+def unsubscribe_url(public_base_url: str, key: str, email: str) -> str:
+    """The one-click unsubscribe link for an address, on the workspace's public address."""
+    return f"{public_base_url.rstrip('/')}/unsubscribe?token={sign(email, key)}"
+
+
 def address_digest(email: str, key: str) -> str:
     """A keyed digest of an address: the same address always gives the same digest, and without the key
     nobody can tell which address it was (the suppression list of erased addresses holds only these)."""

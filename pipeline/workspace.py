@@ -3,12 +3,15 @@ subscribers.csv, stories/*.md, metrics/ imports and an optional templates/ overr
 
 from __future__ import annotations
 
+import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+from channels.email_smtp import ADDRESS_SHAPE, valid_address
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.files import CellError, csv_rows, load_yaml, parse_date, read_text, split_list
 from pipeline.records import FeedSpec, Subscriber
@@ -132,9 +135,11 @@ class Workspace:
 MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less its angle brackets
 
 
-def read_subscribers(path: Path) -> list[Subscriber]:
+def read_subscribers(path: Path, audiences: Collection[str] | None = None) -> list[Subscriber]:
     """subscribers.csv: email, name, organisation, audiences, consent_source, consent_date.
-    Every bad row is reported with its line; nothing is returned unless all rows are good."""
+    Every bad row is reported with its line; nothing is returned unless all rows are good. An address is
+    checked by the same rule the email channel sends by; with `audiences` (the strategy's codes), an
+    audience not among them is refused, so a typo never leaves someone off a list unseen."""
     text, _ = read_text(path)
     header, rows = csv_rows(text)
     missing = [c for c in ("email", "audiences", "consent_source", "consent_date") if c not in header]
@@ -147,8 +152,10 @@ def read_subscribers(path: Path) -> list[Subscriber]:
         except CellError as exc:
             problems.append(Problem(str(path), line, "consent_date", str(exc)))
             continue
-        if "@" not in row["email"]:
-            problems.append(Problem(str(path), line, "email", f"{row['email']!r} is not an email address"))
+        if len(row["email"]) <= MAX_ADDRESS and not valid_address(row["email"]):
+            problems.append(
+                Problem(str(path), line, "email", f"{row['email']!r} is not an email address ({ADDRESS_SHAPE})")
+            )
             continue
         if len(row["email"]) > MAX_ADDRESS:
             problems.append(
@@ -159,6 +166,10 @@ def read_subscribers(path: Path) -> list[Subscriber]:
             continue
         if not row["consent_source"]:
             problems.append(Problem(str(path), line, "consent_source", "say where consent came from"))
+            continue
+        unknown = [a for a in split_list(row["audiences"]) if audiences is not None and a not in audiences]
+        if unknown:
+            problems.append(Problem(str(path), line, "audiences", _unknown_audience(unknown[0], audiences or ())))
             continue
         out.append(
             Subscriber(
@@ -173,3 +184,9 @@ def read_subscribers(path: Path) -> list[Subscriber]:
     if problems:
         raise CalendarError(problems)
     return out
+
+
+def _unknown_audience(code: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(code, list(known), n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"the strategy's audiences are {', '.join(sorted(known))}"
+    return f"{code!r} is not an audience in strategy.yaml: {hint}"

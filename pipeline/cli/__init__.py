@@ -27,6 +27,7 @@ from pipeline.cli import (
     report_cmds,
     subscribers_cmds,
     users_cmds,
+    web_cmds,
     worker_cmds,
 )
 from pipeline.clock.lock import ClockBusy
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     db_cmds.add(commands)
     users_cmds.add(commands)
     notify_cmds.add(commands)
+    web_cmds.add(commands)
     worker_cmds.add(commands)
     return parser
 

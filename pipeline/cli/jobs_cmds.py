@@ -1,10 +1,11 @@
-"""comms demo | collect | compose | preview | dispatch | run | pause | resume | status | feeds"""
+"""comms demo | collect | compose | preview | dispatch | run | pause | resume | status"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import signal
+import sys
 import threading
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -58,10 +59,6 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     resume.add_argument("--by", default=None)
     resume.add_argument("--reason", default="")
     resume.set_defaults(func=cmd_resume)
-    serve = commands.add_parser("serve", help="the one-click unsubscribe endpoint (COMMS_PUBLIC_BASE_URL points here)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.set_defaults(func=cmd_serve)
     status = commands.add_parser("status", help="freeze, next wake-ups, last runs, failures, feeds")
     status.set_defaults(func=cmd_status)
 
@@ -91,7 +88,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "To go live: copy .env.example to .env, fill in your SMTP server and each channel's lines, "
         "then `comms channels check` (it posts nothing)."
     )
+    print("\nOpen the web workspace on the demo's database (the queue, each item, the audit log, the freeze):")
+    print(f"  {_program()} --env-file {result.web_env} web")
+    print(f"then go to {result.web_url}/ in a browser and sign in as one of (new passwords every run):")
+    for account in result.accounts:
+        print(f"  {account.role:9} {account.email:27} password: {account.password}")
     return 0
+
+
+def _program() -> str:
+    """How this command was started (`.venv/bin/comms`, say), so the line printed can be pasted as it is."""
+    started = sys.argv[0] if sys.argv else ""
+    return started if Path(started).name == "comms" else "comms"
 
 
 def cmd_collect(args: argparse.Namespace) -> int:
@@ -149,15 +157,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     results = run_once(p, common.parse_at(args.at, p.settings.tz), wait=args.wait, stop=_stop_on_sigterm())
     return max(show(name, outcome) for name, outcome in results.items())
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from pipeline.web.unsubscribe import open_server
-
-    with open_server(common.pipeline(args), args.host, args.port) as server:
-        print(f"serving one-click unsubscribe on http://{args.host}:{args.port}/unsubscribe (Ctrl-C to stop)")
-        server.serve_forever()
-    return 0
 
 
 def cmd_pause(args: argparse.Namespace) -> int:

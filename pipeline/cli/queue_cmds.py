@@ -9,6 +9,7 @@ from pipeline.errors import Invalid
 from pipeline.records import ItemStatus
 from pipeline.redact import redactor
 from pipeline.services.outbox import OutboxService
+from pipeline.services.preview import Checks, ItemPreviewService
 
 BY_HELP = "the account doing it, by email (default: $COMMS_USER); add accounts with `comms users add`"
 
@@ -75,25 +76,51 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_show(args: argparse.Namespace) -> int:
     p = common.pipeline(args)
-    view = OutboxService.of(p).show(common.actor(args), args.id)
+    who = common.actor(args)
+    view = OutboxService.of(p).show(who, args.id)
     item, tz, hide = view.item, p.settings.tz, redactor(p.settings)
+    items = ItemPreviewService.of(p)
+    shown = items.preview(who, item.id)
     print(
         f"#{item.id} {item.title}\nchannel: {item.channel} ({item.kind})   status: {item.status}   "
         f"due: {common.local(item.due_at, tz)}"
     )
+    approvals = OutboxService.of(p).history(who, item.id).approvals
+    names = f" ({', '.join(a.by for a in approvals)})" if approvals else ""
+    print(f"version: {item.content_hash[:12]}   approvals: {len(approvals)} of {item.approvals_required}{names}")
     if item.approved_by:
         print(f"approved by {item.approved_by} at {common.local(item.approved_at, tz)}")
     if item.reason:
         print(f"note: {hide(item.reason)}")
-    if item.subject:
+    if item.kind == "email":
+        print(f"from: {shown.sender}\nsubject: {shown.subject}")
+        print(f"(personalised for a sample reader, {shown.reader.name} of {shown.reader.organisation})")
+    elif item.subject:
         print(f"subject: {item.subject}")
-    print("\n" + (item.body or "(no text)") + "\n")
+    print("\n" + (shown.text or "(no text)") + "\n")
     if item.html:
-        print(f"[HTML part: {len(item.html):,} characters; `comms preview {item.entry_id}` writes it to a file]")
-    print(f"\nRecipients: {len(view.deliveries)}")
+        print(f"[HTML part: {len(shown.html):,} characters; the web workspace shows it as it will appear]")
+    _print_checks(items.checks(who, item.id))
+    recipients = items.recipients_by_audience(who, item.id)
+    if item.kind != "email":
+        print(f"\nDestination: {recipients.destination}")
+    elif not view.deliveries:
+        print(f"\nRecipients: {recipients.summary()}")
+    if view.deliveries:
+        print(f"\nRecipients: {len(view.deliveries)}")
     for d in view.deliveries:
         print(f"  {d.recipient:40} {d.status:8} attempts={d.attempts} {d.url or ''} {hide(d.last_error or '')}")
     return 0
+
+
+def _print_checks(checks: Checks) -> None:
+    if checks.length is not None:
+        over = " (over the limit)" if checks.length.over else ""
+        print(f"length: {checks.length.used} of {checks.length.limit} {checks.length.counted}{over}")
+    if checks.ok:
+        print("checks: no problems found")
+    for problem in checks.problems:
+        print(f"problem: {problem}")
 
 
 def cmd_approve(args: argparse.Namespace) -> int:

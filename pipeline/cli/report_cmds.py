@@ -1,4 +1,4 @@
-"""comms report | metrics add | metrics import | settings"""
+"""comms report | metrics add | list | correct | remove | import | settings"""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pipeline.cli import common
 from pipeline.reporting.imports import BUILT_IN, METRICS
-from pipeline.services.metrics import MetricsService
+from pipeline.services.metrics import MetricsService, describe
 from pipeline.services.reports import MONTHLY_FORMATS, ReportService
 
 
@@ -21,30 +21,58 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     report.add_argument("--send-to", metavar="AUDIENCE", help="queue the report as an email to this audience")
     report.add_argument("--channel", default="member-briefing", help="the email channel to send it through")
     report.add_argument("--by", help="who queues it with --send-to (default: your login name)")
+    common.add_at(report)
     report.set_defaults(func=cmd_report)
-    metrics = commands.add_parser("metrics", help="record reach figures by hand or from exports")
+    metrics = commands.add_parser("metrics", help="record, list, correct and remove reach figures")
     sub = metrics.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add_ = sub.add_parser("add", help="one figure by hand, e.g. --objective 5 --metric referrals --value 3")
+    by = "who makes the change: an account's email (default: COMMS_USER, else your login name)"
+    add_ = sub.add_parser(
+        "add",
+        help="one figure by hand, e.g. --objective 5 --metric referrals --value 3 (entered again, it is replaced)",
+    )
     add_.add_argument("--objective", required=True)
     add_.add_argument("--metric", required=True, choices=METRICS)
     add_.add_argument("--value", required=True, type=float)
     add_.add_argument("--month", required=True, metavar="YYYY-MM")
     add_.add_argument("--channel", default="")
     add_.add_argument("--audience", default="")
+    add_.add_argument("--add", action="store_true", help="add to the figure already entered instead of replacing it")
+    add_.add_argument("--by", help=by)
     add_.set_defaults(func=cmd_metrics_add)
-    imp = sub.add_parser("import", help="a CSV export (all or nothing; importing it again changes nothing)")
+    list_ = sub.add_parser("list", help="the figures stored, with their ids")
+    list_.add_argument("--month", metavar="YYYY-MM")
+    list_.add_argument("--objective")
+    list_.add_argument("--metric", choices=METRICS)
+    list_.add_argument("--source", help='"by hand", "pipeline", or an imported file\'s name')
+    list_.add_argument("--by", help=by)
+    list_.set_defaults(func=cmd_metrics_list)
+    correct = sub.add_parser("correct", help="set a new value for one figure, by its id")
+    correct.add_argument("id", type=int)
+    correct.add_argument("--value", required=True, type=float)
+    correct.add_argument("--by", help=by)
+    correct.set_defaults(func=cmd_metrics_correct)
+    remove = sub.add_parser("remove", help="remove one figure, by its id")
+    remove.add_argument("id", type=int)
+    remove.add_argument("--by", help=by)
+    remove.set_defaults(func=cmd_metrics_remove)
+    imp = sub.add_parser(
+        "import", help="a CSV export, all or nothing; importing the same file again replaces what it added"
+    )
     imp.add_argument("file", type=Path)
     imp.add_argument("--format", default="generic", help=f"{', '.join(BUILT_IN)}, feedback, or a mapping .yaml file")
     imp.add_argument("--objective", default="")
     imp.add_argument("--audience", default="")
+    imp.add_argument("--channel", default="", help="the channel, where neither the file nor the format names one")
     imp.add_argument("--month", metavar="YYYY-MM", help="refuse rows dated outside this month")
+    imp.add_argument("--by", help=by)
     imp.set_defaults(func=cmd_metrics_import)
     settings = commands.add_parser("settings", help="show the settings in force (secrets shown only as set/unset)")
     settings.set_defaults(func=cmd_settings)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    reports, actor, now = ReportService.of(common.pipeline(args)), common.actor(args), common.now()
+    ctx = common.pipeline(args)
+    reports, actor, now = ReportService.of(ctx), common.actor(args), common.parse_at(args.at, ctx.settings.tz)
     if args.quarter:
         return _write(args.out, reports.quarterly_file(actor, args.quarter, args.format, now))
     if args.send_to:
@@ -65,7 +93,7 @@ def _write(path: Path | None, output: str) -> int:
 
 
 def cmd_metrics_add(args: argparse.Namespace) -> int:
-    MetricsService.of(common.pipeline(args)).add(
+    change = MetricsService.of(common.pipeline(args)).add(
         common.actor(args),
         objective=args.objective,
         metric=args.metric,
@@ -73,8 +101,47 @@ def cmd_metrics_add(args: argparse.Namespace) -> int:
         month=args.month,
         channel=args.channel,
         audience=args.audience,
+        add=args.add,
+        now=common.now(),
     )
-    print(f"recorded {args.metric}={args.value:g} for objective {args.objective} in {args.month}")
+    figure, was = change.figure, change.previous
+    if was is None:
+        print(f"recorded {describe(figure)} = {figure.value:g} (figure #{figure.id})")
+    elif args.add:
+        print(f"added {args.value:g} to {describe(figure)}: {was:g} -> {figure.value:g} (figure #{figure.id})")
+    else:
+        print(
+            f"replaced {describe(figure)}: {was:g} -> {figure.value:g} (figure #{figure.id}); "
+            "to add to a figure instead, use --add"
+        )
+    return 0
+
+
+def cmd_metrics_list(args: argparse.Namespace) -> int:
+    p = common.pipeline(args)
+    figures = MetricsService.of(p).list(
+        common.actor(args), month=args.month, objective=args.objective, metric=args.metric, source=args.source
+    )
+    print(f"{'ID':>6}  {'DAY':10}  {'OBJ':4} {'METRIC':26} {'VALUE':>10}  {'CHANNEL':20} {'AUDIENCE':18} SOURCE")
+    for f in figures:
+        print(
+            f"{f.id:>6}  {f.day.isoformat():10}  {f.objective or '-':4} {f.metric:26} {f.value:>10g}  "
+            f"{f.channel or '-':20} {f.audience or '-':18} {f.source}"
+            + (f" (by {f.recorded_by}, {common.local(f.recorded_at, p.settings.tz)})" if f.recorded_by else "")
+        )
+    print(f"{len(figures)} figure(s)")
+    return 0
+
+
+def cmd_metrics_correct(args: argparse.Namespace) -> int:
+    change = MetricsService.of(common.pipeline(args)).correct(common.actor(args), args.id, args.value, common.now())
+    print(f"corrected figure #{args.id}, {describe(change.figure)}: {change.previous:g} -> {change.figure.value:g}")
+    return 0
+
+
+def cmd_metrics_remove(args: argparse.Namespace) -> int:
+    change = MetricsService.of(common.pipeline(args)).remove(common.actor(args), args.id, common.now())
+    print(f"removed figure #{args.id}, {describe(change.figure)} = {change.figure.value:g}")
     return 0
 
 
@@ -83,11 +150,23 @@ def cmd_metrics_import(args: argparse.Namespace) -> int:
         common.actor(args),
         args.file,
         args.format,
+        now=common.now(),
         objective=args.objective,
         audience=args.audience,
+        channel=args.channel,
         month=args.month,
     )
-    print(f"{done.added} metric rows added ({done.already_imported} already imported)")
+    r = done.replaced
+    print(f"{done.name}: {done.figures} figures imported (import #{done.import_id})")
+    for earlier in r.replaced:
+        print(
+            f"  replacing import #{earlier.id} of the same file ({earlier.options or 'no options'}; "
+            f"{earlier.rows} figures, by {earlier.imported_by})"
+        )
+    if r.removed and not r.replaced:
+        print(f"  replacing {r.removed} figures imported from a file of this name before imports were recorded")
+    if r.same:
+        print("  the figures are the same as before: nothing changed")
     return 0
 
 

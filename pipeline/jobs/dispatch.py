@@ -37,10 +37,10 @@ from pipeline.records import (
     Subscriber,
 )
 from pipeline.redact import redactor
-from pipeline.rendering.personalise import Personaliser, recipient_values
+from pipeline.rendering.personalise import ItemPersonaliser, Reader
 from pipeline.settings import Settings
 from pipeline.storage.store import Repositories
-from pipeline.tokens import TokenError, sign
+from pipeline.tokens import TokenError, unsubscribe_url
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 100  # a safety net: the item's send window is what ends the retries of a transient failure
@@ -318,22 +318,24 @@ class Dispatcher:
         self, item: OutboxItem, subscribers: dict[str, Subscriber | None]
     ) -> Callable[[str, str], tuple[str, str]]:
         """Per-recipient (html, text) given the recipient and their unsubscribe URL, from MJML
-        compiled once for the edition."""
-        if item.kind != "email" or item.edition_id is None:
-            return lambda _recipient, _url: (item.html, item.body)
-        nonce = self.repos.outbox.edition_inputs(item.edition_id)["nonce"]
-        html, text = Personaliser(item.html, nonce), Personaliser(item.body, nonce, escape=False)
+        compiled once for the edition (`ItemPersonaliser`, which the item page's preview uses too)."""
+        personalise = ItemPersonaliser(item.html, item.body, self.nonce(item))
 
         def render(recipient: str, url: str) -> tuple[str, str]:
             sub = subscribers.get(recipient)
-            values = recipient_values(sub.name if sub else "", sub.organisation if sub else "", recipient, url)
-            return html.render(values), text.render(values)
+            reader = Reader(sub.name if sub else "", sub.organisation if sub else "", recipient, url)
+            return personalise.render(reader)
 
         return render
 
+    def nonce(self, item: OutboxItem) -> str | None:
+        """The edition's personalisation nonce: None for a post or an email queued without an edition."""
+        if item.kind != "email" or item.edition_id is None:
+            return None
+        return str(self.repos.outbox.edition_inputs(item.edition_id)["nonce"])
+
     def unsubscribe_url(self, recipient: str) -> str:
-        base = self.settings.public_base_url.rstrip("/")
-        return f"{base}/unsubscribe?token={sign(recipient, self.settings.secret_key)}"
+        return unsubscribe_url(self.settings.public_base_url, self.settings.secret_key, recipient)
 
     def deliver(
         self,

@@ -147,7 +147,7 @@ def monthly_report(ctx: AppContext, now: datetime) -> Outcome:
 
 
 def write_report_files(ctx: AppContext, month: str, folder: Path, produced: datetime) -> list[Path]:
-    report = ReportService.of(ctx).monthly(Actor.clock(), month)
+    report = ReportService.of(ctx).monthly(Actor.clock(), month, produced)
     folder.mkdir(parents=True, exist_ok=True)
     html = write_report_html(ctx.renderer, report, folder / f"report-{month}.html", produced)
     (folder / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")

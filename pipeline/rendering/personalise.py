@@ -11,6 +11,7 @@ import html
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from channels.base import Pieces
 
@@ -55,3 +56,40 @@ def recipient_values(name: str, organisation: str, email: str, unsubscribe_url: 
         "unsubscribe_url": unsubscribe_url,
         "email": email,
     }
+
+
+SAMPLE_NAME, SAMPLE_ORGANISATION, SAMPLE_EMAIL = "Sample Reader", "Sample School", "reader@example.org"
+LEFTOVER = re.compile(rf"%%P[0-9a-f]*_({'|'.join(SLOTS)})%%")
+"""A personalisation sentinel still in a personalised text: feed text that imitates one (the real ones
+carry the edition's nonce, so they are all replaced)."""
+
+
+@dataclass(frozen=True)
+class Reader:
+    """Who an email is personalised for: their name, organisation, address and unsubscribe link."""
+
+    name: str
+    organisation: str
+    email: str
+    unsubscribe_url: str
+
+    def values(self) -> dict[str, str]:
+        return recipient_values(self.name, self.organisation, self.email, self.unsubscribe_url)
+
+
+class ItemPersonaliser:
+    """An outbox item's HTML and plain text, split once, joined per reader. The dispatcher sends what
+    this renders and the item page previews it, so what a person approves is what readers get.
+    Without a nonce (a post, or an email queued without an edition) the parts are sent as they are."""
+
+    def __init__(self, html_part: str, text_part: str, nonce: str | None) -> None:
+        self.nonce = nonce
+        self.html, self.text = html_part, text_part
+        if nonce:
+            self._html, self._text = Personaliser(html_part, nonce), Personaliser(text_part, nonce, escape=False)
+
+    def render(self, reader: Reader) -> tuple[str, str]:
+        if not self.nonce:
+            return self.html, self.text
+        values = reader.values()
+        return self._html.render(values), self._text.render(values)

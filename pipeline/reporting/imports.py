@@ -2,8 +2,8 @@
 feedback forms (the Home Office Annex A form), and figures entered by hand.
 
 Parsing is pure: `read_import()` turns a file into MetricPoints or a CalendarError naming every bad
-line. Storing is all or nothing, keyed by the file's content and line, so a second import of the
-same file changes nothing.
+line, including any objective, audience or channel the strategy does not have (`Codes`). Storing is
+all or nothing (`pipeline.services.metrics`): a second import of the same file replaces the first.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.files import CellError, csv_rows, load_yaml, parse_date, read_text
+from content_calendar.models import Strategy
 from content_calendar.plan import month_bounds
 from pipeline.records import MetricPoint
 
@@ -110,6 +111,43 @@ BUILT_IN: dict[str, Mapping] = {
     ),
 }
 
+
+@dataclass(frozen=True)
+class Codes:
+    """The objective, audience and channel codes of the imported strategy: a figure naming any other
+    is refused, with the field that names it."""
+
+    objectives: tuple[str, ...]
+    audiences: tuple[str, ...]
+    channels: tuple[str, ...]
+
+    @classmethod
+    def of(cls, strategy: Strategy) -> Codes:
+        return cls(
+            tuple(o.code for o in strategy.objectives),
+            tuple(a.code for a in strategy.audiences),
+            tuple(c.code for c in strategy.channels),
+        )
+
+    def problems(self, *, objective: str = "", audience: str = "", channel: str = "") -> list[tuple[str, str]]:
+        """(field, message) for each code given that the strategy lacks; a blank code is allowed."""
+        out = []
+        for field, code, known in (
+            ("objective", objective, self.objectives),
+            ("audience", audience, self.audiences),
+            ("channel", channel, self.channels),
+        ):
+            if code and code not in known:
+                out.append((field, f"unknown {field} {code!r}: the strategy has {', '.join(known) or 'none'}"))
+        return out
+
+
+def file_digest(path: Path) -> str:
+    """The sha256 of a file's bytes: an import's identity beside its name."""
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 KNOWLEDGE = {"very poor": 1, "poor": 2, "good": 3, "very good": 4}
 OPINION = {"very negative": 1, "negative": 2, "neutral": 3, "positive": 4, "very positive": 5}
 
@@ -153,9 +191,18 @@ def _period(month: str | None) -> tuple[date, date] | None:
 
 
 def read_import(
-    path: Path, mapping: Mapping, *, objective: str = "", audience: str = "", month: str | None = None
+    path: Path,
+    mapping: Mapping,
+    *,
+    objective: str = "",
+    audience: str = "",
+    channel: str = "",
+    month: str | None = None,
+    codes: Codes | None = None,
 ) -> list[MetricPoint]:
-    """MetricPoints from a CSV export, or CalendarError naming each bad line (nothing partly read)."""
+    """MetricPoints from a CSV export, or CalendarError naming each bad line (nothing partly read).
+    `channel` fills the channel where neither the row nor the format gives one; with `codes`, a row
+    naming an objective, audience or channel the strategy lacks is a problem of its own."""
     text, _ = read_text(path)
     header, rows = csv_rows(text)
     needed = {mapping.date_column} | ({mapping.metric_column, mapping.value_column} if mapping.metric_column else set())
@@ -176,6 +223,13 @@ def read_import(
                 if mapping.metric_column
                 else [(metric, row[col]) for col, metric in mapping.values.items() if row.get(col, "").strip()]
             )
+            row_channel = row.get(mapping.channel_column, "").strip() or mapping.channel or channel
+            row_audience = row.get(mapping.audience_column, "").strip() or audience
+            row_objective = row.get(mapping.objective_column, "").strip() or objective
+            wrong = codes.problems(objective=row_objective, audience=row_audience, channel=row_channel) if codes else []
+            problems += [Problem(str(path), line, field, message) for field, message in wrong]
+            if wrong:
+                continue
             for metric, raw in pairs:
                 if metric not in METRICS:
                     raise CellError(f"unknown metric {metric!r}")
@@ -185,9 +239,9 @@ def read_import(
                         metric=metric,
                         value=_number(raw),
                         source=f"import:{path.name}",
-                        channel=row.get(mapping.channel_column, "") or mapping.channel,
-                        audience=row.get(mapping.audience_column, "") or audience,
-                        objective=row.get(mapping.objective_column, "") or objective,
+                        channel=row_channel,
+                        audience=row_audience,
+                        objective=row_objective,
                         import_key=f"{file_key}:{line}:{metric}",
                     )
                 )
@@ -203,7 +257,9 @@ def _improved(before: str, after: str, scale: dict[str, int]) -> bool | None:
     return None if b is None or a is None else a > b  # "don't know" or blank on either side: excluded
 
 
-def read_feedback(path: Path, *, objective: str = "5", month: str | None = None) -> list[MetricPoint]:
+def read_feedback(
+    path: Path, *, objective: str = "", month: str | None = None, channel: str = "", audience: str = ""
+) -> list[MetricPoint]:
     """Community event feedback forms (Annex A), one row per form: event, date, knowledge_before,
     knowledge_after, opinion_before, opinion_after. Gives, per event, attendance (forms returned) and
     the share of respondents whose knowledge / opinion of Prevent rose; "Don't know" is excluded."""
@@ -233,7 +289,8 @@ def read_feedback(path: Path, *, objective: str = "5", month: str | None = None)
         base: dict[str, Any] = {
             "day": day,
             "source": f"feedback:{path.name}",
-            "channel": "events",
+            "channel": channel,
+            "audience": audience,
             "objective": objective,
             "item_ref": f"event:{event}",
         }

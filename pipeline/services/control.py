@@ -100,6 +100,10 @@ class ControlService:
                     out.append(DueNext(occ.start, occ.title, occ.channel, "planned"))
         return sorted(out, key=lambda d: d.at)[:count]
 
+    def freeze(self) -> Freeze:
+        """Whether sending is paused, by whom, when and why (anyone may see it)."""
+        return self.control.freeze()
+
     def status(self, now: datetime) -> StatusView:
         feeds = self.feeds.all()
         return StatusView(

@@ -1,42 +1,99 @@
-"""Reach figures: one by hand, or a file of them (an analytics export, a bulletin report, feedback forms).
+"""Reach figures: one by hand, or a file of them (an analytics export, a bulletin report, feedback forms),
+and listing, correcting and removing them one by one.
 
-An import is all or nothing and keyed by the file's content and line: importing it again adds nothing.
+- A figure by hand is one figure per (month, objective, metric, channel, audience): entering it again
+  replaces it, unless `add=True` asks to add to it.
+- An import is all or nothing, and replaces what an earlier import of the same file added (the same
+  content, or the same file name over any of the same months), whatever format it was read with.
+- Every objective, audience and channel code is checked against the imported strategy.
+- Every change is written to the audit log (`metrics.added`, `.corrected`, `.removed`, `.imported`) in
+  the same transaction, with who made it. Changes need `Permission.PLAN`; listing needs `VIEW`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
+from content_calendar.models import Strategy
 from content_calendar.plan import month_bounds
 from pipeline.context import AppContext
-from pipeline.errors import Invalid
-from pipeline.ports import MetricsRepository
-from pipeline.records import MetricPoint
-from pipeline.reporting.imports import BUILT_IN, METRICS, Mapping, load_mapping, read_feedback, read_import
+from pipeline.errors import Invalid, NotFound
+from pipeline.ports import CalendarRepository, MetricsRepository
+from pipeline.records import HAND, PIPELINE, Audited, Figure, FigureChange, ImportReplaced, MetricPoint
+from pipeline.reporting.imports import (
+    BUILT_IN,
+    METRICS,
+    Codes,
+    Mapping,
+    file_digest,
+    load_mapping,
+    read_feedback,
+    read_import,
+)
+from pipeline.reporting.report import MEAN_METRICS
 from pipeline.services.actor import Actor
+from pipeline.services.audit import audited
+from pipeline.services.permissions import Permission, require
 
 FORMATS = (*BUILT_IN, "feedback")  # or a mapping .yaml file
+FEEDBACK_METRICS = ("knowledge_uplift", "opinion_uplift")
 
 
 @dataclass(frozen=True)
 class MetricsImported:
-    added: int
-    read: int
+    name: str
+    figures: int
+    replaced: ImportReplaced
 
     @property
-    def already_imported(self) -> int:
-        return self.read - self.added
+    def import_id(self) -> int:
+        return self.replaced.done.id
+
+
+def describe(f: Figure) -> str:
+    """A figure as a person reads it: 'objective 5 referrals, 2026-11 (by hand)'."""
+    where = ", ".join(x for x in (f.channel, f.audience) if x)
+    return (
+        f"{'objective ' + f.objective if f.objective else 'no objective'} {f.metric}"
+        f"{' [' + where + ']' if where else ''}, {f.month} ({f.source})"
+    )
+
+
+def _hand_key(month: str, objective: str, metric: str, channel: str, audience: str) -> str:
+    return f"hand:{month}:{objective}:{metric}:{channel}:{audience}"
+
+
+def _value(metric: str, value: float) -> None:
+    if value < 0:
+        raise Invalid("a value cannot be negative")
+    if metric in MEAN_METRICS and value > 1:
+        raise Invalid(f"{metric} is a share of respondents, from 0 to 1 (0.6 is 60%), not {value:g}")
 
 
 class MetricsService:
-    def __init__(self, metrics: MetricsRepository) -> None:
-        self.metrics = metrics
+    def __init__(self, metrics: MetricsRepository, calendar: CalendarRepository) -> None:
+        self.metrics, self.calendar = metrics, calendar
 
     @classmethod
     def of(cls, ctx: AppContext) -> MetricsService:
-        return cls(ctx.repos.metrics)
+        return cls(ctx.repos.metrics, ctx.repos.calendar)
 
+    def strategy(self) -> Strategy:
+        found = self.calendar.strategy()
+        if found is None:
+            raise NotFound("no plan imported yet: run `comms calendar import` first, so codes can be checked")
+        return found
+
+    def _codes(self, *, objective: str = "", audience: str = "", channel: str = "", prefix: str = "") -> Codes:
+        codes = Codes.of(self.strategy())
+        wrong = codes.problems(objective=objective, audience=audience, channel=channel)
+        if wrong:
+            raise Invalid("; ".join(f"{prefix}{field}: {message}" for field, message in wrong))
+        return codes
+
+    # by hand --------------------------------------------------------------------------------
     def add(
         self,
         actor: Actor,
@@ -45,43 +102,169 @@ class MetricsService:
         metric: str,
         value: float,
         month: str,
+        now: datetime,
         channel: str = "",
         audience: str = "",
-    ) -> MetricPoint:
-        """One figure entered by hand, dated the last day of its month."""
-        if value < 0:
-            raise Invalid("a value cannot be negative")
+        add: bool = False,
+    ) -> FigureChange:
+        """One figure entered by hand, dated the last day of its month. It replaces the figure already
+        entered for the same month, objective, metric, channel and audience; with `add`, it is added to it."""
+        require(actor, Permission.PLAN)
         if metric not in METRICS:
             raise Invalid(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
+        _value(metric, value)
+        if add and metric in MEAN_METRICS:
+            raise Invalid(f"{metric} is a share, not a count: adding two shares means nothing; enter the new value")
         _first, last = month_bounds(month)
-        point = MetricPoint(
-            day=last,
-            metric=metric,
-            value=value,
-            source="by hand",
-            channel=channel,
-            audience=audience,
-            objective=objective,
-        )
-        self.metrics.add([point])
-        return point
+        if not objective:
+            raise Invalid("objective: a figure by hand needs the objective it counts towards")
+        self._codes(objective=objective, audience=audience, channel=channel)
+        point = MetricPoint(last, metric, value, HAND, channel=channel, audience=audience, objective=objective)
+        key = _hand_key(f"{last:%Y-%m}", objective, metric, channel, audience)
 
+        def record(change: FigureChange) -> Audited:
+            was = change.previous
+            how = "new" if was is None else f"was {was:g}; {'added to' if add else 'replaced'}"
+            merged = f"; {change.merged + 1} rows made one" if change.merged else ""
+            return audited(
+                actor,
+                "metrics.added",
+                now,
+                f"metric:{change.figure.id}",
+                f"{describe(change.figure)} = {change.figure.value:g} ({how}{merged})",
+            )
+
+        return self.metrics.put(point, key=key, add=add, at=now, by=actor.name, audit=record)
+
+    # one figure by id -----------------------------------------------------------------------
+    def list(
+        self,
+        actor: Actor,
+        *,
+        month: str | None = None,
+        objective: str | None = None,
+        metric: str | None = None,
+        source: str | None = None,
+    ) -> list[Figure]:
+        require(actor, Permission.VIEW)
+        first: date | None = None
+        last: date | None = None
+        if month:
+            first, last = month_bounds(month)
+        if metric is not None and metric not in METRICS:
+            raise Invalid(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
+        return self.metrics.figures(first=first, last=last, objective=objective, metric=metric, source=source)
+
+    def _changeable(self, figure_id: int) -> Figure:
+        found = self.metrics.figure(figure_id)
+        if found is None:
+            raise NotFound(f"no figure #{figure_id}: `comms metrics list` shows their ids")
+        if found.source == PIPELINE:
+            raise Invalid(
+                f"figure #{figure_id} is the pipeline's own count of its sends, made from the delivery records; "
+                "it cannot be changed by hand"
+            )
+        return found
+
+    def correct(self, actor: Actor, figure_id: int, value: float, now: datetime) -> FigureChange:
+        """Set a new value for one figure, by its id."""
+        require(actor, Permission.PLAN)
+        _value(self._changeable(figure_id).metric, value)
+
+        def record(change: FigureChange) -> Audited:
+            return audited(
+                actor,
+                "metrics.corrected",
+                now,
+                f"metric:{figure_id}",
+                f"{describe(change.figure)}: {change.previous:g} -> {change.figure.value:g}",
+            )
+
+        return self.metrics.correct(figure_id, value, at=now, by=actor.name, audit=record)
+
+    def remove(self, actor: Actor, figure_id: int, now: datetime) -> FigureChange:
+        require(actor, Permission.PLAN)
+        self._changeable(figure_id)
+
+        def record(change: FigureChange) -> Audited:
+            return audited(
+                actor,
+                "metrics.removed",
+                now,
+                f"metric:{figure_id}",
+                f"{describe(change.figure)} = {change.figure.value:g}",
+            )
+
+        return self.metrics.remove(figure_id, audit=record)
+
+    # a file ---------------------------------------------------------------------------------
     def import_file(
         self,
         actor: Actor,
         path: Path,
         fmt: str = "generic",
         *,
+        now: datetime,
         objective: str = "",
         audience: str = "",
+        channel: str = "",
         month: str | None = None,
     ) -> MetricsImported:
-        """`fmt`: a built-in export format, "feedback" (event feedback forms), or a mapping .yaml file."""
-        if fmt == "feedback":
-            points = read_feedback(path, objective=objective or "1", month=month)
+        """`fmt`: a built-in export format, "feedback" (event feedback forms), or a mapping .yaml file.
+        Replaces what an earlier import of the same file added."""
+        require(actor, Permission.PLAN)
+        digest = file_digest(path)  # a missing or unreadable file is named first
+        mapping = None if fmt == "feedback" else _mapping(fmt)
+        codes = self._codes(objective=objective, audience=audience, channel=channel, prefix="--")
+        if mapping is None:
+            objective = objective or self._feedback_objective()
+            points = read_feedback(path, objective=objective, month=month, channel=channel, audience=audience)
         else:
-            points = read_import(path, _mapping(fmt), objective=objective, audience=audience, month=month)
-        return MetricsImported(self.metrics.add(points), len(points))
+            points = read_import(
+                path, mapping, objective=objective, audience=audience, channel=channel, month=month, codes=codes
+            )
+        options = " ".join(
+            f"{k}={v}" for k, v in (("format", fmt), ("objective", objective), ("audience", audience),
+                                    ("channel", channel)) if v
+        )  # fmt: skip
+
+        def record(done: ImportReplaced) -> Audited:
+            replaced = "; ".join(
+                f"replaced import #{r.id} ({r.options or 'no options'}, {r.rows} figures, by {r.imported_by})"
+                for r in done.replaced
+            )
+            if done.removed and not done.replaced:
+                replaced = f"replaced {done.removed} figures imported before imports were recorded"
+            return audited(
+                actor,
+                "metrics.imported",
+                now,
+                f"metrics-import:{done.done.id}",
+                f"{path.name} ({options}): {len(points)} figures over {', '.join(done.done.months) or 'no month'}"
+                + (f"; {replaced}" if replaced else "")
+                + ("; the figures are the same as before" if done.same else ""),
+            )
+
+        result = self.metrics.replace_import(
+            name=path.name,
+            content_hash=digest,
+            options=options,
+            points=points,
+            at=now,
+            by=actor.name,
+            audit=record,
+        )
+        return MetricsImported(path.name, len(points), result)
+
+    def _feedback_objective(self) -> str:
+        """Feedback forms measure understanding of Prevent: the one objective with an uplift target."""
+        found = [o.code for o in self.strategy().objectives if any(m in FEEDBACK_METRICS for m, _ in o.targets)]
+        if len(found) != 1:
+            raise Invalid(
+                "--objective: name the objective the event served (the strategy has "
+                f"{'no' if not found else len(found)} objectives with an uplift target)"
+            )
+        return found[0]
 
 
 def _mapping(fmt: str) -> Mapping:

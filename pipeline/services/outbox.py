@@ -18,7 +18,7 @@ written to the audit log in the same transaction as the move.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,7 +26,7 @@ from typing import Any
 from pipeline.context import AppContext
 from pipeline.errors import Conflict, Invalid, NotAllowed, NotFound, TemplateError
 from pipeline.ports import OutboxRepository
-from pipeline.records import Approval, Comment, Delivery, ItemStatus, ItemVersion, OutboxItem
+from pipeline.records import Approval, Comment, Delivery, ItemLine, ItemStatus, ItemVersion, OutboxItem
 from pipeline.rendering.edition import EDITABLE_BLOCKS, render_inputs
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
@@ -155,15 +155,16 @@ class OutboxService:
         """Approve the version `seen_hash` (the one the approver looked at; the current one if None).
         Refused to whoever created or last edited it, and when the item changed since it was opened."""
         item = self._check(actor, item_id, APPROVE)
-        for who, did in ((item.edited_by, "edited"), (item.created_by, "created")):
-            if actor.same_person(who):
-                raise NotAllowed(f"four eyes: {who} {did} #{item.id}, so someone else must approve it")
         seen = seen_hash or item.content_hash
+        prior = self.outbox.approvals(item.id, item.content_hash)
+        refusal = approval_refusal(actor, item, prior, four_eyes_only=True)
+        if refusal:
+            raise NotAllowed(refusal)
         if seen != item.content_hash:
             raise Conflict(f"item {item.id} changed after you opened it; read the change, then approve again")
-        prior = self.outbox.approvals(item.id, seen)
-        if any(actor.same_person(a.by) for a in prior):
-            raise NotAllowed(f"you have already approved #{item.id}; it needs another person's approval")
+        refusal = approval_refusal(actor, item, prior)
+        if refusal:
+            raise NotAllowed(refusal)
         done = len(prior) + 1 >= item.approvals_required
         note = f"version {seen[:12]}" + ("" if done else f"; {len(prior) + 1} of {item.approvals_required} approvals")
         updated, given = self.outbox.approve(
@@ -305,6 +306,20 @@ class OutboxService:
             allowed_from=(item.status,),
             audit=audited(actor, f"item.{move.verb}", now, f"item:{item.id}", reason or ""),
         )
+
+
+def approval_refusal(
+    actor: Actor, item: OutboxItem | ItemLine, approvals: Iterable[Approval], *, four_eyes_only: bool = False
+) -> str | None:
+    """Why `actor` may not approve the current version of `item` (four eyes: they created or last
+    edited it; or they approved this version already), or None when they may. Their role and the
+    item's status are checked apart (`Permission.APPROVE`, `APPROVE.allowed_from`)."""
+    for who, did in ((item.edited_by, "edited"), (item.created_by, "created")):
+        if actor.same_person(who):
+            return f"four eyes: {who} {did} #{item.id}, so someone else must approve it"
+    if not four_eyes_only and any(actor.same_person(a.by) for a in approvals):
+        return f"you have already approved #{item.id}; it needs another person's approval"
+    return None
 
 
 def _checked_blocks(blocks: dict[str, Any]) -> dict[str, Any]:

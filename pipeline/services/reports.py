@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 from content_calendar.plan import month_bounds, plan
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
-from pipeline.ports import CalendarRepository, MetricsRepository, OutboxRepository
+from pipeline.ports import CalendarRepository, LedgerRepository, MetricsRepository, OutboxRepository
 from pipeline.records import DeliveryStatus, ItemStatus, OutboxItem
 from pipeline.rendering.render import Renderer
-from pipeline.reporting.files import render_report_html
-from pipeline.reporting.quarterly import build_quarterly, quarter_months
-from pipeline.reporting.report import MonthData, build_report, report_csv, report_json
+from pipeline.reporting.files import render_quarterly_html, render_report_html
+from pipeline.reporting.quarterly import QuarterMonth, build_quarterly, quarter_months
+from pipeline.reporting.report import RATING_NAMES, MonthData, build_report, report_csv, report_json
 from pipeline.services.actor import Actor
+from pipeline.services.permissions import Permission, require
 
 MONTHLY_FORMATS = ("html", "csv", "json")
 QUARTERLY_FORMATS = ("html", "json")
@@ -37,14 +38,19 @@ def previous_months(month: str, count: int) -> tuple[str, ...]:
 
 
 def report_text(report: dict[str, Any], month: str) -> str:
-    """The plain-text part of the report email: the headline, and each objective's RAG status."""
+    """The plain-text part of the report email: the period, the headline, and each objective's rating."""
+    s, period = report["summary"], report["period"]
     lines = [
-        f"{report['strategy']}: reach report for {month}",
+        f"{report['strategy']}: reach report for {period['label']}",
         "",
-        f"{report['summary']['delivered']} of {report['summary']['planned']} planned activities delivered.",
+        f"{s['sent']} of the {s['due']} planned activities due were sent; "
+        f"{s['not_delivered_in_full']} not delivered in full.",
         "",
     ]
-    lines += [f"Objective {o['code']} ({o['status'].upper()}): {o['title']}" for o in report["objectives"]]
+    lines += [
+        f"Objective {o['code']} ({RATING_NAMES[o['status']]}): {o['title']}: {o['sent']} of {o['due']} due sent"
+        for o in report["objectives"]
+    ]
     lines += ["", "The full report is in the HTML part of this email."]
     return "\n".join(lines)
 
@@ -62,13 +68,15 @@ class ReportService:
         calendar: CalendarRepository,
         outbox: OutboxRepository,
         metrics: MetricsRepository,
+        ledger: LedgerRepository | None = None,
     ) -> None:
         self.tz, self.renderer = tz, renderer
-        self.calendar, self.outbox, self.metrics = calendar, outbox, metrics
+        self.calendar, self.outbox, self.metrics, self.ledger = calendar, outbox, metrics, ledger
 
     @classmethod
     def of(cls, ctx: AppContext) -> ReportService:
-        return cls(ctx.settings.tz, ctx.renderer, ctx.repos.calendar, ctx.repos.outbox, ctx.repos.metrics)
+        repos = ctx.repos
+        return cls(ctx.settings.tz, ctx.renderer, repos.calendar, repos.outbox, repos.metrics, repos.ledger)
 
     def month_data(self, month: str) -> MonthData:
         strategy = self.calendar.strategy()
@@ -79,11 +87,11 @@ class ReportService:
         start = datetime.combine(first, datetime.min.time(), tzinfo=self.tz)
         end = datetime.combine(last + timedelta(days=1), datetime.min.time(), tzinfo=self.tz)
         items = self.outbox.items(due_from=start, due_to=end)
-        failures = tuple(
-            f"{e.occurrence_key}: {'; '.join(e.problems)}"
+        failures = {
+            e.occurrence_key: "composing failed: " + "; ".join(e.problems)
             for e in self.outbox.editions(500)
             if e.status == "failed" and first <= _occurrence_day(e.occurrence_key) <= last
-        )
+        }
         return MonthData(
             strategy=strategy,
             month=month,
@@ -95,42 +103,82 @@ class ReportService:
             edition_failures=failures,
         )
 
-    def monthly(self, actor: Actor, month: str) -> dict[str, Any]:
-        """The monthly report against the objectives, as a dict (see `pipeline.reporting.report`)."""
-        return build_report(self.month_data(month))
+    def monthly(self, actor: Actor, month: str, now: datetime) -> dict[str, Any]:
+        """The monthly report against the objectives as produced at `now`, as a dict (see
+        `pipeline.reporting.report`): a month not ended yet is reported to date."""
+        require(actor, Permission.VIEW)
+        return build_report(self.month_data(month), now)
 
     def monthly_file(self, actor: Actor, month: str, fmt: str, produced: datetime) -> str:
         """The monthly report as html (for A4), csv or json."""
         if fmt not in MONTHLY_FORMATS:
             raise Invalid(f"the monthly report is written as {', '.join(MONTHLY_FORMATS)}")
-        report = self.monthly(actor, month)
+        report = self.monthly(actor, month, produced)
         if fmt == "json":
             return report_json(report)
         if fmt == "csv":
             return report_csv(report)
         return render_report_html(self.renderer, report, produced.astimezone(self.tz))
 
-    def quarterly(self, actor: Actor, quarter: str) -> dict[str, Any]:
-        """Three monthly reports rolled up, with unique reach over the whole quarter."""
-        data = [self.month_data(m) for m in quarter_months(quarter)]
+    def quarterly(self, actor: Actor, quarter: str, now: datetime) -> dict[str, Any]:
+        """The quarter's months rolled up as produced at `now`, with unique reach over the months covered.
+        A month not started yet is counted only as activities still to come."""
+        require(actor, Permission.VIEW)
+        local = now.astimezone(self.tz)
+        months: list[QuarterMonth] = []
         people: dict[str, set[str]] = {}
-        for month in data:
-            for item in month.items:
-                for d in month.deliveries.get(item.id, ()):
+        strategy = self.calendar.strategy()
+        if strategy is None:
+            raise NotFound("no plan imported yet: run `comms calendar import` first")
+        sent_reports = self._sent_reports(quarter_months(quarter)[0])
+        for month in quarter_months(quarter):
+            first, last = month_bounds(month)
+            written = self.ledger.state(f"report:{month}") == "done" if self.ledger else False
+            if local.date() < first:
+                planned = [o for o in plan(strategy, self.calendar.entries(), first, last) if o.status != "skipped"]
+                by_objective: dict[str, int] = {}
+                for occ in planned:
+                    for code in occ.objectives:
+                        by_objective[code] = by_objective.get(code, 0) + 1
+                months.append(QuarterMonth(month, None, len(planned), by_objective, written))
+                continue
+            data = self.month_data(month)
+            report = build_report(data, now)
+            end = datetime.fromisoformat(report["period"]["as_of"]) if report["period"]["to_date"] else None
+            for item in data.items:
+                if end is not None and item.due_at > end:
+                    continue
+                for d in data.deliveries.get(item.id, ()):
                     if d.status == DeliveryStatus.SENT and d.recipient != "-":
                         people.setdefault(d.audience, set()).add(d.recipient)
+            months.append(
+                QuarterMonth(month, report, report_written=written, report_sent_to=sent_reports.get(month, ()))
+            )
         reach = {a: len(p) for a, p in people.items()}
         everyone = len(set().union(*people.values())) if people else 0
-        return build_quarterly(quarter, [build_report(m) for m in data], reach, everyone)
+        try:
+            return build_quarterly(quarter, months, reach, everyone, local)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+    def _sent_reports(self, first_month: str) -> dict[str, tuple[str, ...]]:
+        """Audiences each month's report was emailed to (items queued by `queue`, then sent)."""
+        first, _ = month_bounds(first_month)
+        start = datetime.combine(first, datetime.min.time(), tzinfo=self.tz)
+        out: dict[str, set[str]] = {}
+        for item in self.outbox.items(status=ItemStatus.SENT, due_from=start):
+            if item.entry_id == "report" and item.occurrence_key.startswith("report:"):
+                _, month, audience = item.occurrence_key.split(":", 2)
+                out.setdefault(month, set()).add(audience)
+        return {m: tuple(sorted(a)) for m, a in out.items()}
 
     def quarterly_file(self, actor: Actor, quarter: str, fmt: str, produced: datetime) -> str:
         if fmt not in QUARTERLY_FORMATS:
             raise Invalid("the quarterly summary is written as html or json")
-        summary = self.quarterly(actor, quarter)
+        summary = self.quarterly(actor, quarter, produced)
         if fmt == "json":
             return json.dumps(summary, indent=2, ensure_ascii=False)
-        local = produced.astimezone(self.tz)
-        return self.renderer.markup_page("report/quarterly.html.j2", {"q": summary, "produced": f"{local:%d %B %Y}"})
+        return render_quarterly_html(self.renderer, summary, produced.astimezone(self.tz))
 
     def queue(self, actor: Actor, month: str, audience: str, channel: str, now: datetime) -> QueuedReport:
         """Queue the monthly report as an email to an audience (the board, members), awaiting approval
@@ -139,15 +187,15 @@ class ReportService:
         found = strategy.channel(channel) if strategy else None
         if found is None or found.kind != "email" or strategy is None or strategy.audience(audience) is None:
             raise NotFound(f"send the report through an email channel to a known audience ({channel}, {audience})")
-        report = self.monthly(actor, month)
+        report = self.monthly(actor, month, now)
         item = self.outbox.add_item(
             now,
             occurrence_key=f"report:{month}:{audience}",
             entry_id="report",
             channel=channel,
             kind="email",
-            title=f"Reach report {month}",
-            subject=f"Prevent communications: reach report for {month}",
+            title=f"Reach report for {report['period']['label']}",
+            subject=f"Prevent communications: reach report for {report['period']['label']}",
             body=report_text(report, month),
             html=render_report_html(self.renderer, report, now.astimezone(self.tz)),
             audiences=[audience],

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound, SettingsError
-from pipeline.ports import AuditRepository, SubscriberRepository
+from pipeline.ports import AuditRepository, CalendarRepository, SubscriberRepository
 from pipeline.records import Subscriber
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
@@ -33,13 +33,15 @@ class SubscriberService:
         workspace: Workspace | None = None,
         audit: AuditRepository | None = None,
         secret_key: str = "",
+        calendar: CalendarRepository | None = None,
     ) -> None:
         self.subscribers, self.workspace, self.audit = subscribers, workspace, audit
-        self.secret_key = secret_key
+        self.secret_key, self.calendar = secret_key, calendar
 
     @classmethod
     def of(cls, ctx: AppContext) -> SubscriberService:
-        return cls(ctx.repos.subscribers, ctx.workspace, ctx.repos.audit, ctx.settings.secret_key)
+        repos = ctx.repos
+        return cls(repos.subscribers, ctx.workspace, repos.audit, ctx.settings.secret_key, repos.calendar)
 
     def _digest(self, email: str) -> str:
         try:
@@ -61,7 +63,8 @@ class SubscriberService:
                 raise Invalid("name the subscribers CSV to import")
             path = self.workspace.root / "subscribers.csv"
         require(actor, Permission.SUBSCRIBERS)
-        rows = read_subscribers(path)
+        strategy = self.calendar.strategy() if self.calendar is not None else None
+        rows = read_subscribers(path, {a.code for a in strategy.audiences} if strategy else None)
         kept, suppressed = rows, 0
         if self.secret_key:
             digests = {row.email: self._digest(row.email) for row in rows}

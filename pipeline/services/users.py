@@ -8,6 +8,8 @@ within `WINDOW`, further attempts are refused until the window passes.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
 from collections.abc import Iterable
@@ -89,6 +91,10 @@ class UserService:
     def list_users(self, actor: Actor) -> list[User]:
         require(actor, Permission.MANAGE_USERS)
         return self.users.users()
+
+    def own_account(self, actor: Actor) -> User:
+        """The account of whoever acts: anyone may read their own."""
+        return self._user(normalise_email(actor.name))
 
     def approvers(self) -> list[User]:
         """Everyone active who can approve (approvers and admins), for notifications."""
@@ -218,13 +224,22 @@ class UserService:
     def signed_out(self, actor: Actor, now: datetime) -> None:
         self.audit.record(audited(actor, "signout", now, f"user:{actor.name}"))
 
-    def current(self, email: str) -> Actor | None:
+    def current(self, email: str, stamp: str | None = None) -> Actor | None:
         """The actor for a session's email as the account is now: None once deactivated or removed, so a
-        role change or deactivation takes effect at the next request."""
+        role change or deactivation takes effect at the next request; None too when `stamp` (the one the
+        session was signed in with) is no longer the account's, i.e. its password was changed since."""
         user = self.users.user(email)
         if user is None or not user.active:
             return None
+        if stamp is not None and not hmac.compare_digest(stamp, self.session_stamp(user.email)):
+            return None
         return Actor.person(user.email, Role(user.role))
+
+    def session_stamp(self, email: str) -> str:
+        """A short digest of the account's password hash ("sso" for an account without one). A web session
+        keeps the stamp it began with, so setting a new password ends every other session of the account."""
+        stored = self.users.password_hash(email)
+        return hashlib.sha256(b"comms session stamp\x00" + stored.encode()).hexdigest()[:24] if stored else "sso"
 
 
 def role_from_claim(values: Iterable[str]) -> Role | None:

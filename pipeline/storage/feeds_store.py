@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
-from pipeline.records import FeedSpec, FeedState, NationalMessage
+from pipeline.records import FeedSpec, FeedState, MessageOrigin, NationalMessage
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import ItemSettled
 from pipeline.storage.tables import FeedRow, MessageRow, MessageSourceRow
@@ -215,3 +215,24 @@ class FeedStore(StoreBase):
         with self.session() as s:
             rows = s.exec(select(MessageRow).order_by(col(MessageRow.first_seen_at).desc()).limit(limit))
             return [_message(r) for r in rows]
+
+    def origins(self, ids: Iterable[int]) -> dict[int, MessageOrigin]:
+        wanted = sorted({int(i) for i in ids})
+        if not wanted:
+            return {}
+        with self.session() as s:
+            rows = s.exec(select(MessageRow).where(col(MessageRow.id).in_(wanted))).all()
+            names: dict[int, list[str]] = {}
+            sources = s.exec(
+                select(MessageSourceRow.message_id, FeedRow.name)
+                .join(FeedRow, col(FeedRow.id) == col(MessageSourceRow.feed_id))
+                .where(col(MessageSourceRow.message_id).in_(wanted))
+                .order_by(FeedRow.name)
+            )
+            for message_id, name in sources:
+                names.setdefault(message_id, []).append(name)
+            return {
+                row.id: MessageOrigin(_message(row), tuple(names.get(row.id, ())), row.first_seen_at, row.updated_at)
+                for row in rows
+                if row.id is not None
+            }

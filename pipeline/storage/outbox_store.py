@@ -20,6 +20,7 @@ from pipeline.records import (
     Comment,
     Delivery,
     Edition,
+    ItemLine,
     ItemStatus,
     ItemVersion,
     NewEdition,
@@ -190,6 +191,27 @@ class OutboxStore(StoreBase):
                 q = q.where(OutboxRow.due_at < due_to)
             return [_item(r) for r in s.exec(q)]
 
+    def lines(
+        self,
+        status: str | Collection[str],
+        due_to: datetime | None = None,
+        *,
+        latest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[ItemLine]:
+        """Read with Core, only the columns a list shows: thousands of lines in milliseconds."""
+        o = table(OutboxRow)
+        columns = [getattr(o.c, name) for name in ItemLine.__dataclass_fields__]
+        statuses = [status] if isinstance(status, str) else list(status)
+        order = (o.c.due_at.desc(), o.c.id.desc()) if latest_first else (o.c.due_at, o.c.id)
+        q = core_select(*columns).where(o.c.status.in_(statuses)).order_by(*order)
+        if due_to is not None:
+            q = q.where(o.c.due_at < due_to)
+        if limit is not None:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [ItemLine(*r) for r in conn.execute(q)]
+
     def on_subscriber_erased(self, conn: Connection, event: SubscriberErased) -> None:
         """An erased address leaves no copy here: its deliveries and any error text name the alias."""
         deliveries, outbox = table(DeliveryRow), table(OutboxRow)
@@ -281,6 +303,22 @@ class OutboxStore(StoreBase):
                 if content_hash is None:
                     return ()
             return self._approvals(conn, item_id, content_hash)
+
+    def current_approvals(self, item_ids: Collection[int]) -> dict[int, tuple[Approval, ...]]:
+        a, outbox = table(ApprovalRow), table(OutboxRow)
+        ids = sorted(set(item_ids))
+        found: dict[int, list[Approval]] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):  # bounded IN lists, whatever the database's limit
+                rows = conn.execute(
+                    core_select(a.c.outbox_id, a.c.content_hash, a.c.by, a.c.at)
+                    .join(outbox, (outbox.c.id == a.c.outbox_id) & (outbox.c.content_hash == a.c.content_hash))
+                    .where(a.c.outbox_id.in_(ids[start : start + 500]))
+                    .order_by(a.c.id)
+                )
+                for r in rows:
+                    found.setdefault(r.outbox_id, []).append(Approval(*r))
+        return {item_id: tuple(given) for item_id, given in found.items()}
 
     @staticmethod
     def _approvals(conn: Connection, item_id: int, content_hash: str) -> tuple[Approval, ...]:

@@ -64,7 +64,7 @@ class Repositories:
     def on(cls, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> Repositories:
         """The repositories on one engine, with the outbox's events wired to the concerns they touch."""
         events = EventBus()
-        feeds, ledger, metrics = FeedStore(engine), LedgerStore(engine, lease=lease), MetricsStore(engine)
+        feeds, ledger, metrics = FeedStore(engine), LedgerStore(engine, lease=lease), MetricsStore(engine, events)
         subscribers, audit, control = SubscriberStore(engine, events), AuditStore(engine), ControlStore(engine)
         outbox = OutboxStore(engine, events)
         events.subscribe(Audited, audit.on_audited)

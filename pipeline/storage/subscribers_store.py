@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Row, String, cast, or_
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import col, func, select
+from sqlmodel import Session, col, func, select
 
 from pipeline.records import Subscriber
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EventBus, RecipientRefused, SubscriberErased
-from pipeline.storage.tables import SubscriberRow, SuppressionRow, table
+from pipeline.storage.tables import MetaRow, SubscriberRow, SuppressionRow, table
 
 
 def _sub(r: SubscriberRow | Row[Any]) -> Subscriber:
@@ -24,12 +25,16 @@ def _sub(r: SubscriberRow | Row[Any]) -> Subscriber:
     )
 
 
+VERSION_KEY = "subscribers.version"  # meta row bumped by every change to the list
+
+
 class SubscriberStore(StoreBase):
     """Implements `ports.SubscriberRepository`; publishes `SubscriberErased` on `events`."""
 
     def __init__(self, engine: Engine, events: EventBus | None = None) -> None:
         super().__init__(engine)
         self.events = events
+        self._counts: dict[frozenset[str], tuple[int, dict[str, int]]] = {}
 
     def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
         """Add new addresses and update known ones (an unsubscribed address stays unsubscribed)."""
@@ -46,6 +51,8 @@ class SubscriberStore(StoreBase):
                 row.name, row.organisation, row.audiences = sub.name, sub.organisation, list(sub.audiences)
                 row.consent_source, row.consent_date = sub.consent_source, sub.consent_date
                 s.add(row)
+            if subscribers:
+                self._changed(s)
         return added, updated
 
     def all(self, status: str | None = None) -> list[Subscriber]:
@@ -70,6 +77,47 @@ class SubscriberStore(StoreBase):
                     out.append((r.email, matched, _sub(r)))
         return out
 
+    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
+        """Grouped by the stored list of audiences (a handful of distinct lists however many subscribers),
+        each list then matched as `recipients` matches it. Kept per process until the list changes: every
+        write to the list bumps a version in the same transaction, read here by its key."""
+        if not audiences:
+            return {}
+        version = self._version()
+        cached = self._counts.get(frozenset(audiences))
+        if cached is not None and cached[0] == version:
+            return dict(cached[1])
+        counts = self._count(audiences)
+        self._counts[frozenset(audiences)] = (version, counts)
+        return dict(counts)
+
+    def _version(self) -> int:
+        with self.engine.connect() as conn:
+            meta = table(MetaRow)
+            value = conn.execute(core_select(meta.c.value).where(meta.c.key == VERSION_KEY)).scalar_one_or_none()
+        return int(value or 0)
+
+    @staticmethod
+    def _changed(s: Session) -> None:
+        """The list changed: bump its version (in the caller's transaction)."""
+        row = s.get(MetaRow, VERSION_KEY, with_for_update=True) or MetaRow(key=VERSION_KEY, value=0)
+        row.value = int(row.value or 0) + 1
+        s.add(row)
+
+    def _count(self, audiences: set[str]) -> dict[str, int]:
+        rows = table(SubscriberRow)
+        stored = cast(rows.c.audiences, String)
+        # Only lists that may name one of the audiences are grouped (the match itself is exact, below).
+        mentions = or_(*(stored.contains(json.dumps(a), autoescape=True) for a in sorted(audiences)))
+        q = core_select(stored, func.count()).where(rows.c.status == "active", mentions).group_by(stored)
+        counts: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for listed, count in conn.execute(q):
+                matched = next((a for a in json.loads(listed or "[]") if a in audiences), None)
+                if matched is not None:
+                    counts[matched] = counts.get(matched, 0) + int(count)
+        return counts
+
     def set_status(
         self, email: str, status: str, now: datetime, reason: str = "", *, conn: Connection | None = None
     ) -> bool:
@@ -79,6 +127,7 @@ class SubscriberStore(StoreBase):
                 return False
             row.status, row.status_changed_at, row.status_reason = status, now, reason[:500]
             s.add(row)
+            self._changed(s)
             return True
 
     def on_recipient_refused(self, conn: Connection, event: RecipientRefused) -> None:
@@ -94,6 +143,7 @@ class SubscriberStore(StoreBase):
             if row is None:
                 return False
             s.delete(row)
+            self._changed(s)
             if s.get(SuppressionRow, digest) is None:
                 s.add(SuppressionRow(digest=digest, reason=reason[:200], at=now))
             s.flush()

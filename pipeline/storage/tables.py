@@ -186,9 +186,27 @@ class SubscriberRow(SQLModel, table=True):
     status_reason: str | None = None
 
 
+class MetricImportRow(SQLModel, table=True):
+    """One import of a file of figures. A later import of the same file (the same name over the same
+    months, or the same content) replaces this one's figures."""
+
+    __tablename__ = "metric_imports"
+    __table_args__ = {"sqlite_autoincrement": True}  # an id is never used twice
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)  # the file's name, without its folder
+    content_hash: str = Field(max_length=64, index=True)  # sha256 of the file's bytes
+    options: str = ""  # how it was read: format, objective, audience, channel
+    months: str = ""  # the months its figures fall in, YYYY-MM, comma-separated
+    rows: int = 0
+    imported_at: datetime
+    imported_by: str
+    replaced_by: int | None = None  # the later import of the same file that replaced its figures
+
+
 class MetricRow(SQLModel, table=True):
     __tablename__ = "metrics"
-    __table_args__ = (Index("ix_metrics_day_metric", "day", "metric"),)
+    # AUTOINCREMENT on SQLite: a removed figure's id is never given to another (the audit log names ids)
+    __table_args__ = (Index("ix_metrics_day_metric", "day", "metric"), {"sqlite_autoincrement": True})
     id: int | None = Field(default=None, primary_key=True)
     day: date
     channel: str = ""
@@ -199,6 +217,9 @@ class MetricRow(SQLModel, table=True):
     value: float
     source: str
     import_key: str | None = Field(default=None, unique=True)
+    import_id: int | None = Field(default=None, foreign_key="metric_imports.id", index=True)
+    recorded_by: str = ""  # who added or last corrected it ("" for the pipeline's own counts)
+    recorded_at: datetime | None = None
 
 
 class LedgerRow(SQLModel, table=True):

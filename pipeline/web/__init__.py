@@ -1,1 +1,1 @@
-"""The web face: the one-click unsubscribe endpoint (and, next, the team's workspace)."""
+"""The web face: the team's workspace (Flask) and the public one-click unsubscribe, served by `comms web`."""

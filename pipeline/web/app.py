@@ -17,10 +17,12 @@ from typing import Any
 from flask import Flask, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from pipeline.context import AppContext
 from pipeline.errors import CommsError, Conflict, Invalid, NotAllowed, NotFound, SettingsError
-from pipeline.web import auth, security
+from pipeline.settings import Settings
+from pipeline.web import auth, security, sso
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -32,10 +34,18 @@ def session_key(secret_key: str) -> bytes:
     return hashlib.sha256(b"comms web session\x00" + secret_key.encode()).digest()
 
 
+def check_settings(settings: Settings) -> None:
+    """What the workspace cannot start without, checked before the database is opened."""
+    if not settings.secret_key:
+        raise SettingsError(
+            "COMMS_SECRET_KEY is not set: sessions and unsubscribe links cannot be signed "
+            """(make one with: python3 -c 'import secrets; print(secrets.token_hex(32))')"""
+        )
+
+
 def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) -> Flask:
     settings = ctx.settings
-    if not settings.secret_key:
-        raise SettingsError("COMMS_SECRET_KEY is not set: sessions and unsubscribe links cannot be signed")
+    check_settings(settings)
     app = Flask(__name__, template_folder=str(HERE / "templates"), static_folder=str(HERE / "static"))
     secure = settings.public_base_url.lower().startswith("https://")
     app.config.update(
@@ -44,20 +54,27 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
         SESSION_COOKIE_SECURE=secure,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",  # Lax, not Strict: the sign-in provider redirects back with a GET
-        PERMANENT_SESSION_LIFETIME=timedelta(minutes=settings.web_idle_minutes),
+        # The cookie outlives the idle limit (which is checked on the server, `auth`), so a browser still
+        # sends it after a long pause and the sign-in page can say why the person was signed out.
+        PERMANENT_SESSION_LIFETIME=auth.MAX_SESSION + timedelta(hours=1),
+        COMMS_IDLE=timedelta(minutes=settings.web_idle_minutes),
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which idles out
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         TEMPLATES_AUTO_RELOAD=False,
     )
+    if settings.web_proxies:  # behind a load balancer: the browser's address, scheme and host, not the proxy's
+        hops = settings.web_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions["comms"] = ctx
     csrf = CSRFProtect(app)
     security.install(app)
     auth.install(app)
-    from pipeline.web import admin, items, public  # the pages, each a blueprint
+    sso.install(app, settings)
+    from pipeline.web import accounts, admin, items, public  # the pages, each a blueprint
 
     public.exempt(csrf)
 
-    for bp in blueprints or (public.bp, auth.bp, items.bp, admin.bp):
+    for bp in blueprints or (public.bp, auth.bp, sso.bp, items.bp, admin.bp, accounts.bp):
         app.register_blueprint(bp)
     _errors(app)
     return app

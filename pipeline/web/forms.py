@@ -8,6 +8,12 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 
+def sentence(text: object) -> str:
+    """A service's message (which starts in lower case, for the command line) as a sentence on a page."""
+    words = str(text)
+    return words[:1].upper() + words[1:]
+
+
 class SignInForm(FlaskForm):
     email = StringField("Email address", validators=[DataRequired("Enter your email address"), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired("Enter your password"), Length(max=1024)])

@@ -19,7 +19,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["--help"])
     out = capsys.readouterr().out
-    for command in ("demo", "calendar", "collect", "compose", "queue", "dispatch", "report", "run", "status"):
+    for command in ("demo", "calendar", "collect", "compose", "queue", "dispatch", "report", "run", "status", "web"):
         assert f"    {command}" in out
 
 
@@ -82,9 +82,11 @@ def test_pause_resume_status_and_metrics(env: Path, capsys: pytest.CaptureFixtur
     assert main(["report", "--month", "2026-11", "--format", "csv"]) == 0
     assert "2026-11,6," in capsys.readouterr().out
     forms = str(EXAMPLE / "metrics" / "2026-11-faith-forum-feedback.csv")
-    for _ in range(2):  # the second import of the same file changes nothing
+    for _ in range(2):  # the second import of the same file replaces the first: nothing changes
         assert main(["metrics", "import", forms, "--format", "feedback", "--month", "2026-11"]) == 0
-    assert "0 metric rows added (3 already imported)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3 figures imported (import #2)\n  replacing import #1 of the same file" in out
+    assert "the figures are the same as before: nothing changed" in out
 
 
 def test_channels_check_reports_each_channel_and_fails_if_one_does(
@@ -132,3 +134,24 @@ def test_an_unreachable_database_is_one_line_without_its_password(
 def test_a_missing_env_file_is_refused(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--env-file", "no-such.env", "status"]) == 2
     assert "--env-file no-such.env: no such file" in capsys.readouterr().err
+
+
+def test_comms_web_without_a_secret_key_is_one_line_and_exit_2(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("COMMS_SECRET_KEY")
+    assert main(["web", "--port", "1"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("settings: COMMS_SECRET_KEY is not set") and captured.err.count("\n") == 1
+    assert "secrets.token_hex(32)" in captured.err and captured.out == ""
+    assert not (env / "comms.db").exists(), "nothing is opened before the settings are right"
+
+
+def test_comms_web_on_a_port_in_use_says_so(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["web", "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"comms web: cannot listen on 127.0.0.1:{port}") and "--port" in err

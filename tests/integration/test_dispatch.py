@@ -195,10 +195,12 @@ def test_the_report_can_be_sent_to_the_board(ready: Pipeline, mailbox: tuple[Mai
     assert ready.repos.outbox.item(item_id).status == "awaiting_approval"
     ready.repos.outbox.transition(item_id, "approved", BULLETIN_DUE, by="Democratic Services")
     ready.dispatch(BULLETIN_DUE + timedelta(minutes=1))
-    got = [m for r, m in box.received if m["Subject"] == "Prevent communications: reach report for 2026-11"]
+    subject = "Prevent communications: reach report for 1 to 5 November 2026 (to date)"
+    got = [m for r, m in box.received if m["Subject"] == subject]
     assert len(got) == 4  # the four elected members in the example
     assert "Objective 1 (" in got[0].get_body(("plain",)).get_content()
-    assert "<svg" in got[0].get_body(("html",)).get_content()
+    html = got[0].get_body(("html",)).get_content()
+    assert 'class="chart"' in html and "5 November 2026" in html and "<script" not in html
 
 
 def test_someone_who_unsubscribes_after_queueing_is_not_sent_to(ready: Pipeline, mailbox: tuple[Mailbox, Any]) -> None:

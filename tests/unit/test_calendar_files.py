@@ -331,3 +331,39 @@ def test_a_subscriber_address_longer_than_254_characters_is_refused(tmp_path: Pa
     with pytest.raises(CalendarError) as caught:
         read_subscribers(path)
     assert str(caught.value.problems[0]).startswith(f"{path}:2: email: 262 characters: an address has at most 254")
+
+
+def test_a_subscriber_address_is_checked_by_the_rule_the_email_channel_sends_by(tmp_path: Path) -> None:
+    from channels.email_smtp import valid_address
+    from pipeline.workspace import read_subscribers
+
+    rows = ["resident.six@example", "two@@example.org", "spaces in@example.org", "fine.name+tag@example.org"]
+    path = tmp_path / "subscribers.csv"
+    body = "".join(f"{email},residents,paper form,2025-09-01\n" for email in rows)
+    path.write_text("email,audiences,consent_source,consent_date\n" + body)
+    with pytest.raises(CalendarError) as caught:
+        read_subscribers(path)
+    lines = {p.line for p in caught.value.problems}
+    assert lines == {2, 3, 4}, "each bad address by its line; the good one passes"
+    assert "'resident.six@example' is not an email address (local@domain.tld)" in str(caught.value)
+    assert [valid_address(e) for e in rows] == [False, False, False, True], "the same verdict the send gives"
+
+
+def test_an_unknown_audience_is_refused_at_import_with_a_suggestion(tmp_path: Path) -> None:
+    from pipeline.workspace import read_subscribers
+
+    path = tmp_path / "subscribers.csv"
+    path.write_text(
+        "email,audiences,consent_source,consent_date\n"
+        "head@school.example.org,headteacher,form,2025-09-01\n"
+        "gov@school.example.org,governors;headteachers,form,2025-09-01\n"
+    )
+    known = {"headteachers", "governors", "residents"}
+    with pytest.raises(CalendarError) as caught:
+        read_subscribers(path, known)
+    (problem,) = caught.value.problems
+    assert (
+        str(problem)
+        == f"{path}:2: audiences: 'headteacher' is not an audience in strategy.yaml: did you mean 'headteachers'?"
+    )
+    assert len(read_subscribers(path)) == 2, "without a strategy to check against, only the form is checked"

@@ -20,7 +20,7 @@ DUE = datetime(2026, 11, 5, 8, tzinfo=UTC)
 def item(i: int, channel: str, objectives: tuple[str, ...], status: str = "sent") -> OutboxItem:
     return OutboxItem(
         i,
-        f"k{i}",
+        f"e{i}@2026-11-05",
         f"e{i}",
         channel,
         "email",
@@ -83,10 +83,13 @@ def month(strategy) -> MonthData:  # type: ignore[no-untyped-def]
     return MonthData(strategy, "2026-11", ("2026-09", "2026-10", "2026-11"), planned, items, deliveries, metrics)
 
 
+AFTER = datetime(2026, 12, 1, 9, tzinfo=UTC)
+
+
 def test_figures_match_hand_computed_totals(strategy) -> None:  # type: ignore[no-untyped-def]
-    report = build_report(month(strategy))
+    report = build_report(month(strategy), AFTER)
     o = {x["code"]: x for x in report["objectives"]}
-    assert (o["1"]["planned"], o["1"]["delivered"]) == (2, 1)  # e1 and e3 planned; item 3 failed
+    assert (o["1"]["due"], o["1"]["sent"]) == (2, 1)  # e1 and e3 planned; item 3 failed
     assert o["1"]["reach"] == {"parents": 1, "residents": 1} and o["1"]["unique_reach"] == 2
     assert o["1"]["impressions"] == 6400  # October's 5,000 is not November's
     outcomes = {m["metric"]: m for m in o["1"]["outcomes"]}
@@ -97,10 +100,15 @@ def test_figures_match_hand_computed_totals(strategy) -> None:  # type: ignore[n
     two = {m["metric"]: m for m in o["2"]["outcomes"]}
     assert two["community_tension_returns"]["status"] == "amber"  # 3 of 4
     assert report["summary"]["unique_reach"] == 3  # a, b (twice) and h
-    assert report["summary"]["delivered"] == 2 and report["summary"]["planned"] == 4
+    assert report["summary"]["sent"] == 2 and report["summary"]["due"] == 4
     assert "4" in report["gaps"]["objectives_without_activity"]
     assert "faith-leaders" in report["gaps"]["audiences_not_reached"]
-    assert [f["item"] for f in report["failures"]] == [3, 1]  # failed item, then the partly delivered one
+    # the partly delivered newsletter, the failed post, and e4 (due, never composed), in due order
+    assert [(f["item"], f["status"]) for f in report["failures"]] == [
+        (1, "partly delivered"),
+        (3, "failed"),
+        (None, "not composed"),
+    ]
 
 
 def test_rag_thresholds() -> None:
@@ -108,13 +116,13 @@ def test_rag_thresholds() -> None:
         "green",
         "amber",
         "red",
-        "red",
+        "nodata",
         "none",
     ]
 
 
 def test_html_shows_every_objective_and_csv_has_a_row_per_metric(strategy) -> None:  # type: ignore[no-untyped-def]
-    report = build_report(month(strategy))
+    report = build_report(month(strategy), AFTER)
     html = render_report_html(Renderer(), report, datetime.combine(date(2026, 12, 1), time(8), tzinfo=UTC))
     doc = html5lib.parse(html, namespaceHTMLElements=False)
     titles = [h.text for h in doc.iter("h3")]
@@ -146,16 +154,19 @@ def test_quarterly_rolls_up_months_and_sets_out_benchmark_evidence(strategy) -> 
     assert quarter_months("2026Q3") == ("2026-07", "2026-08", "2026-09")
     with pytest.raises(ValueError, match="2026Q3"):
         quarter_months("2026-Q5")
-    november = build_report(month(strategy))
-    summary = build_quarterly("2026Q4", [november, november, november], {"residents": 1, "parents": 1}, 2)
+    from pipeline.reporting.quarterly import QuarterMonth
+
+    november = build_report(month(strategy), AFTER)
+    months = [QuarterMonth(m, november) for m in quarter_months("2026Q4")]
+    summary = build_quarterly("2026Q4", months, {"residents": 1, "parents": 1}, 2, AFTER)
     one = {o["code"]: o for o in summary["objectives"]}["1"]
     impressions = {m["metric"]: m for m in one["outcomes"]}["impressions"]
     assert impressions["actual"] == 3 * 6400 and impressions["target"] == 3 * 6000
     uplift = {m["metric"]: m for m in one["outcomes"]}["knowledge_uplift"]
     assert uplift["actual"] == 0.75 and uplift["target"] == 0.6, "a mean stays a mean over the quarter"
-    assert summary["summary"]["planned"] == 12 and summary["summary"]["unique_reach"] == 2
+    assert summary["summary"]["due"] == 12 and summary["summary"]["unique_reach"] == 2
     assert set(summary["evidence"]) == {"10.1", "10.2"}
-    assert any("community tension returns 9" in line for line in summary["evidence"]["10.1"])
+    assert any("community tension returns recorded for objective 2: 9 " in line for line in summary["evidence"]["10.1"])
 
 
 def test_a_job_that_did_nothing_but_fail_says_failed() -> None:

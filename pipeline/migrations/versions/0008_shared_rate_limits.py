@@ -1,7 +1,7 @@
 """rate_buckets: sends per provider credential per time bucket, shared by every worker (PostgreSQL)
 
 Revision ID: 0008
-Revises: 0006 (the lead re-points this at 0007 when merging, if another branch adds 0007)
+Revises: 0007
 Create Date: 2026-11-22 19:30:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
