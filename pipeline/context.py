@@ -12,10 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy.engine import Engine
+
 from channels import registry
 from pipeline.ports import AdapterLookup, ChannelAdapter
 from pipeline.rendering.render import Renderer
 from pipeline.settings import Settings
+from pipeline.shared_limits import RateLimited, limits_for
+from pipeline.storage.rate_limits import SharedRateLimiter
 from pipeline.storage.schema import SchemaState, schema_state, upgrade
 from pipeline.storage.store import Repositories, open_repositories
 from pipeline.workspace import Workspace
@@ -25,15 +29,20 @@ __all__ = ["AdapterLookup", "AppContext", "ChannelAdapters", "SchemaState", "ope
 
 class ChannelAdapters:
     """The adapter of each channel code, built on first use from the settings and kept for the
-    process's life (an SMTP pool, an HTTP session, a token)."""
+    process's life (an SMTP pool, an HTTP session, a token). Given a PostgreSQL engine, each adapter's
+    sends keep within its credential's limits across every process (`pipeline.shared_limits`)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, settings: Settings, shared: Engine | None = None) -> None:
+        self.settings, self.shared = settings, shared
         self._built: dict[str, ChannelAdapter] = {}
 
     def __call__(self, code: str, kind: str) -> ChannelAdapter:
         if code not in self._built:
-            self._built[code] = registry.build(code, kind, self.settings)
+            adapter = registry.build(code, kind, self.settings)
+            found = limits_for(code, kind, self.settings) if self.shared is not None else None
+            if found is not None and self.shared is not None and adapter.kind == kind:
+                adapter = RateLimited(adapter, SharedRateLimiter(self.shared, *found))
+            self._built[code] = adapter
         return self._built[code]
 
     def close(self) -> None:
@@ -62,15 +71,15 @@ def open_context(
     settings: Settings, repos: Repositories | None = None, adapter_for: AdapterLookup | None = None
 ) -> AppContext:
     workspace = Workspace.open(settings.workspace)
+    repos = repos or open_repositories(
+        settings.database_url,
+        lease=timedelta(seconds=settings.claim_lease_seconds),
+        pool_size=settings.smtp_pool_size + 5,
+    )
     return AppContext(
         settings=settings,
-        repos=repos
-        or open_repositories(
-            settings.database_url,
-            lease=timedelta(seconds=settings.claim_lease_seconds),
-            pool_size=settings.smtp_pool_size + 5,
-        ),
+        repos=repos,
         workspace=workspace,
         renderer=Renderer(workspace.template_dirs),
-        adapter_for=adapter_for or ChannelAdapters(settings),
+        adapter_for=adapter_for or ChannelAdapters(settings, repos.engine if repos.is_postgres else None),
     )

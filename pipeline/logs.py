@@ -65,5 +65,5 @@ def configure(level: str = "INFO", file: Path | None = None, secrets: Iterable[s
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # authlib logs a sign-in's PKCE verifier at DEBUG: kept at WARNING whatever COMMS_LOG_LEVEL says
-    for noisy in ("apscheduler", "mail.log", "urllib3", "alembic", "authlib"):
+    for noisy in ("apscheduler", "mail.log", "urllib3", "alembic", "authlib", "procrastinate"):
         logging.getLogger(noisy).setLevel("WARNING")

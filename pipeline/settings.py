@@ -55,6 +55,12 @@ def _database_url(value: str) -> str:
     return value
 
 
+def _queue(value: str) -> str:
+    if value not in ("embedded", "procrastinate"):
+        raise ValueError("is not a way to run the jobs: use embedded (the clock runs them) or procrastinate (workers)")
+    return value
+
+
 def _smtp_security(value: str) -> str:
     if value not in ("none", "starttls", "tls"):
         raise ValueError("is not a way to secure SMTP: use none, starttls or tls")
@@ -110,6 +116,9 @@ class Settings(BaseSettings):
     smtp_password: Secret = ""
     smtp_pool_size: Annotated[int, _at_least(1)] = 2
     smtp_rate_per_hour: Annotated[int, _at_least(0)] = 0  # 0: unlimited
+    # GOV.UK Notify's limits per service (API key): shared by every worker on PostgreSQL (0: unlimited).
+    notify_rate_per_minute: Annotated[int, _at_least(0)] = 3000
+    notify_rate_per_day: Annotated[int, _at_least(0)] = 250_000
     mail_from: str = "Prevent Communications <prevent@example.org>"
     public_base_url: str = "http://localhost:8000"
     secret_key: Secret = ""
@@ -152,6 +161,11 @@ class Settings(BaseSettings):
     # SQLite: a clock whose heartbeat is older than this has lost the clock lock to the next clock.
     clock_stale_seconds: Annotated[int, _at_least(1)] = 120
     log_level: str = "INFO"
+    # How the jobs run: `embedded` (the clock runs them in its own process; SQLite or PostgreSQL) or
+    # `procrastinate` (PostgreSQL: the clock only enqueues, `comms worker` processes run the jobs).
+    queue: Annotated[str, AfterValidator(_queue)] = "embedded"
+    # A worker's heartbeat; a worker silent for three of them is stalled and its jobs are retried.
+    worker_heartbeat_seconds: Annotated[int, _at_least(1)] = 10
     # The web workspace (`comms web`, at public_base_url: https:// in production, and cookies are then
     # Secure): sessions, single sign-on, staff emails.
     web_idle_minutes: Annotated[int, _at_least(1)] = 30
@@ -173,6 +187,15 @@ class Settings(BaseSettings):
         if self.smtp_password and self.smtp_security == "none" and self.smtp_host not in ("localhost", "127.0.0.1"):
             raise ValueError(
                 "COMMS_SMTP_PASSWORD is set but COMMS_SMTP_SECURITY=none would send it in clear; use starttls or tls"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _queue_needs_postgres(self) -> Settings:
+        if self.queue == "procrastinate" and not self.database_url.startswith("postgresql"):
+            raise ValueError(
+                "COMMS_QUEUE=procrastinate needs PostgreSQL (COMMS_DATABASE_URL=postgresql+psycopg://...); "
+                "with SQLite use COMMS_QUEUE=embedded, where the clock runs the jobs itself"
             )
         return self
 

@@ -28,6 +28,7 @@ from pipeline.cli import (
     subscribers_cmds,
     users_cmds,
     web_cmds,
+    worker_cmds,
 )
 from pipeline.clock.lock import ClockBusy
 from pipeline.errors import CalendarError, CommsError, SettingsError
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     users_cmds.add(commands)
     notify_cmds.add(commands)
     web_cmds.add(commands)
+    worker_cmds.add(commands)
     return parser
 
 

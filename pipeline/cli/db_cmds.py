@@ -20,12 +20,14 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def _show(state: SchemaState) -> None:
     print(f"database: {state.database}")
     print(f"revision: {state.revision or '(empty)'}   newest: {state.head}")
+    if state.queue:
+        print(f"queue schema (procrastinate): {state.queue}")
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
     state = upgrade(common.settings(args))
     _show(state)
-    print("upgraded" if state.applied else "already up to date")
+    print("upgraded" if state.applied or state.queue == "applied" else "already up to date")
     return 0
 
 

@@ -196,6 +196,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     )  # fmt: skip
     wake = next((m for name, m in view.next_wakeups if name == "wake"), None)
     print(f"\nThe clock wakes every five minutes (never 01:00-01:59); next at {when(wake)}")
+    if p.settings.queue == "procrastinate":
+        from pipeline.cli.worker_cmds import worker_lines
+
+        _section("Workers (COMMS_QUEUE=procrastinate: the clock enqueues, workers run the jobs)", worker_lines(args))
     runs = view.last_runs
     _section(
         "Last run of each job",

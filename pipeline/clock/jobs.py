@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime
+from typing import Any
 
 from pipeline.context import AppContext
 from pipeline.errors import CommsError
@@ -20,11 +21,25 @@ STOP = threading.Event()  # set on SIGTERM: the dispatcher finishes its current 
 
 class _Bound:
     context: AppContext | None = None
+    deferrer: Any = None  # with COMMS_QUEUE=procrastinate: the App the wake-ups defer jobs with
 
 
 def bind(ctx: AppContext | None) -> None:
     """Give the clock's jobs this process's context (None to unbind when the clock stops)."""
-    _Bound.context = ctx
+    _Bound.context, _Bound.deferrer = ctx, None
+
+
+def queued(ctx: AppContext) -> bool:
+    return ctx.settings.queue == "procrastinate"
+
+
+def deferrer(ctx: AppContext) -> Any:
+    """The App that defers the wake-ups' jobs (queue mode), made once per clock."""
+    if _Bound.deferrer is None:
+        from pipeline.queue.app import deferring_app
+
+        _Bound.deferrer = deferring_app(ctx.settings)
+    return _Bound.deferrer
 
 
 def context() -> AppContext:
@@ -34,8 +49,19 @@ def context() -> AppContext:
 
 
 def wake() -> dict[str, Outcome]:
-    return tasks.wake(context(), datetime.now(UTC), STOP)
+    """The wake-up: the jobs run here (embedded), or are deferred for the workers (queue mode)."""
+    ctx, now = context(), datetime.now(UTC)
+    if queued(ctx):
+        from pipeline.queue.enqueue import enqueue_wake
+
+        return enqueue_wake(ctx, now, deferrer(ctx))
+    return tasks.wake(ctx, now, STOP)
 
 
 def monthly_report() -> Outcome:
-    return tasks.monthly_report(context(), datetime.now(UTC))
+    ctx, now = context(), datetime.now(UTC)
+    if queued(ctx):
+        from pipeline.queue.enqueue import enqueue_report
+
+        return enqueue_report(ctx, now, deferrer(ctx))
+    return tasks.monthly_report(ctx, now)

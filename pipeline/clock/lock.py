@@ -25,6 +25,9 @@ from pipeline.storage.store import Repositories
 log = logging.getLogger(__name__)
 LOCK = "clock"
 PG_LOCK_ID = 7_220_485_301  # any fixed 64-bit number, the same for every clock of this database
+# Advisory locks are per database, not per schema: the key adds the schema's hash, so deployments (or
+# tests) in different schemas of one database each have their clock, and one schema never has two.
+PG_LOCK_KEY = "(CAST(:id AS bigint) + hashtext(current_schema()))"
 # the one advisory lock a clock's own session takes: still held by this backend?
 HELD = text("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted)")
 
@@ -50,7 +53,7 @@ class ClockLock:
     def acquire(self) -> None:
         if self.repos.is_postgres:
             conn = self.repos.engine.connect()
-            if not conn.execute(text("SELECT pg_try_advisory_lock(:id)"), {"id": PG_LOCK_ID}).scalar():
+            if not conn.execute(text(f"SELECT pg_try_advisory_lock({PG_LOCK_KEY})"), {"id": PG_LOCK_ID}).scalar():
                 conn.close()
                 raise ClockBusy("another process holds the PostgreSQL advisory lock")
             conn.commit()
@@ -79,7 +82,7 @@ class ClockLock:
 
     def release(self) -> None:
         if self._conn is not None:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": PG_LOCK_ID})
+            self._conn.execute(text(f"SELECT pg_advisory_unlock({PG_LOCK_KEY})"), {"id": PG_LOCK_ID})
             self._conn.close()
             self._conn = None
         else:

@@ -68,9 +68,20 @@ def run_once(
     lock = ClockLock(ctx.repos, timedelta(seconds=ctx.settings.clock_stale_seconds))
     acquire_or_wait(lock, wait)
     try:
+        if clock_jobs.queued(ctx):  # queue mode: the wake-up's jobs are deferred for the workers
+            from pipeline.queue.enqueue import enqueue_wake
+
+            _ensure_queue_schema(ctx)
+            return enqueue_wake(ctx, now, clock_jobs.deferrer(ctx))
         return tasks.wake(ctx, now, stop)
     finally:
         lock.release()
+
+
+def _ensure_queue_schema(ctx: AppContext) -> None:
+    from pipeline.queue.app import ensure_queue_schema
+
+    ensure_queue_schema(ctx)
 
 
 def run_clock(ctx: AppContext, wait: bool = False) -> None:
@@ -82,6 +93,8 @@ def run_clock(ctx: AppContext, wait: bool = False) -> None:
 
     lock = ClockLock(ctx.repos, timedelta(seconds=ctx.settings.clock_stale_seconds))
     acquire_or_wait(lock, wait)
+    if clock_jobs.queued(ctx):
+        _ensure_queue_schema(ctx)
     executor = ThreadPoolExecutor(1)
     scheduler = build_scheduler(ctx.settings, catch_up_at=datetime.now(UTC), executor=executor)
     heart = BackgroundScheduler(timezone=ctx.settings.tz)
@@ -100,7 +113,10 @@ def run_clock(ctx: AppContext, wait: bool = False) -> None:
     signal.signal(signal.SIGINT, lambda signum, _frame: stop(signal.Signals(signum).name))
     clock_jobs.bind(ctx)
     heart.start()
-    log.info("clock started", extra={"holder": lock.holder, "timezone": ctx.settings.timezone})
+    log.info(
+        "clock started",
+        extra={"holder": lock.holder, "timezone": ctx.settings.timezone, "queue": ctx.settings.queue},
+    )
     try:
         scheduler.start()
     finally:

@@ -131,14 +131,9 @@ class Composer:
         strategy = self.repos.calendar.strategy()
         if strategy is None:
             return Outcome(failures=("no plan imported yet: run `comms calendar import`",))
-        entries = [e for e in self.repos.calendar.entries() if only_entry in (None, e.id)]
-        max_lead = max((c.lead_days for c in strategy.channels), default=0)
-        local = now.astimezone(ZoneInfo(strategy.timezone))
-        occurrences = plan(strategy, entries, (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date())
-        missed_after = {e.id: e.missed_after_hours for e in entries}
         counts = {"editions": 0, "posts": 0, "missed": 0, "failed": 0}
         failures: list[str] = []
-        due_now = due_for_composing(strategy, occurrences, now, missed_after)
+        due_now = self.due(strategy, now, only_entry)
         if only_day is not None:
             due_now = [d for d in due_now if d.occurrence.key == f"{only_entry}@{only_day.isoformat()}"]
         done = self.repos.ledger.states_for([f"compose:{d.occurrence.key}" for d in due_now])
@@ -159,6 +154,14 @@ class Composer:
             counts[kind] += 1
             self.repos.ledger.finish(key, now, detail=kind)
         return Outcome(counts, tuple(failures))
+
+    def due(self, strategy: Strategy, now: datetime, only_entry: str | None = None) -> list[Due]:
+        """The occurrences whose compose time has come at `now` (composed or not: the ledger says)."""
+        entries = [e for e in self.repos.calendar.entries() if only_entry in (None, e.id)]
+        max_lead = max((c.lead_days for c in strategy.channels), default=0)
+        local = now.astimezone(ZoneInfo(strategy.timezone))
+        occurrences = plan(strategy, entries, (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date())
+        return due_for_composing(strategy, occurrences, now, {e.id: e.missed_after_hours for e in entries})
 
     def compose(self, strategy: Strategy, due: Due, now: datetime) -> str:
         occ, channel = due.occurrence, due.channel

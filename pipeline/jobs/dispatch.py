@@ -123,32 +123,59 @@ class Dispatcher:
         strategy = self.repos.calendar.strategy()
         if strategy is None:
             return Outcome(failures=("no plan imported yet",))
-        entries = {e.id: e for e in self.repos.calendar.entries()}
         counts: dict[str, int] = {"sent": 0, "failed": 0, "missed": 0, "held": 0}
         failures: list[str] = []
-        items = self.repos.outbox.items(status="approved")
-        if only_item is not None:
-            items = [i for i in items if i.id == only_item]
-        for decision in decide(items, now, self.repos.control.freeze().paused, strategy, entries):
+        for decision in self._decisions(strategy, now, only_item):
             if self.stop.is_set():
                 break
-            item = decision.item
-            if decision.action == "missed":
-                counts["missed"] += self._window_closed(item, now, decision.reason)
-            elif decision.action == "changed":
-                self._unapproved(item, now, decision.reason)
-                failures.append(f"item {item.id}: {decision.reason}")
-            elif decision.action != "send":
-                counts["held"] += 1
-            else:
-                sent, failed = self.send_item(item, strategy, now, failures)
+            if self._act(decision, now, counts, failures):
+                sent, failed = self.send_item(decision.item, strategy, now, failures)
                 counts["sent"] += sent
                 counts["failed"] += failed
         return Outcome(counts, tuple(failures))
 
+    def _decisions(self, strategy: Strategy, now: datetime, only_item: int | None) -> list[Decision]:
+        entries = {e.id: e for e in self.repos.calendar.entries()}
+        if only_item is not None:
+            one = self.repos.outbox.item(only_item)
+            items = [one] if one is not None and one.status == "approved" else []
+        else:
+            items = self.repos.outbox.items(status="approved")
+        return decide(items, now, self.repos.control.freeze().paused, strategy, entries)
+
+    def _act(self, decision: Decision, now: datetime, counts: dict[str, int], failures: list[str]) -> bool:
+        """Carry out a decision other than `send` (missed, refused, held); True for one to send."""
+        item = decision.item
+        if decision.action == "missed":
+            counts["missed"] += self._window_closed(item, now, decision.reason)
+        elif decision.action == "changed":
+            self._unapproved(item, now, decision.reason)
+            failures.append(f"item {item.id}: {decision.reason}")
+        elif decision.action != "send":
+            counts["held"] += 1
+        return decision.action == "send"
+
     def send_item(self, item: OutboxItem, strategy: Strategy, now: datetime, failures: list[str]) -> tuple[int, int]:
-        """Send one item to every recipient still pending, in batches of claims. A recipient whose
+        """Send one item to every recipient still pending, batch after batch (`Batch`). A recipient whose
         claim another live process holds is left to it; the item settles once nothing is pending."""
+        prepared = self.prepare(item, strategy, failures, now)
+        if prepared is None:
+            return 0, 0
+        results = {"sent": 0, "failed": 0}
+        for number in prepared.batches(self.batch, now):
+            if self.stop.is_set() or not self._still_to_send(item):
+                break
+            for outcome, count in self.send_slice(prepared, number, now, failures).items():
+                results[outcome] = results.get(outcome, 0) + count
+        self.finish_item(item, now)
+        return results["sent"], results["failed"]
+
+    def prepare(
+        self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime, ensure: bool = True
+    ) -> Prepared | None:
+        """The item's adapter, recipients and delivery rows (made once, in a stable order, unless `ensure`
+        is False: a batch job's item was planned, rows and all), or None when it cannot be sent at all
+        (no adapter, no recipients: the item fails, saying why)."""
         channel = strategy.channel(item.channel)
         try:
             adapter = self.adapter_for(item.channel, channel.kind if channel else "unknown")
@@ -157,34 +184,76 @@ class Dispatcher:
             why = self.redact(str(exc))
             self.repos.outbox.settle(item.id, "failed", now, reason=why)
             failures.append(f"item {item.id}: {why}")
-            return 0, 0
+            return None
         if not recipients:
             why = f"no recipients: no active subscriber is in the audiences {', '.join(item.audiences)}"
             self.repos.outbox.settle(item.id, "failed", now, reason=why)
             failures.append(f"item {item.id}: no recipients")
-            return 0, 0
-        self.repos.outbox.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
-        pending = [
-            d
-            for d in self.repos.outbox.deliveries(item.id, status="pending")
-            if d.next_attempt_at is None or d.next_attempt_at <= now
-        ]
+            return None
+        if ensure:
+            self.repos.outbox.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
         active = {email: sub for email, _audience, sub in recipients}
         prefix = f"send:{item.channel}:{item.id}:"
-        gone = [d for d in pending if d.recipient not in active]  # unsubscribed or bounced since queued
-        self._record_unsent(prefix, gone, now, "skipped", GONE)
-        pending = [d for d in pending if d.recipient in active]
-        render = self._renderer(item, active)
-        results = {"sent": 0, "failed": 0}
-        for start in range(0, len(pending), self.batch):
-            if self.stop.is_set() or not self._still_to_send(item):
-                break
-            batch = Batch(self, item, adapter, render, now, failures, prefix, pending[start : start + self.batch])
-            for outcome, count in batch.send().items():
-                results[outcome] = results.get(outcome, 0) + count
-        self.repos.outbox.sync_sent(item.id, prefix, now)
+        deliveries = self.repos.outbox.deliveries(item.id)
+        return Prepared(item, adapter, active, self._renderer(item, active), prefix, deliveries)
+
+    def send_slice(self, prepared: Prepared, number: int, now: datetime, failures: list[str]) -> dict[str, int]:
+        """Send batch `number` of the item's deliveries (a slice of `self.batch` in their stable order):
+        those still pending and due; a recipient who has unsubscribed since is skipped, saying why."""
+        pending = prepared.pending_in(number, self.batch, now)
+        gone = [d for d in pending if d.recipient not in prepared.active]  # unsubscribed or bounced since queued
+        self._record_unsent(prepared.prefix, gone, now, "skipped", GONE)
+        pending = [d for d in pending if d.recipient in prepared.active]
+        if not pending:
+            return {}
+        item = prepared.item
+        return Batch(self, item, prepared.adapter, prepared.render, now, failures, prepared.prefix, pending).send()
+
+    def finish_item(self, item: OutboxItem, now: datetime) -> None:
+        """Bring the delivery rows up to the ledger, and settle the item once nothing is pending."""
+        self.repos.outbox.sync_sent(item.id, f"send:{item.channel}:{item.id}:", now)
         self._settle(item, now)
-        return results["sent"], results["failed"]
+
+    # the queue's two jobs (pipeline.queue): plan an item's batches, then send one batch ---------------
+    def plan_batches(self, item_id: int, now: datetime) -> tuple[Outcome, list[int]]:
+        """The item's decision at `now`, carried out unless it is to send; to send: the numbers of its
+        batches that hold a recipient still to send (each becomes a job). With none left, it settles."""
+        try:
+            strategy = self.repos.calendar.strategy()
+            if strategy is None:
+                return Outcome(failures=("no plan imported yet",)), []
+            counts: dict[str, int] = {"missed": 0, "held": 0}
+            failures: list[str] = []
+            for decision in self._decisions(strategy, now, item_id):
+                if self._act(decision, now, counts, failures):
+                    prepared = self.prepare(decision.item, strategy, failures, now)
+                    numbers = prepared.batches(self.batch, now) if prepared else []
+                    if prepared is not None and not numbers:
+                        self.finish_item(decision.item, now)
+                    return Outcome(counts, tuple(failures)), numbers
+            return Outcome(counts, tuple(failures)), []
+        finally:
+            self.repos.ledger.close()
+
+    def send_batch(self, item_id: int, number: int, now: datetime) -> Outcome:
+        """Send one batch of an item (a queue job): only while the item is still to be sent at `now`;
+        the item settles when its last recipient is done, whichever batch that is."""
+        try:
+            strategy = self.repos.calendar.strategy()
+            decisions = self._decisions(strategy, now, item_id) if strategy is not None else []
+            if strategy is None or not decisions or decisions[0].action != "send":
+                return Outcome()  # held, missed or refused: the item's next planning job says so
+            failures: list[str] = []
+            prepared = self.prepare(decisions[0].item, strategy, failures, now, ensure=False)
+            counts = self.send_slice(prepared, number, now, failures) if prepared else {}
+            if prepared is not None:
+                self.finish_item(prepared.item, now)
+            return Outcome({k: counts.get(k, 0) for k in ("sent", "failed")}, tuple(failures))
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown()
+                self._pool = None
+            self.repos.ledger.close()
 
     def _unapproved(self, item: OutboxItem, now: datetime, reason: str) -> None:
         """An approved item whose content hash is not the approved one (changed outside the life cycle):
@@ -373,6 +442,31 @@ class Dispatcher:
             used = tuple(int(m["id"]) for m in inputs.get("national", []) if m.get("id"))
         event = ItemSettled(item.id, status, now, tuple(delivery_metrics(item, deliveries)), used)
         self.repos.outbox.settle(item.id, status, now, reason=note, event=event)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An item ready to send: its adapter, the active recipients, the renderer, and every delivery row in
+    a stable order (by id), which is what batch numbers count in."""
+
+    item: OutboxItem
+    adapter: ChannelAdapter
+    active: dict[str, Subscriber | None]
+    render: Callable[[str, str], tuple[str, str]]
+    prefix: str
+    deliveries: list[Delivery]
+
+    def pending_in(self, number: int, size: int, now: datetime) -> list[Delivery]:
+        """Batch `number`'s deliveries still to send at `now` (pending, and not waiting for a retry)."""
+        return [
+            d
+            for d in self.deliveries[number * size : (number + 1) * size]
+            if d.status == "pending" and (d.next_attempt_at is None or d.next_attempt_at <= now)
+        ]
+
+    def batches(self, size: int, now: datetime) -> list[int]:
+        """The numbers of the batches with something to send at `now`."""
+        return [n for n in range((len(self.deliveries) + size - 1) // size) if self.pending_in(n, size, now)]
 
 
 class Batch:

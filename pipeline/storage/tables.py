@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -362,3 +362,14 @@ class CommentRow(SQLModel, table=True):
 def table(model: type[SQLModel]) -> Table:
     """The Core table behind a model, for the few hot paths that skip the ORM."""
     return model.__table__  # type: ignore[attr-defined, no-any-return]
+
+
+class RateBucketRow(SQLModel, table=True):
+    """Sends per provider credential (never the secret itself: a digest or an account name) in one
+    bucket of a limit's period (a sixtieth of it), shared by every process (`rate_limits`)."""
+
+    __tablename__ = "rate_buckets"
+    credential: str = Field(primary_key=True, max_length=100)
+    period: int = Field(primary_key=True)  # the limit's period, in seconds
+    bucket: int = Field(sa_column=Column(BigInteger, primary_key=True))  # epoch seconds // (period / 60)
+    count: int = 0

@@ -260,8 +260,9 @@ def test_the_migration_goes_down_and_up_again(store: Repositories) -> None:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0006")
         assert current_revision(conn) == "0006"
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "0007")
         assert current_revision(conn) == "0007"
+        command.upgrade(cfg, "head")
     with store.engine.connect() as conn:
         assert conn.execute(text("select value from metrics")).scalar_one() == 10
 

@@ -1,0 +1,146 @@
+"""The queue's tasks: each a thin call of a job function (`pipeline.jobs.tasks`, `Dispatcher`) with the
+context the worker built once at start-up (`bind`), as the clock's jobs do. Arguments are ids only.
+
+Jobs are sized for work: collect one feed; compose one occurrence; plan one item's batches; send one
+batch of 500 recipients (in a stable order, so a retried batch resumes from its unsent rows); report
+one month. A job acts as of the moment it starts; whether there is anything to do is the ledger's say,
+so a job run twice, late or after a crash does no work twice.
+
+A job's outcome goes to the job-run log (`comms status`) as in the clock. A crash (an exception that is
+no `CommsError`) is recorded there and raised again, so procrastinate marks the job failed, retries it
+where the task says so, and `comms jobs` lists it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import procrastinate
+
+from pipeline.context import AppContext
+from pipeline.errors import CommsError
+from pipeline.jobs import notify, tasks
+from pipeline.jobs.dispatch import Dispatcher
+from pipeline.queue.app import COLLECT, COMPOSE, PRIORITY, REPORT, SEND, Enqueuer, JobSpec
+from pipeline.records import Outcome
+from pipeline.storage.ledger import LedgerStore
+
+# A crashed job (a database blip, say) is tried again after 10 s, 20 s, 40 s...; the ledger makes it safe.
+RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=10)
+
+
+class JobCrashed(Exception):
+    """A job ended in an unexpected exception (recorded in the job-run log with its traceback)."""
+
+
+class _Bound:
+    context: AppContext | None = None
+    app: object | None = None  # the deferring App (`pipeline.queue.app.deferring_app`)
+
+
+def bind(ctx: AppContext | None, app: object | None = None) -> None:
+    """Give the tasks this process's context, and the App that defers follow-up jobs (None: unbind)."""
+    _Bound.context, _Bound.app = ctx, app
+
+
+def context() -> AppContext:
+    if _Bound.context is None:
+        raise CommsError("the queue's tasks run only inside `comms worker`, which binds its context first")
+    return _Bound.context
+
+
+def _run(name: str, now: datetime, job: Callable[[], Outcome]) -> str:
+    crashed: list[BaseException] = []
+
+    def guarded() -> Outcome:
+        try:
+            return job()
+        except CommsError:
+            raise
+        except Exception as exc:
+            crashed.append(exc)
+            raise
+
+    outcome = tasks.run_job(context(), name, now, guarded)
+    if crashed:
+        raise JobCrashed(f"{name}: {type(crashed[0]).__name__}: {crashed[0]}") from crashed[0]
+    return outcome.summary()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def job_dispatcher(ctx: AppContext) -> Dispatcher:
+    """A dispatcher for one job, with a ledger of its own on the shared engine: its sending threads'
+    connections are closed when the job ends without touching another job's (several run at once in a
+    worker). It claims as this process, so a claim it gives back is this process's to give."""
+    process = ctx.repos.ledger
+    ledger = LedgerStore(ctx.repos.engine, owner=process.owner, lease=process.lease, clock=process.clock)
+    return Dispatcher(replace(ctx.repos, ledger=ledger), ctx.settings, ctx.adapter_for)
+
+
+def collect_feed(feed_id: int) -> str:
+    ctx, now = context(), _now()
+    return _run("collect", now, lambda: tasks.collect_feed(ctx, feed_id, now))
+
+
+def compose_occurrence(entry: str, day: str) -> str:
+    ctx, now = context(), _now()
+    return _run("compose", now, lambda: tasks.compose_occurrence(ctx, entry, date.fromisoformat(day), now))
+
+
+def dispatch_item(item_id: int) -> str:
+    """Plan one item: carry out its decision, or defer a job for each batch with recipients still to
+    send (all in one transaction; a batch already waiting is not deferred twice)."""
+    ctx, now = context(), _now()
+
+    def plan() -> Outcome:
+        outcome, numbers = job_dispatcher(ctx).plan_batches(item_id, now)
+        specs = [batch_job(item_id, n) for n in numbers]
+        deferred = Enqueuer(ctx.repos.engine, _Bound.app).defer(specs) if specs else 0
+        return Outcome({**outcome.counts, "batches": deferred}, outcome.failures)
+
+    return _run("dispatch", now, plan)
+
+
+def batch_job(item_id: int, number: int) -> JobSpec:
+    """A batch's job: one waiting at a time (queueing lock), and one running at a time (lock), so two
+    workers never hold the same batch."""
+    key = f"send:{item_id}:{number}"
+    return JobSpec("dispatch_batch", {"item_id": item_id, "batch": number}, queueing_lock=key, lock=key)
+
+
+def dispatch_batch(item_id: int, batch: int) -> str:
+    ctx, now = context(), _now()
+    return _run("dispatch", now, lambda: job_dispatcher(ctx).send_batch(item_id, batch, now))
+
+
+def notify_staff() -> str:
+    ctx, now = context(), _now()
+    return _run("notify", now, lambda: notify.notify_staff(ctx, now))
+
+
+def report_month(month: str) -> str:
+    ctx, now = context(), _now()
+    return _run("report", now, lambda: tasks.report_month(ctx, month, now))
+
+
+# name: (function, queue, priority)
+TASKS: dict[str, tuple[Callable[..., str], str, int]] = {
+    "collect_feed": (collect_feed, COLLECT, PRIORITY[COLLECT]),
+    "compose_occurrence": (compose_occurrence, COMPOSE, PRIORITY[COMPOSE]),
+    "dispatch_item": (dispatch_item, SEND, PRIORITY[SEND]),
+    "dispatch_batch": (dispatch_batch, SEND, PRIORITY[SEND]),
+    "notify_staff": (notify_staff, SEND, PRIORITY[SEND] - 10),
+    "report_month": (report_month, REPORT, PRIORITY[REPORT]),
+}
+
+
+def register(app: Any) -> None:
+    """Register every task on `app`, named `comms:NAME`."""
+    for name, (function, queue, priority) in TASKS.items():
+        app.task(name=f"comms:{name}", queue=queue, priority=priority, retry=RETRY)(function)
