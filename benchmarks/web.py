@@ -113,42 +113,46 @@ def seed(tmp: Path, items: int, subscribers: int) -> int:
 
 
 def bare(tmp: Path, item_id: int, runs: int) -> dict[str, float]:
-    """p95 seconds of each page's reads, run in-process through the same use cases, without HTTP or HTML."""
-    from pipeline.app import make_pipeline
+    """p95 seconds of each page's work without HTTP or HTML: the same use cases the views call, in-process."""
+    from pipeline.context import open_context
     from pipeline.services.actor import Actor, Role
     from pipeline.services.outbox import OutboxService
+    from pipeline.services.preview import ItemPreviewService
+    from pipeline.services.queue import QueueService
     from pipeline.settings import load_settings
 
     env = _env(tmp)
-    p = make_pipeline(load_settings(environ={k: v for k, v in env.items() if k.startswith("COMMS_")}, env_file=None))
+    ctx = open_context(load_settings(environ={k: v for k, v in env.items() if k.startswith("COMMS_")}, env_file=None))
     who = Actor.person("approver0@thurrock.gov.uk", Role.APPROVER)
-    outbox = OutboxService.of(p)
-    queries = {
-        "queue": lambda: (
-            outbox.list_items(who, status="awaiting_approval"),  # type: ignore[arg-type]
-            p.repos.outbox.items(status="approved", due_from=NOW, due_to=NOW + timedelta(hours=48)),
-            outbox.list_items(who, status="failed"),  # type: ignore[arg-type]
-            outbox.list_items(who, status="missed"),  # type: ignore[arg-type]
-            p.repos.outbox.status_counts(),
-            p.repos.control.freeze(),
-        ),
-        "item": lambda: (
-            outbox.show(who, item_id),
-            outbox.history(who, item_id),
-            outbox.edition_blocks(who, item_id),
-            p.repos.control.freeze(),
-            p.repos.outbox.status_counts(),
-        ),
-    }
+    outbox, items, queue = OutboxService.of(ctx), ItemPreviewService.of(ctx), QueueService.of(ctx)
+
+    def shared() -> None:  # what every page's layout reads: the navigation's counts and the freeze
+        ctx.repos.outbox.status_counts()
+        ctx.repos.control.freeze()
+
+    def item_page() -> None:
+        outbox.show(who, item_id)
+        outbox.history(who, item_id)
+        items.preview(who, item_id)
+        items.recipients_by_audience(who, item_id)
+        items.checks(who, item_id)
+        items.provenance(who, item_id)
+        shared()
+
+    def queue_page() -> None:
+        queue.queue(who, NOW)
+        shared()
+
+    pages = {"queue": queue_page, "item": item_page}
     out = {}
-    for name, fn in queries.items():
+    for name, fn in pages.items():
         times = []
         for _ in range(runs):
             started = time.perf_counter()
             fn()
             times.append(time.perf_counter() - started)
         out[name] = _p95(times)
-    p.close()
+    ctx.close()
     return out
 
 
