@@ -27,7 +27,7 @@ COPY --chmod=755 <<'SH' /usr/local/bin/comms-process
 set -e
 case "$1" in
   clock) shift; exec comms run "$@" ;;
-  web) shift; exec comms serve --host 0.0.0.0 --port "${PORT:-8000}" "$@" ;;
+  web) shift; exec comms web --host 0.0.0.0 --port "${PORT:-8000}" "$@" ;;
   worker) shift; exec comms worker "$@" ;;
   *) exec comms "$@" ;;
 esac

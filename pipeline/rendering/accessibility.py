@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from html.parser import HTMLParser
 
@@ -42,7 +43,17 @@ class _Scan(HTMLParser):
 
 
 def check_edition(subject: str, html: str, text: str) -> list[str]:
-    """Every problem found: alt text, lang, heading order, vague link text, subject length, text part."""
+    """Every problem found: alt text, lang, heading order, vague link text, subject length, text part.
+    The same edition is checked once per process (the item page shows the result at every view)."""
+    return list(_checked(subject, html, text))
+
+
+@functools.lru_cache(maxsize=32)
+def _checked(subject: str, html: str, text: str) -> tuple[str, ...]:
+    return tuple(_check(subject, html, text))
+
+
+def _check(subject: str, html: str, text: str) -> list[str]:
     scan = _Scan()
     scan.feed(html)
     problems = list(scan.problems)

@@ -18,7 +18,7 @@ from pipeline.services.outbox import approval_refusal
 from pipeline.services.permissions import Permission, can, require
 
 SOON = timedelta(hours=48)
-LIMIT = 50  # rows per section unless all are asked for
+LIMIT = 25  # rows per section unless all are asked for ("Show all N")
 
 
 @dataclass(frozen=True)
