@@ -8,6 +8,7 @@ within `WINDOW`, further attempts are refused until the window passes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -34,7 +35,13 @@ MAX_FAILURES_PER_ACCOUNT = 5
 MAX_FAILURES_PER_ADDRESS = 20
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 _hasher = PasswordHasher()
-_DUMMY = _hasher.hash("a password nobody has, so a missing account costs the same time")
+
+
+@functools.cache
+def _dummy() -> str:
+    """A hash to check a missing account's password against, so it costs the same time (made on first
+    use: every command imports this module, and hashing takes a while)."""
+    return _hasher.hash("a password nobody has, so a missing account costs the same time")
 
 
 def normalise_email(email: str) -> str:
@@ -182,7 +189,7 @@ class UserService:
             )
         stored = self.users.password_hash(email)
         try:
-            ok = _hasher.verify(stored or _DUMMY, password[:MAX_PASSWORD]) and stored is not None
+            ok = _hasher.verify(stored or _dummy(), password[:MAX_PASSWORD]) and stored is not None
         except (VerificationError, InvalidHashError):
             ok = False
         user = self.users.user(email) if ok else None
