@@ -296,8 +296,9 @@ def results(quick: bool) -> list[Result]:
                 f"p95 {f['p95'] * 1000:.0f} ms server time; wrk p99 {f['wrk_p99']}; the page's work bare p95 "
                 f"{figures['bare'][page] * 1000:.1f} ms; non-2xx {f['non_2xx']}"
             )
-            target = "p95 server time < 200 ms at 10 signed-in users" if mode == "users" else "report only"
-            met = f["p95"] < 0.2 if mode == "users" else None
+            judged = mode == "users" and not quick  # a 3 s smoke run's p95 is its slowest few requests
+            target = "p95 server time < 200 ms at 10 signed-in users" if judged else "report only"
+            met = f["p95"] < 0.2 if judged else None
             label = f"web-{page}-{mode}-{server}"
             out.append(Result(label, f["served"], "request", f["p95"], figures["bare"][page], 0.0, target, met, [note]))
     return out
