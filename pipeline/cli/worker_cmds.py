@@ -7,7 +7,9 @@ import argparse
 from pipeline.cli import common
 from pipeline.queue.admin import STATUSES, JobsView
 from pipeline.queue.app import QUEUES
-from pipeline.queue.worker import open_worker, run_worker
+
+# procrastinate (the `postgres` extra) is imported only by `comms worker` itself: every other command, and
+# the embedded default installed with a plain `pip install .`, runs without it.
 
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -34,6 +36,8 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from pipeline.queue.worker import open_worker, run_worker
+
     settings = common.settings(args)
     p = args._context = open_worker(settings, args.concurrency)  # closed by main when the worker stops
     run_worker(p, args.concurrency, args.queue)

@@ -17,8 +17,7 @@ from sqlalchemy.engine import Engine
 
 from pipeline.context import AppContext
 from pipeline.errors import CommsError, NotFound
-from pipeline.queue.app import deferring_app
-from pipeline.queue.worker import STALLED_BEATS
+from pipeline.queue.app import STALLED_BEATS, deferring_app
 from pipeline.settings import Settings
 from pipeline.storage.queue_schema import queue_schema_present
 

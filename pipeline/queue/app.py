@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 # Queues, and the priority of their jobs: sends first, then composing, collecting, and the report.
 SEND, COMPOSE, COLLECT, REPORT = "send", "compose", "collect", "report"
 QUEUES = (SEND, COMPOSE, COLLECT, REPORT)
+STALLED_BEATS = 3  # a worker silent this many heartbeats is stalled
 PRIORITY = {SEND: 100, COMPOSE: 50, COLLECT: 20, REPORT: 0}
 
 

@@ -24,13 +24,22 @@ from typing import Any
 
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.errors import CommsError, SettingsError
-from pipeline.queue.app import COLLECT, COMPOSE, QUEUES, REPORT, SEND, deferring_app, ensure_queue_schema, make_app
+from pipeline.queue.app import (
+    COLLECT,
+    COMPOSE,
+    QUEUES,
+    REPORT,
+    SEND,
+    STALLED_BEATS,
+    deferring_app,
+    ensure_queue_schema,
+    make_app,
+)
 from pipeline.queue.tasks import bind
 from pipeline.settings import Settings
 from pipeline.storage.store import open_repositories
 
 log = logging.getLogger(__name__)
-STALLED_BEATS = 3  # a worker silent this many heartbeats is stalled
 
 
 def open_worker(settings: Settings, concurrency: int) -> Pipeline:
