@@ -89,8 +89,9 @@ class ControlService:
         """The next `count` things due to go out: queued items not yet sent, and planned occurrences not
         composed yet (from the imported plan, the calendar rules applied), soonest first."""
         pending = {ItemStatus.DRAFT, ItemStatus.AWAITING_APPROVAL, ItemStatus.APPROVED}
-        queued = [i for i in self.outbox.items(due_from=now) if i.status in pending]
-        known = {i.occurrence_key for i in self.outbox.items(due_from=now)}
+        upcoming = self.outbox.items(due_from=now)
+        queued = [i for i in upcoming if i.status in pending]
+        known = {i.occurrence_key for i in upcoming}
         out = [DueNext(i.due_at, i.title, i.channel, i.status, i.id) for i in queued]
         strategy = self.calendar.strategy() if self.calendar is not None else None
         if strategy is not None and self.calendar is not None:

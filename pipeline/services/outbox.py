@@ -56,7 +56,6 @@ CANCEL = Move(
 RETRY = Move("retried", S.AWAITING_APPROVAL, frozenset({S.FAILED, S.MISSED}), Permission.DRAFT)
 MOVES = {m.verb: m for m in (APPROVE, REJECT, CANCEL, RETRY)}
 EDITABLE = frozenset(S) - {S.SENT, S.CANCELLED}
-EDITABLE_FIELDS = ("subject", "body", "html")
 
 RenderEdition = Callable[[dict[str, Any]], tuple[str, str, list[str]]]
 """An edition's inputs to its HTML, plain text and accessibility problems (`rendering.edition`)."""
