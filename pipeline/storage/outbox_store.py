@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Unpack
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import String, func, literal, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -538,32 +538,24 @@ class OutboxStore(StoreBase):
             return conn.execute(core_select(deliveries.c.id).where(*mine).limit(1)).first() is not None
 
     def sync_sent(self, item_id: int, key_prefix: str, now: datetime, recipients: list[str] | None = None) -> int:
-        """Mark pending deliveries sent where the ledger says their send is done (one query each way);
-        only these `recipients`' (a batch's), if given."""
+        """Mark pending deliveries sent where the ledger says their send is done (key `key_prefix` +
+        recipient), in one statement (UPDATE ... FROM the ledger, by its key); only these
+        `recipients`' (a batch's), if given. Returns how many."""
         deliveries, ledger = table(DeliveryRow), table(LedgerRow)
-        done_q = select(ledger.c.key, ledger.c.detail).where(ledger.c.state == "done")
-        pending_q = select(deliveries.c.id, deliveries.c.recipient).where(
-            deliveries.c.outbox_id == item_id, deliveries.c.status == "pending"
+        stmt = (
+            update(deliveries)
+            .where(
+                deliveries.c.outbox_id == item_id,
+                deliveries.c.status == "pending",
+                ledger.c.key == literal(key_prefix, String) + deliveries.c.recipient,
+                ledger.c.state == "done",
+            )
+            .values(status="sent", sent_at=now, external_id=ledger.c.detail, attempts=deliveries.c.attempts + 1)
         )
-        if recipients is None:
-            done_q = done_q.where(ledger.c.key.startswith(key_prefix))
-        else:
-            done_q = done_q.where(ledger.c.key.in_([key_prefix + r for r in recipients]))
-            pending_q = pending_q.where(deliveries.c.recipient.in_(recipients))
+        if recipients is not None:
+            stmt = stmt.where(deliveries.c.recipient.in_(recipients))
         with self.engine.begin() as conn:
-            done: dict[str, str] = dict(conn.execute(done_q).all())
-            pending = conn.execute(pending_q).all()
-            rows = [{"row_id": i, "mid": done[key_prefix + r]} for i, r in pending if key_prefix + r in done]
-            if rows:
-                stmt = (
-                    update(deliveries)
-                    .where(deliveries.c.id == bindparam("row_id"))
-                    .values(
-                        status="sent", sent_at=now, external_id=bindparam("mid"), attempts=deliveries.c.attempts + 1
-                    )
-                )
-                conn.execute(stmt, rows)
-            return len(rows)
+            return int(conn.execute(stmt).rowcount)
 
     def reset_failed_deliveries(self, item_id: int) -> int:
         """Make the item's failed deliveries pending again and reopen their send claims, in one

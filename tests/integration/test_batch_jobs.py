@@ -5,24 +5,39 @@ process keeps for an item is never used for a changed version of it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from pipeline.app import Pipeline
+from pipeline.app import Pipeline, make_pipeline
 from pipeline.jobs.batch_jobs import plan_batches, send_batch
 from pipeline.jobs.dispatch import Dispatcher
 from pipeline.jobs.prepared import Personalisers
 from pipeline.localservers import Mailbox
 from pipeline.records import OutboxItem
+from pipeline.settings import Settings
+from tests.conftest import _reset_postgres
 
 COMPOSE_AT = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
 SEND_AT = datetime(2026, 11, 5, 8, 1, tzinfo=UTC)  # a minute after the bulletin's time
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def on_each_database(request: pytest.FixtureRequest, settings: Settings) -> Iterator[Pipeline]:
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+        settings = settings.model_copy(update={"database_url": url})
+    p = make_pipeline(settings)
+    yield p
+    p.close()
+
+
 @pytest.fixture
-def approved(pipeline: Pipeline) -> tuple[Pipeline, OutboxItem]:
+def approved(on_each_database: Pipeline) -> tuple[Pipeline, OutboxItem]:
+    pipeline = on_each_database
     pipeline.import_plan(now=COMPOSE_AT)
     pipeline.import_subscribers()
     pipeline.compose(COMPOSE_AT, entry="headteacher-bulletin")
