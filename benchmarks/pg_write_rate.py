@@ -73,8 +73,8 @@ def main() -> None:
         p.repos.outbox.ensure_deliveries(item_id, rows)
         print(f"deliveries: {args.keys:,} rows in {time.perf_counter() - began:.2f} s, "
               f"{args.keys / (time.perf_counter() - began):,.0f} rows/s", flush=True)  # fmt: skip
-        for writers in args.writers:
-            keys = [f"send:w{writers}:{item_id}:{r}" for r, _a in rows]
+        for round_, writers in enumerate(args.writers):
+            keys = [f"send:round{round_}:{item_id}:{r}" for r, _a in rows]  # new keys each round
             began = time.perf_counter()
             ledger.claim_many(keys, "send", now)
             claimed = time.perf_counter() - began
