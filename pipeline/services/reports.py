@@ -182,7 +182,10 @@ class ReportService:
 
     def queue(self, actor: Actor, month: str, audience: str, channel: str, now: datetime) -> QueuedReport:
         """Queue the monthly report as an email to an audience (the board, members), awaiting approval
-        like any other item, with the actor recorded as who queued it."""
+        like any other item, with the actor recorded as who queued it. A person with a role needs to be
+        able to draft (a viewer reads the report, but cannot put an email in the queue)."""
+        if actor.role is not None:
+            require(actor, Permission.DRAFT)
         strategy = self.calendar.strategy()
         found = strategy.channel(channel) if strategy else None
         if found is None or found.kind != "email" or strategy is None or strategy.audience(audience) is None:
@@ -207,6 +210,15 @@ class ReportService:
             created_by=actor.name,
         )
         return QueuedReport(item)
+
+
+def current_month(now: datetime, tz: ZoneInfo) -> str:
+    return f"{now.astimezone(tz):%Y-%m}"
+
+
+def current_quarter(now: datetime, tz: ZoneInfo) -> str:
+    local = now.astimezone(tz)
+    return f"{local.year}Q{(local.month - 1) // 3 + 1}"
 
 
 def _occurrence_day(key: str) -> date:
