@@ -39,6 +39,7 @@ def _state(row: FeedRow) -> FeedState:
         row.retired,
         row.next_poll_at,
         row.items_seen,
+        bool(row.paused),
     )
 
 
@@ -81,12 +82,25 @@ class FeedStore(StoreBase):
             s.add(row)
             return True
 
+    def set_paused(self, url: str, paused: bool) -> bool:
+        with self.session() as s:
+            row = s.exec(select(FeedRow).where(FeedRow.url == url)).first()
+            if row is None or row.retired:
+                return False
+            row.paused = paused
+            s.add(row)
+            return True
+
     def all(self) -> list[FeedState]:
         with self.session() as s:
             return [_state(r) for r in s.exec(select(FeedRow).order_by(FeedRow.name))]
 
     def due(self, now: datetime) -> list[FeedState]:
-        return [f for f in self.all() if not f.retired and (f.next_poll_at is None or f.next_poll_at <= now)]
+        return [
+            f
+            for f in self.all()
+            if not f.retired and not f.paused and (f.next_poll_at is None or f.next_poll_at <= now)
+        ]
 
     def record_fetch(
         self,

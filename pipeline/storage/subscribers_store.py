@@ -62,6 +62,16 @@ class SubscriberStore(StoreBase):
                 q = q.where(SubscriberRow.status == status)
             return [_sub(r) for r in s.exec(q)]
 
+    def find(self, email: str) -> Subscriber | None:
+        with self.session() as s:
+            row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
+            return None if row is None else _sub(row)
+
+    def emails(self) -> set[str]:
+        rows = table(SubscriberRow)
+        with self.engine.connect() as conn:
+            return set(conn.execute(core_select(rows.c.email)).scalars())
+
     def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
         """Active subscribers in any of `audiences`: (address, the audience matched, subscriber).
 

@@ -78,6 +78,7 @@ class FeedRow(SQLModel, table=True):
     retired: bool = False
     next_poll_at: datetime | None = None
     items_seen: int = 0
+    paused: bool = False  # not polled until resumed (0010)
 
 
 class MessageRow(SQLModel, table=True):

@@ -1,0 +1,24 @@
+"""feeds.paused: a feed paused from the web workspace is not polled until resumed
+
+Revision ID: 0010
+Revises: 0008
+Create Date: 2026-11-22 21:45:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0010'
+down_revision = '0008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('feeds') as batch:
+        batch.add_column(sa.Column('paused', sa.Boolean(), nullable=False, server_default=sa.false()))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('feeds') as batch:
+        batch.drop_column('paused')
