@@ -24,7 +24,7 @@ from pipeline.services.permissions import Permission
 from pipeline.services.reports import current_month
 from pipeline.web import uploads
 from pipeline.web.auth import actor, ctx, now, requires
-from pipeline.web.forms import file_problems, sentence
+from pipeline.web.forms import choices, file_problems, sentence
 
 bp = Blueprint("metrics", __name__)
 Page = tuple[str, int]
@@ -47,7 +47,7 @@ def figure_value(value: float) -> str:
 
 class FigureForm(FlaskForm):
     objective = SelectField("Objective", validators=[DataRequired("Choose the objective the figure counts towards")])
-    metric = SelectField("Metric", choices=[(m, m.replace("_", " ")) for m in METRICS])
+    metric = SelectField("Metric", choices=choices((m, m.replace("_", " ")) for m in METRICS))
     month = StringField("Month", validators=[DataRequired("Enter the month, for example 2026-11"), MONTH])
     value = FloatField("Value", validators=[InputRequired("Enter the value, a number")])
     channel = SelectField("Channel (optional)", validators=[Optional()])
@@ -60,7 +60,7 @@ class CorrectForm(FlaskForm):
 
 
 class ImportOptions(FlaskForm):
-    format = SelectField("What the file is", choices=[(f, FORMAT_NAMES.get(f, f)) for f in FORMATS])
+    format = SelectField("What the file is", choices=choices((f, FORMAT_NAMES.get(f, f)) for f in FORMATS))
     objective = SelectField("Objective (when the file does not say)", validators=[Optional()])
     channel = SelectField("Channel (when the file does not say)", validators=[Optional()])
     audience = SelectField("Audience (when the file does not say)", validators=[Optional()])
@@ -79,9 +79,11 @@ def _choose(form: FigureForm | ImportOptions, optional: bool) -> None:
     strategy = ctx().repos.calendar.strategy()
     none = [("", "None")] if optional else []
     objectives = [(o.code, f"{o.code}. {o.title}") for o in (strategy.objectives if strategy else ())]
-    form.objective.choices = ([("", "Choose an objective")] if not optional else none) + objectives
-    form.channel.choices = [("", "None")] + [(c.code, c.name) for c in (strategy.channels if strategy else ())]
-    form.audience.choices = [("", "None")] + [(a.code, a.name) for a in (strategy.audiences if strategy else ())]
+    form.objective.choices = choices(([("", "Choose an objective")] if not optional else none) + objectives)
+    form.channel.choices = choices([("", "None")] + [(c.code, c.name) for c in (strategy.channels if strategy else ())])
+    form.audience.choices = choices(
+        [("", "None")] + [(a.code, a.name) for a in (strategy.audiences if strategy else ())]
+    )
 
 
 def _forms(figure: FigureForm | None = None, upload: ImportForm | None = None) -> tuple[FigureForm, ImportForm]:

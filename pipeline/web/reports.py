@@ -25,7 +25,7 @@ from pipeline.services.reports import (
     current_quarter,
 )
 from pipeline.web.auth import actor, ctx, now, requires
-from pipeline.web.forms import sentence
+from pipeline.web.forms import choices, sentence
 
 bp = Blueprint("reports", __name__)
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -41,8 +41,10 @@ class QueueReportForm(FlaskForm):
 def _queue_form() -> QueueReportForm:
     form = QueueReportForm()
     strategy = ctx().repos.calendar.strategy()
-    form.audience.choices = [(a.code, a.name) for a in (strategy.audiences if strategy else ())]
-    form.channel.choices = [(c.code, c.name) for c in (strategy.channels if strategy else ()) if c.kind == "email"]
+    form.audience.choices = choices([(a.code, a.name) for a in (strategy.audiences if strategy else ())])
+    form.channel.choices = choices(
+        [(c.code, c.name) for c in (strategy.channels if strategy else ()) if c.kind == "email"]
+    )
     return form
 
 
