@@ -59,6 +59,9 @@ class CorrectForm(FlaskForm):
     value = FloatField("New value", validators=[InputRequired("Enter the new value, a number")])
 
 
+OPTIONS = ("format", "objective", "channel", "audience", "month")
+
+
 class ImportOptions(FlaskForm):
     format = SelectField("What the file is", choices=choices((f, FORMAT_NAMES.get(f, f)) for f in FORMATS))
     objective = SelectField("Objective (when the file does not say)", validators=[Optional()])
@@ -241,8 +244,7 @@ def preview() -> Page:
     except CommsError as exc:
         uploads.drop(token)
         return _page(upload=form, status=400, errors=[(None, sentence(exc))])
-    confirm = ConfirmImportForm(formdata=None, obj=form)
-    confirm.upload.data = token
+    confirm = ConfirmImportForm(formdata=None, data={name: form[name].data for name in OPTIONS} | {"upload": token})
     _choose(confirm, optional=True)
     return render_template("web/metrics_preview.html", title="Check the import", shown=shown, form=confirm), 200
 
