@@ -60,6 +60,7 @@ class CorrectForm(FlaskForm):
 
 
 OPTIONS = ("format", "objective", "channel", "audience", "month")
+IMPORT = "import"  # the upload form's prefix: its fields' ids differ from the figure form's on the same page
 
 
 class ImportOptions(FlaskForm):
@@ -90,7 +91,7 @@ def _choose(form: FigureForm | ImportOptions, optional: bool) -> None:
 
 
 def _forms(figure: FigureForm | None = None, upload: ImportForm | None = None) -> tuple[FigureForm, ImportForm]:
-    figure, upload = figure or FigureForm(), upload or ImportForm()
+    figure, upload = figure or FigureForm(), upload or ImportForm(prefix=IMPORT)
     _choose(figure, optional=False)
     _choose(upload, optional=True)
     if not figure.month.data:
@@ -232,7 +233,7 @@ def _options(form: ImportOptions) -> dict[str, Any]:
 @bp.route("/metrics/import/preview", methods=["POST"])
 @requires(Permission.PLAN)
 def preview() -> Page:
-    _, form = _forms(upload=ImportForm())
+    _, form = _forms(upload=ImportForm(prefix=IMPORT))
     if not form.validate_on_submit():
         return _page(upload=form, status=400)
     token, path = uploads.keep(form.file.data, "figures.csv")

@@ -98,7 +98,11 @@ def _preview(client: FlaskClient, content: bytes, name: str = "2026-11-by-hand.c
     page = client.get("/metrics").text
     response = client.post(
         "/metrics/import/preview",
-        data={"csrf_token": csrf_token(page), "format": "generic", "file": (io.BytesIO(content), name)},
+        data={
+            "import-csrf_token": csrf_token(page),
+            "import-format": "generic",
+            "import-file": (io.BytesIO(content), name),
+        },
         content_type="multipart/form-data",
     )
     return response.status_code, response.text
