@@ -13,7 +13,7 @@ from content_calendar.plan import month_bounds, plan
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
 from pipeline.ports import CalendarRepository, LedgerRepository, MetricsRepository, OutboxRepository
-from pipeline.records import DeliveryStatus, ItemStatus, OutboxItem
+from pipeline.records import DeliveryStatus, ItemStatus, MetricPoint, OutboxItem
 from pipeline.rendering.render import Renderer
 from pipeline.reporting.files import render_quarterly_html, render_report_html
 from pipeline.reporting.quarterly import QuarterMonth, build_quarterly, quarter_months
@@ -72,6 +72,11 @@ class ReportService:
     ) -> None:
         self.tz, self.renderer = tz, renderer
         self.calendar, self.outbox, self.metrics, self.ledger = calendar, outbox, metrics, ledger
+        # A service lives for one request or command: a month read or reported twice in it (the page's
+        # monthly report and the quarter it falls in) is read and built once.
+        self._data: dict[str, MonthData] = {}
+        self._reports: dict[tuple[str, datetime], dict[str, Any]] = {}
+        self._totals: dict[str, list[MetricPoint]] = {}
 
     @classmethod
     def of(cls, ctx: AppContext) -> ReportService:
@@ -79,6 +84,21 @@ class ReportService:
         return cls(ctx.settings.tz, ctx.renderer, repos.calendar, repos.outbox, repos.metrics, repos.ledger)
 
     def month_data(self, month: str) -> MonthData:
+        if month not in self._data:
+            self._data[month] = self._month_data(month)
+        return self._data[month]
+
+    def _month_totals(self, month: str) -> list[MetricPoint]:
+        if month not in self._totals:
+            self._totals[month] = self.metrics.totals(*month_bounds(month))
+        return self._totals[month]
+
+    def _report(self, month: str, now: datetime) -> dict[str, Any]:
+        if (month, now) not in self._reports:
+            self._reports[(month, now)] = build_report(self.month_data(month), now)
+        return self._reports[(month, now)]
+
+    def _month_data(self, month: str) -> MonthData:
         strategy = self.calendar.strategy()
         if strategy is None:
             raise NotFound("no plan imported yet: run `comms calendar import` first")
@@ -99,7 +119,7 @@ class ReportService:
             planned=tuple(plan(strategy, self.calendar.entries(), first, last)),
             items=tuple(items),
             deliveries={i.id: tuple(self.outbox.deliveries(i.id)) for i in items},
-            metrics=tuple(p for m in months for p in self.metrics.totals(*month_bounds(m))),
+            metrics=tuple(p for m in months for p in self._month_totals(m)),
             edition_failures=failures,
         )
 
@@ -107,7 +127,7 @@ class ReportService:
         """The monthly report against the objectives as produced at `now`, as a dict (see
         `pipeline.reporting.report`): a month not ended yet is reported to date."""
         require(actor, Permission.VIEW)
-        return build_report(self.month_data(month), now)
+        return self._report(month, now)
 
     def monthly_file(self, actor: Actor, month: str, fmt: str, produced: datetime) -> str:
         """The monthly report as html (for A4), csv or json."""
@@ -143,7 +163,7 @@ class ReportService:
                 months.append(QuarterMonth(month, None, len(planned), by_objective, written))
                 continue
             data = self.month_data(month)
-            report = build_report(data, now)
+            report = self._report(month, now)
             end = datetime.fromisoformat(report["period"]["as_of"]) if report["period"]["to_date"] else None
             for item in data.items:
                 if end is not None and item.due_at > end:
