@@ -137,7 +137,9 @@ class ControlRepository(Protocol):
 class FeedRepository(Protocol):
     """The feed registry, each feed's health and backoff, and the national messages collected."""
 
-    def upsert(self, specs: Iterable[FeedSpec]) -> int: ...
+    def upsert(self, specs: Iterable[FeedSpec], *, revive: bool = False) -> int:
+        """Add or update feeds by URL; with `revive`, a removed feed of the same URL is polled again."""
+        ...
 
     def remove(self, url: str) -> bool: ...
 

@@ -108,7 +108,8 @@ class FeedService:
             self.audit.record(audited(actor, action, datetime.now(UTC), target, detail))
 
     def add(self, actor: Actor, spec: FeedSpec) -> FeedSpec:
-        """Add a feed, or update the one with this URL (its fetch state and health are kept)."""
+        """Add a feed, or update the one with this URL (its fetch state and health are kept); a feed
+        removed earlier is polled again."""
         if not spec.url.strip() or not spec.name.strip():
             raise Invalid("a feed needs a URL and a name")
         if not spec.url.strip().lower().startswith(("http://", "https://")):
@@ -117,7 +118,7 @@ class FeedService:
             raise Invalid("a feed's interval is at least one minute")
         require(actor, Permission.PLAN)
         self._check_codes(spec)
-        self.feeds.upsert([spec])
+        self.feeds.upsert([spec], revive=True)
         self._audit(actor, "feed.added", f"feed:{spec.url}", spec.name)
         return spec
 

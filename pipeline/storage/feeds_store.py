@@ -59,8 +59,9 @@ def _message(row: MessageRow) -> NationalMessage:
 
 
 class FeedStore(StoreBase):
-    def upsert(self, specs: Iterable[FeedSpec]) -> int:
-        """Add or update feeds by URL; their fetch state (ETag, health) is kept."""
+    def upsert(self, specs: Iterable[FeedSpec], *, revive: bool = False) -> int:
+        """Add or update feeds by URL; their fetch state (ETag, health) is kept. With `revive`, a removed
+        (retired) feed of the same URL is polled again."""
         count = 0
         with self.session() as s:
             for spec in specs:
@@ -69,6 +70,8 @@ class FeedStore(StoreBase):
                 row.objectives, row.audiences = list(spec.objectives), list(spec.audiences)
                 row.include, row.exclude = list(spec.include), list(spec.exclude)
                 row.internal = spec.internal
+                if revive and row.retired:
+                    row.retired, row.consecutive_failures, row.next_poll_at = False, 0, None
                 s.add(row)
                 count += 1
         return count

@@ -72,8 +72,12 @@ def test_an_author_adds_pauses_resumes_and_removes_a_feed(team: Pipeline, signed
     assert author.post("/feeds/remove", data={"csrf_token": token, "url": NEW}).status_code == 302
     assert NEW not in [f.spec.url for f in team.repos.feeds.due(later)]
     assert author.post("/feeds/pause", data={"csrf_token": token, "url": NEW}).status_code == 404
+    again = author.post("/feeds/add", data={"csrf_token": token, "url": NEW, "name": "Educate Against Hate"})
+    assert again.status_code == 302
+    assert NEW in [f.spec.url for f in team.repos.feeds.due(later)], "added again: polled again"
     entries, _ = team.repos.audit.entries(action="feed.", limit=10)
-    assert [e.action for e in reversed(entries)] == ["feed.added", "feed.paused", "feed.resumed", "feed.removed"]
+    actions = ["feed.added", "feed.paused", "feed.resumed", "feed.removed", "feed.added"]
+    assert [e.action for e in reversed(entries)] == actions
 
 
 def test_a_viewer_cannot_change_a_feed(team: Pipeline, signed_in: SignIn) -> None:
