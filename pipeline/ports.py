@@ -209,8 +209,10 @@ class MetricsRepository(Protocol):
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
-        """Stored figures with their ids, by day; `source` also matches the name of an imported file."""
+        """Stored figures with their ids, by day (the first `limit`); `source` also matches the name of
+        an imported file."""
         ...
 
     def figure(self, figure_id: int) -> Figure | None: ...

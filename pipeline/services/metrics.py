@@ -187,7 +187,10 @@ class MetricsService:
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
+        """Figures by day then id; the first `limit` of them (a page lists a few hundred, not a month of
+        analytics rows)."""
         require(actor, Permission.VIEW)
         first: date | None = None
         last: date | None = None
@@ -195,7 +198,9 @@ class MetricsService:
             first, last = _bounds(month)
         if metric is not None and metric not in METRICS:
             raise Invalid(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
-        return self.metrics.figures(first=first, last=last, objective=objective, metric=metric, source=source)
+        return self.metrics.figures(
+            first=first, last=last, objective=objective, metric=metric, source=source, limit=limit
+        )
 
     def get(self, actor: Actor, figure_id: int) -> Figure:
         require(actor, Permission.VIEW)

@@ -178,9 +178,10 @@ class MetricsStore(StoreBase):
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
-        """Stored figures, by day then id. `source` matches a source exactly, or the file an import
-        read ("export.csv" matches "import:export.csv" and "feedback:export.csv")."""
+        """Stored figures, by day then id (the first `limit`). `source` matches a source exactly, or the
+        file an import read ("export.csv" matches "import:export.csv" and "feedback:export.csv")."""
         q = select(MetricRow).order_by(col(MetricRow.day), col(MetricRow.id))
         if first is not None:
             q = q.where(col(MetricRow.day) >= first)
@@ -192,6 +193,8 @@ class MetricsStore(StoreBase):
             q = q.where(MetricRow.metric == metric)
         if source is not None:
             q = q.where(col(MetricRow.source).in_([source, f"import:{source}", f"feedback:{source}"]))
+        if limit is not None:
+            q = q.limit(limit)
         with self.session() as s:
             return [_figure(r) for r in s.exec(q)]
 

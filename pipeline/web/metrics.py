@@ -60,6 +60,7 @@ class CorrectForm(FlaskForm):
 
 
 OPTIONS = ("format", "objective", "channel", "audience", "month")
+SHOWN = 500  # figures listed at once: a month of analytics exports can hold tens of thousands
 IMPORT = "import"  # the upload form's prefix: its fields' ids differ from the figure form's on the same page
 
 
@@ -117,11 +118,15 @@ def _page(
     figure, upload = _forms(figure, upload)
     context: dict[str, Any] = {"title": "Metrics", "month": month, "objective": objective or ""}
     try:
-        context["figures"] = service.list(who, month=month or None, objective=objective)
+        context["figures"] = service.list(who, month=month or None, objective=objective, limit=SHOWN + 1)
     except CommsError as exc:
         context["figures"], errors = [], [*(errors or []), (None, sentence(exc))]
     strategy = c.repos.calendar.strategy()
+    more = len(context["figures"]) > SHOWN
     context.update(
+        figures=context["figures"][:SHOWN],
+        more=more,
+        shown=SHOWN,
         objectives=strategy.objectives if strategy else (),
         figure_form=figure,
         import_form=upload,

@@ -138,3 +138,18 @@ def test_a_bad_file_is_refused_by_line_and_nothing_is_stored(team: Pipeline, sig
     assert f"wrong.csv:{line}: objective:" in page
     assert "comms-uploads" not in page, "never the folder on the server"
     assert _figures(team, "2026-11") == []
+
+
+def test_a_month_of_many_figures_lists_the_first_few_hundred(team: Pipeline, signed_in: SignIn) -> None:
+    from datetime import date
+
+    from pipeline.records import MetricPoint
+
+    points = [
+        MetricPoint(date(2026, 10, 1 + i % 28), "impressions", i, "import:big.csv", objective="1", import_key=f"b{i}")
+        for i in range(520)
+    ]
+    team.repos.metrics.add(points)
+    page = signed_in("viewer").get("/metrics?month=2026-10").text
+    assert "Figures for 2026-10 (more than 500)" in page and "The first 500 are listed" in page
+    assert page.count("data-figure=") == 500
