@@ -118,3 +118,36 @@ def test_the_pages_work_from_the_keyboard(served: Workspace, page: Any) -> None:
     page.keyboard.type("2")
     page.keyboard.press("Enter")  # sends the form
     page.get_by_text("= 2 (figure #").wait_for(timeout=10_000)  # the page after the form was sent
+
+
+def test_the_previews_the_figure_page_and_their_errors_pass_axe(served: Workspace, page: Any, tmp_path: Path) -> None:
+    from tests.conftest import EXAMPLE
+
+    _planned(served)
+    sign_in(page, served.url, "admin")
+    page.goto(f"{served.url}/metrics")
+    page.get_by_label("The export file (CSV)").set_input_files(str(EXAMPLE / "metrics" / "2026-11-by-hand.csv"))
+    page.get_by_role("button", name="Preview the import").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Check the import of 2026-11-by-hand.csv"
+    assert axe_violations(page) == [], "the metrics import preview"
+    page.get_by_role("button", name="Import").click()
+    page.wait_for_load_state()
+    page.goto(f"{served.url}/metrics?month=2026-11")
+    page.locator("table a", has_text="#").first.click()
+    page.get_by_label("New value").fill("minus four")
+    page.get_by_role("button", name="Save the new value").click()
+    page.wait_for_load_state()
+    assert page.locator(".error-summary").is_visible()
+    assert axe_violations(page) == [], "a figure's page with its error"
+    page.goto(f"{served.url}/subscribers")
+    page.get_by_label("The subscribers CSV").set_input_files(str(EXAMPLE / "subscribers.csv"))
+    page.get_by_role("button", name="Preview the import").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Check the import of subscribers.csv"
+    assert axe_violations(page) == [], "the subscribers import preview"
+    page.goto(f"{served.url}/subscribers?email=head@gable-hall.example.org")
+    page.get_by_role("button", name="Erase head@gable-hall.example.org").click()
+    page.wait_for_load_state()
+    assert page.locator(".error-summary").is_visible(), "erasing asks for the confirmation"
+    assert axe_violations(page) == [], "a person's record with the erase error"
