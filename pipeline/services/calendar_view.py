@@ -1,0 +1,80 @@
+"""Reading the stored plan a month at a time, as the web calendar and the exports show it: each
+occurrence with the team's skips and moves applied, the item composed for it (if any), and the
+month's coverage gaps."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from content_calendar.export import IcsItem, to_ics
+from content_calendar.models import Entry, Occurrence, Override, Strategy
+from pipeline.context import AppContext
+from pipeline.errors import NotFound
+from pipeline.ports import CalendarRepository, OutboxRepository
+from pipeline.services.actor import Actor
+from pipeline.services.permissions import Permission, require
+from pipeline.services.plan import MonthGaps, MonthPlan, gaps_of, plan_of
+
+
+@dataclass(frozen=True)
+class CalendarMonth:
+    plan: MonthPlan
+    gaps: MonthGaps
+    items: dict[str, IcsItem]  # by occurrence key: the item composed for it
+    item_ids: dict[str, int]
+    overrides: dict[str, Override]
+
+    @property
+    def strategy(self) -> Strategy:
+        return self.plan.strategy
+
+    @property
+    def occurrences(self) -> tuple[Occurrence, ...]:
+        return self.plan.occurrences
+
+
+class CalendarService:
+    def __init__(self, calendar: CalendarRepository, outbox: OutboxRepository, base_url: str) -> None:
+        self.calendar, self.outbox, self.base_url = calendar, outbox, base_url.rstrip("/")
+
+    @classmethod
+    def of(cls, ctx: AppContext) -> CalendarService:
+        return cls(ctx.repos.calendar, ctx.repos.outbox, ctx.settings.public_base_url)
+
+    def overrides(self) -> dict[str, Override]:
+        """The team's skips and moves (none is secret; the command line reads them to show the files' plan)."""
+        return self.calendar.overrides()
+
+    def links(self, keys: Collection[str]) -> dict[str, IcsItem]:
+        """Where each occurrence's item is read in the web workspace, for those composed."""
+        found = self.outbox.items_for_occurrences(keys)
+        return {key: IcsItem(f"{self.base_url}/items/{item_id}", status) for key, (item_id, status) in found.items()}
+
+    def stored(self) -> tuple[Strategy, list[Entry]]:
+        strategy = self.calendar.strategy()
+        if strategy is None:
+            raise NotFound("no plan imported yet: run `comms calendar import` or upload a calendar")
+        return strategy, self.calendar.entries()
+
+    def month(self, actor: Actor, month: str) -> CalendarMonth:
+        """The stored plan's month, as the team changed it, with its items and coverage gaps."""
+        require(actor, Permission.VIEW)
+        strategy, entries = self.stored()
+        overrides = self.calendar.overrides()
+        month_plan = plan_of(strategy, entries, month, overrides)
+        found = self.outbox.items_for_occurrences([o.key for o in month_plan.occurrences])
+        items = {key: IcsItem(f"{self.base_url}/items/{item_id}", status) for key, (item_id, status) in found.items()}
+        ids = {key: item_id for key, (item_id, _) in found.items()}
+        return CalendarMonth(month_plan, gaps_of(strategy, entries, month, overrides), items, ids, overrides)
+
+    def ics(self, actor: Actor, month: str, now: datetime) -> bytes:
+        shown = self.month(actor, month)
+        return ics_of(shown.strategy, list(shown.occurrences), now, shown.items, month)
+
+
+def ics_of(
+    strategy: Strategy, occurrences: list[Occurrence], now: datetime, items: Mapping[str, IcsItem], month: str
+) -> bytes:
+    return to_ics(strategy, occurrences, now, items, name=f"{strategy.name or 'Content calendar'} {month}")
