@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import calendar as pycal
+import csv
+import io
 import json
 from collections import defaultdict
 from collections.abc import Mapping
@@ -13,7 +15,66 @@ from zoneinfo import ZoneInfo
 
 from icalendar import Calendar, Event, Timezone
 
-from content_calendar.models import Occurrence, Strategy
+from content_calendar.models import Entry, Occurrence, Strategy
+
+CSV_COLUMNS = (
+    "id",
+    "title",
+    "channel",
+    "audiences",
+    "objectives",
+    "template",
+    "key_messages",
+    "owner",
+    "start_date",
+    "time",
+    "repeat",
+    "until",
+    "approval",
+    "on_bank_holiday",
+    "on_school_holiday",
+    "on_pre_election",
+    "missed_after_hours",
+)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: str) -> str:
+    """A cell a spreadsheet would run as a formula gets an apostrophe in front (Excel shows the text, and
+    does not save the apostrophe; our reader drops it too, so a downloaded calendar uploads unchanged)."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def entry_row(entry: Entry) -> list[str]:
+    values = [
+        entry.id,
+        entry.title,
+        entry.channel,
+        ";".join(entry.audiences),
+        ";".join(entry.objectives),
+        entry.template,
+        " | ".join(entry.key_messages),
+        entry.owner,
+        entry.start.isoformat(),
+        entry.at.strftime("%H:%M"),
+        entry.repeat or "",
+        entry.until.isoformat() if entry.until else "",
+        entry.approval,
+        entry.on_bank_holiday,
+        entry.on_school_holiday,
+        entry.on_pre_election or "",
+        str(entry.missed_after_hours),
+    ]
+    return [safe_cell(v) for v in values]
+
+
+def to_csv(entries: list[Entry]) -> bytes:
+    """The calendar as one CSV file that opens in Excel (UTF-8 with a BOM, CRLF) and uploads again."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(entry_row(e) for e in sorted(entries, key=lambda e: (e.start, e.id)))
+    return "\ufeff".encode() + out.getvalue().encode()
 
 
 def occurrence_dict(occ: Occurrence) -> dict[str, Any]:

@@ -43,6 +43,7 @@ class CalendarStore(StoreBase):
         or if `expect_digest` is given and the stored entries no longer have it (`PlanChanged`)."""
         with self.session() as s:
             if expect_digest is not None:
+                s.get(MetaRow, "strategy", with_for_update=True)  # one import at a time (PostgreSQL)
                 stored = [entry_from_dict(r.data) for r in s.exec(select(EntryRow))]
                 if plan_digest(stored) != expect_digest:
                     raise PlanChanged("the stored plan changed since this difference was made: upload the file again")
