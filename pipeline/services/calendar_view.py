@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from content_calendar.export import IcsItem, to_ics
+from content_calendar.export import IcsItem, to_csv, to_ics
 from content_calendar.models import Entry, Occurrence, Override, Strategy
 from pipeline.context import AppContext
 from pipeline.errors import NotFound
 from pipeline.ports import CalendarRepository, OutboxRepository
 from pipeline.services.actor import Actor
+from pipeline.services.overrides import OverrideService
 from pipeline.services.permissions import Permission, require
 from pipeline.services.plan import MonthGaps, MonthPlan, gaps_of, plan_of
 
@@ -35,6 +36,15 @@ class CalendarMonth:
         return self.plan.occurrences
 
 
+@dataclass(frozen=True)
+class OccurrenceView:
+    strategy: Strategy
+    entry: Entry
+    occurrence: Occurrence
+    override: Override | None
+    item: tuple[int, str] | None  # its item's id and status, once composed
+
+
 class CalendarService:
     def __init__(self, calendar: CalendarRepository, outbox: OutboxRepository, base_url: str) -> None:
         self.calendar, self.outbox, self.base_url = calendar, outbox, base_url.rstrip("/")
@@ -51,6 +61,21 @@ class CalendarService:
         """Where each occurrence's item is read in the web workspace, for those composed."""
         found = self.outbox.items_for_occurrences(keys)
         return {key: IcsItem(f"{self.base_url}/items/{item_id}", status) for key, (item_id, status) in found.items()}
+
+    def strategy(self) -> Strategy | None:
+        return self.calendar.strategy()
+
+    def csv(self, actor: Actor) -> bytes:
+        """The stored plan as one CSV file for Excel, which uploads again unchanged."""
+        require(actor, Permission.VIEW)
+        return to_csv(self.stored()[1])
+
+    def occurrence(self, actor: Actor, entry_id: str, day: date) -> OccurrenceView:
+        """One occurrence with its entry, the team's change to it and its item, if any."""
+        require(actor, Permission.VIEW)
+        strategy, entry, occ = OverrideService(self.calendar, None).find(entry_id, day)
+        item = self.outbox.items_for_occurrences([occ.key]).get(occ.key)
+        return OccurrenceView(strategy, entry, occ, self.calendar.overrides().get(occ.key), item)
 
     def stored(self) -> tuple[Strategy, list[Entry]]:
         strategy = self.calendar.strategy()
