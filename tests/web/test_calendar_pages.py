@@ -58,9 +58,7 @@ def test_move_and_skip_from_the_occurrence_page_show_in_the_downloads(planned: F
     assert refused.status_code == 400 and "01:00 to 02:00 is refused" in text(refused)
     blank = client.post(f"{at}/skip", data={"skip-csrf_token": token(client.get(at))})
     assert blank.status_code == 400 and "Enter why, so the team knows" in text(blank)
-    moved = submit(
-        client, at, f"{at}/move", {"move-day": "9/12/2026", "move-at": "15:00", "move-reason": "launch day"}
-    )
+    moved = submit(client, at, f"{at}/move", {"move-day": "9/12/2026", "move-at": "15:00", "move-reason": "launch day"})
     assert moved.status_code == 302
     page = text(client.get(at))
     assert "Moved to Wednesday 9 December 2026 at 15:00." in page
