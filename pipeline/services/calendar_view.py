@@ -9,14 +9,16 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from content_calendar.export import IcsItem, to_csv, to_ics
+from content_calendar.gaps import gaps_from, gaps_window
 from content_calendar.models import Entry, Occurrence, Override, Strategy
+from content_calendar.plan import month_bounds, plan
 from pipeline.context import AppContext
 from pipeline.errors import NotFound
 from pipeline.ports import CalendarRepository, OutboxRepository
 from pipeline.services.actor import Actor
 from pipeline.services.overrides import OverrideService
 from pipeline.services.permissions import Permission, require
-from pipeline.services.plan import MonthGaps, MonthPlan, gaps_of, plan_of
+from pipeline.services.plan import MonthGaps, MonthPlan, code_names
 
 
 @dataclass(frozen=True)
@@ -88,11 +90,17 @@ class CalendarService:
         require(actor, Permission.VIEW)
         strategy, entries = self.stored()
         overrides = self.calendar.overrides()
-        month_plan = plan_of(strategy, entries, month, overrides)
+        start, last = gaps_window(month)
+        planned = plan(strategy, entries, start, last, overrides)  # once, for the month and its gaps
+        first = month_bounds(month)[0]
+        month_plan = MonthPlan(
+            strategy, tuple(entries), first, last, tuple(o for o in planned if o.start.date() >= first)
+        )
+        gaps = MonthGaps(month, gaps_from(strategy, month, planned), code_names(strategy))
         found = self.outbox.items_for_occurrences([o.key for o in month_plan.occurrences])
         items = {key: IcsItem(f"{self.base_url}/items/{item_id}", status) for key, (item_id, status) in found.items()}
         ids = {key: item_id for key, (item_id, _) in found.items()}
-        return CalendarMonth(month_plan, gaps_of(strategy, entries, month, overrides), items, ids, overrides)
+        return CalendarMonth(month_plan, gaps, items, ids, overrides)
 
     def ics(self, actor: Actor, month: str, now: datetime) -> bytes:
         shown = self.month(actor, month)

@@ -98,9 +98,13 @@ def plan_of(
 def gaps_of(
     strategy: Strategy, entries: list[Entry], month: str, overrides: Mapping[str, Override] | None = None
 ) -> MonthGaps:
+    return MonthGaps(month, find_gaps(strategy, entries, month, overrides), code_names(strategy))
+
+
+def code_names(strategy: Strategy) -> dict[str, str]:
+    """Each code (objective, audience, channel) as a person reads it."""
     names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
-    names |= {c.code: c.name for c in strategy.channels}
-    return MonthGaps(month, find_gaps(strategy, entries, month, overrides), names)
+    return names | {c.code: c.name for c in strategy.channels}
 
 
 def month_gaps(
