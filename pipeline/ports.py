@@ -116,6 +116,10 @@ class CalendarRepository(Protocol):
 
     def entries(self) -> list[Entry]: ...
 
+    def version(self) -> str | None:
+        """Changes whenever the plan is imported; None before the first import."""
+        ...
+
     def overrides(self) -> dict[str, Override]:
         """Every skip and move of one occurrence, by the occurrence's key."""
         ...

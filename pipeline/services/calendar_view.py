@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from content_calendar.export import IcsItem, to_csv, to_ics
 from content_calendar.gaps import gaps_from, gaps_window
@@ -16,6 +17,7 @@ from pipeline.context import AppContext
 from pipeline.errors import NotFound
 from pipeline.ports import CalendarRepository, OutboxRepository
 from pipeline.services.actor import Actor
+from pipeline.services.month_cache import MonthCache
 from pipeline.services.overrides import OverrideService
 from pipeline.services.permissions import Permission, require
 from pipeline.services.plan import MonthGaps, MonthPlan, code_names
@@ -48,12 +50,19 @@ class OccurrenceView:
 
 
 class CalendarService:
-    def __init__(self, calendar: CalendarRepository, outbox: OutboxRepository, base_url: str) -> None:
+    def __init__(
+        self,
+        calendar: CalendarRepository,
+        outbox: OutboxRepository,
+        base_url: str,
+        months: MonthCache[Any] | None = None,
+    ) -> None:
         self.calendar, self.outbox, self.base_url = calendar, outbox, base_url.rstrip("/")
+        self.months: MonthCache[Any] = months or MonthCache(1)
 
     @classmethod
     def of(cls, ctx: AppContext) -> CalendarService:
-        return cls(ctx.repos.calendar, ctx.repos.outbox, ctx.settings.public_base_url)
+        return cls(ctx.repos.calendar, ctx.repos.outbox, ctx.settings.public_base_url, ctx.months)
 
     def overrides(self) -> dict[str, Override]:
         """The team's skips and moves (none is secret; the command line reads them to show the files' plan)."""
@@ -88,19 +97,23 @@ class CalendarService:
     def month(self, actor: Actor, month: str) -> CalendarMonth:
         """The stored plan's month, as the team changed it, with its items and coverage gaps."""
         require(actor, Permission.VIEW)
-        strategy, entries = self.stored()
         overrides = self.calendar.overrides()
+        key = (self.calendar.version(), month, tuple(sorted(overrides.items())))
+        month_plan, gaps = self.months.get(key, lambda: self._planned(month, overrides))
+        found = self.outbox.items_for_occurrences([o.key for o in month_plan.occurrences])
+        items = {key: IcsItem(f"{self.base_url}/items/{item_id}", status) for key, (item_id, status) in found.items()}
+        ids = {key: item_id for key, (item_id, _) in found.items()}
+        return CalendarMonth(month_plan, gaps, items, ids, overrides)
+
+    def _planned(self, month: str, overrides: dict[str, Override]) -> tuple[MonthPlan, MonthGaps]:
+        strategy, entries = self.stored()
         start, last = gaps_window(month)
         planned = plan(strategy, entries, start, last, overrides)  # once, for the month and its gaps
         first = month_bounds(month)[0]
         month_plan = MonthPlan(
             strategy, tuple(entries), first, last, tuple(o for o in planned if o.start.date() >= first)
         )
-        gaps = MonthGaps(month, gaps_from(strategy, month, planned), code_names(strategy))
-        found = self.outbox.items_for_occurrences([o.key for o in month_plan.occurrences])
-        items = {key: IcsItem(f"{self.base_url}/items/{item_id}", status) for key, (item_id, status) in found.items()}
-        ids = {key: item_id for key, (item_id, _) in found.items()}
-        return CalendarMonth(month_plan, gaps, items, ids, overrides)
+        return month_plan, MonthGaps(month, gaps_from(strategy, month, planned), code_names(strategy))
 
     def ics(self, actor: Actor, month: str, now: datetime) -> bytes:
         shown = self.month(actor, month)

@@ -79,6 +79,11 @@ class CalendarStore(StoreBase):
                 s.add(EntryRow(id=e.id, data=entry_to_dict(e), source=e.source, line=e.line, imported_at=now))
             self._audit(s, audit)
 
+    def version(self) -> str | None:
+        with self.session() as s:
+            meta = s.get(MetaRow, "strategy")
+            return str(meta.value.get("version")) if meta is not None else None
+
     def overrides(self) -> dict[str, Override]:
         """Every skip and move a person made, by occurrence key."""
         with self.session() as s:
