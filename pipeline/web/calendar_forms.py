@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time
+from datetime import datetime, time
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -11,6 +11,7 @@ from wtforms import Form, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, ValidationError
 
 from pipeline.services.overrides import MAX_REASON
+from pipeline.web.admin import parse_day
 
 NO_MAXLENGTH = {"maxlength": False}
 
@@ -47,21 +48,6 @@ class SkipForm(FlaskForm):
 
 class RestoreForm(FlaskForm):
     """Put the occurrence back where the plan puts it."""
-
-
-def parse_day(text: str) -> date:
-    """A day typed as 9/12/2026 (UK order) or 2026-12-09 (what a date picker sends)."""
-    text = text.strip()
-    try:
-        if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", text):
-            year, month, day = (int(p) for p in text.split("-"))
-            return date(year, month, day)
-        if re.fullmatch(r"\d{1,2}[/.]\d{1,2}[/.]\d{4}", text):
-            day, month, year = (int(p) for p in re.split(r"[/.]", text))
-            return date(year, month, day)
-    except ValueError:
-        pass
-    raise ValueError(text)
 
 
 def parse_time(text: str) -> time:
