@@ -58,6 +58,7 @@ class DayRules:
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
         self.channels = {c.code: c for c in strategy.channels}
+        self.clashes: dict[tuple[date, tuple[str, str, str]], Clash | None] = {}
         terms = strategy.terms
         self.school_holidays: frozenset[date] = frozenset()
         if terms:
@@ -73,18 +74,36 @@ def pre_election_policy(entry: Entry, channel: Channel | None) -> Policy:
     return "move" if facing in HELD_IN_PRE_ELECTION else "keep"
 
 
+Policies = tuple[Policy, Policy, Policy]  # pre-election, bank holiday, school holiday
+
+
+def policies(entry: Entry, rules: DayRules) -> Policies:
+    return (
+        pre_election_policy(entry, rules.channels.get(entry.channel)),
+        entry.on_bank_holiday,
+        entry.on_school_holiday,
+    )
+
+
 def clash(day: date, entry: Entry, strategy: Strategy, rules: DayRules | None = None) -> Clash | None:
     """The first rule this day breaks for this entry whose policy is not `keep`, or None."""
     rules = rules or DayRules(strategy)
-    channel = rules.channels.get(entry.channel)
-    period = election_period(day, strategy.pre_election)
-    if period is not None and (policy := pre_election_policy(entry, channel)) != "keep":
-        return Clash("pre_election", policy, f"pre-election period{f' ({period.name})' if period.name else ''}")
+    key = (day, policies(entry, rules))
+    if key not in rules.clashes:  # entries share a few policy sets: each day is judged once per set
+        rules.clashes[key] = _clash(day, key[1], rules)
+    return rules.clashes[key]
+
+
+def _clash(day: date, policy: Policies, rules: DayRules) -> Clash | None:
+    pre_election, on_bank_holiday, on_school_holiday = policy
+    period = election_period(day, rules.strategy.pre_election)
+    if period is not None and pre_election != "keep":
+        return Clash("pre_election", pre_election, f"pre-election period{f' ({period.name})' if period.name else ''}")
     name = bank_holiday(day)
-    if name is not None and entry.on_bank_holiday != "keep":
-        return Clash("bank_holiday", entry.on_bank_holiday, f"bank holiday ({name})")
-    if entry.on_school_holiday != "keep" and day in rules.school_holidays:
-        return Clash("school_holiday", entry.on_school_holiday, "school holiday")
+    if name is not None and on_bank_holiday != "keep":
+        return Clash("bank_holiday", on_bank_holiday, f"bank holiday ({name})")
+    if on_school_holiday != "keep" and day in rules.school_holidays:
+        return Clash("school_holiday", on_school_holiday, "school holiday")
     return None
 
 

@@ -11,6 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from content_calendar.calendar import check_calendar, load_calendar
+from content_calendar.collisions import Collision, check_span, find_collisions
 from content_calendar.errors import Problem
 from content_calendar.gaps import Gaps, find_gaps
 from content_calendar.models import Entry, Strategy
@@ -30,6 +31,7 @@ class PlanCheck:
     entries: int
     objectives: int
     problems: tuple[Problem, ...]
+    warnings: tuple[Collision, ...] = ()  # stacked days and repeated post texts: shown, never a failure
 
     @property
     def ok(self) -> bool:
@@ -63,11 +65,19 @@ def calendar_files(workspace: Workspace, files: list[Path] | None = None) -> lis
 
 
 def check_plan(workspace: Workspace, files: list[Path] | None = None, strategy_path: Path | None = None) -> PlanCheck:
-    """Every problem in the calendar files, as FILE:LINE: field: message; nothing is stored."""
+    """Every problem in the calendar files, as FILE:LINE: field: message, and when there is none every
+    collision (`content_calendar.collisions`), as FILE:LINE: entry: day: message; nothing is stored."""
     strategy = load_strategy(strategy_path or workspace.strategy_path)
     paths = calendar_files(workspace, files)
     entries, problems = check_calendar(paths, strategy)
-    return PlanCheck(tuple(paths), len(entries), len(strategy.objectives), tuple(problems))
+    warnings = () if problems else tuple(collisions(strategy, entries))
+    return PlanCheck(tuple(paths), len(entries), len(strategy.objectives), tuple(problems), warnings)
+
+
+def collisions(strategy: Strategy, entries: list[Entry]) -> list[Collision]:
+    """What the day rules stack and which posts repeat their text, over the calendar's span."""
+    span = check_span(entries)
+    return find_collisions(strategy, entries, plan(strategy, entries, *span)) if span else []
 
 
 def read_plan(workspace: Workspace, files: list[Path] | None = None) -> tuple[Strategy, list[Entry]]:
