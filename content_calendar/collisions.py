@@ -104,9 +104,9 @@ def _stacked(by_id: dict[str, Entry], live: list[Occurrence], posts: set[str]) -
         entry = by_id[entry_id]
         if len(stacked) < 2 or entry.on_collision == "keep":
             continue
-        moved = [o for o in stacked if o.status == "moved"]
+        moved = sorted((o for o in stacked if o.status == "moved"), key=_planned)
         what = "posts with the same text" if entry.channel in posts else "editions"
-        reasons = sorted({o.reason.split(": ", 1)[-1] for o in moved})
+        reasons = list(dict.fromkeys(o.reason.split(": ", 1)[-1] for o in moved))  # in the order of the days
         message = (
             f"{len(stacked)} {what} on one day at {entry.at:%H:%M}: moved here from {_days(_planned(o) for o in moved)}"
             f" ({'; '.join(reasons)}); set on_collision to merge (one goes out) or keep (all go out)"
