@@ -18,11 +18,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
 
-from content_calendar.models import Entry, Occurrence, Strategy
+from content_calendar.merge import listed_days
+from content_calendar.models import Entry, Strategy
+from content_calendar.plan import plan
+from content_calendar.repeat import expand
+from content_calendar.rules import DayRules, clash, next_clear_day
 
 DUPLICATE_DAYS = 3  # the same text to one destination on the same day, the next or the one after
 CHECK_DAYS = 731  # a repeat with no `until` is checked over its first two years
@@ -41,97 +45,128 @@ class Collision:
         return f"{self.file}:{self.line}: {self.entry}: {self.day.isoformat()}: {self.message}"
 
 
-def _planned(occ: Occurrence) -> date:
-    return (occ.original or occ.start).date()
-
-
-def _days(days: Iterable[date]) -> str:
-    texts = [d.isoformat() for d in sorted(days)]
-    return texts[0] if len(texts) == 1 else f"{', '.join(texts[:-1])} and {texts[-1]}"
-
-
-def fold_stacked(occurrences: list[Occurrence], entries: Iterable[Entry]) -> list[Occurrence]:
-    """For entries with `on_collision: merge`, the occurrences stacked on one day become one; the rest
-    are kept as skipped ("merged into ..."), so the plan still shows them. Order is kept."""
-    merging = {e.id for e in entries if e.on_collision == "merge"}
-    groups: dict[tuple[str, date], list[int]] = defaultdict(list)
-    for i, occ in enumerate(occurrences):
-        if occ.entry_id in merging and occ.status != "skipped":
-            groups[(occ.entry_id, occ.start.date())].append(i)
-    out = list(occurrences)
-    for (_entry, day), indexes in groups.items():
-        if len(indexes) < 2:
-            continue
-        stacked = sorted((occurrences[i] for i in indexes), key=lambda o: (o.status != "planned", _planned(o)))
-        keep, rest = stacked[0], stacked[1:]
-        others = _days(_planned(o) for o in rest)
-        for i in indexes:
-            occ = occurrences[i]
-            if occ is keep:
-                out[i] = replace(occ, reason=f"{occ.reason + '; ' if occ.reason else ''}merged with {others}")
-            else:
-                out[i] = replace(occ, status="skipped", reason=f"merged into the occurrence on {day.isoformat()}")
-    return out
-
-
 def check_span(entries: Iterable[Entry]) -> tuple[date, date] | None:
-    """The days a collision check plans: from the first start to the last `until` (or CHECK_DAYS on)."""
-    spans = [(e.start, e.until or e.start + timedelta(days=CHECK_DAYS)) for e in entries]
+    """The days a collision check covers: from the first start to the last `until` (or CHECK_DAYS on)."""
+    spans = [(e.start, _end(e)) for e in entries]
     if not spans:
         return None
     return min(s for s, _ in spans), max(u for _, u in spans)
 
 
-def find_collisions(strategy: Strategy, entries: list[Entry], occurrences: list[Occurrence]) -> list[Collision]:
-    """Every stacked day and every repeated post text in `occurrences` (a plan of `entries`)."""
-    by_id = {e.id: e for e in entries}
-    ends = {e.id: e.until or e.start + timedelta(days=CHECK_DAYS) for e in entries}
-    live = [
-        o for o in occurrences if o.status != "skipped" and o.entry_id in ends and o.start.date() <= ends[o.entry_id]
-    ]
+def _end(entry: Entry) -> date:
+    return entry.until or entry.start + timedelta(days=CHECK_DAYS)
+
+
+@dataclass(frozen=True)
+class _Days:
+    """Where an entry's occurrences fall once the rules applied: the days it stays on, and for each day
+    the rules move occurrences to, the days they were planned for and why."""
+
+    stays: frozenset[date]
+    moved: dict[date, list[tuple[date, str]]]
+
+
+def _scan(entry: Entry, strategy: Strategy, rules: DayRules) -> _Days:
+    """The rules applied to each planned day, as `plan` applies them, without building occurrences: a
+    calendar of 10,000 daily entries is millions of them."""
+    stays: set[date] = set()
+    moved: dict[date, list[tuple[date, str]]] = defaultdict(list)
+    for naive in expand(entry.repeat, entry.start, entry.at, (entry.start, _end(entry)), entry.until, strategy.terms):
+        day = naive.date()
+        found = clash(day, entry, strategy, rules)
+        if found is None:
+            stays.add(day)
+        elif found.policy == "move" and (land := next_clear_day(day, entry, strategy, rules)) is not None:
+            moved[land].append((day, found.reason))
+    return _Days(frozenset(stays), dict(moved))
+
+
+def find_collisions(strategy: Strategy, entries: list[Entry]) -> list[Collision]:
+    """Every stacked day and every repeated post text, over each entry's span (`check_span`)."""
+    rules = DayRules(strategy)
     posts = {c.code for c in strategy.channels if c.kind not in EDITION_KINDS}
-    return sorted(_stacked(by_id, live, posts) + _same_text(by_id, live, posts))
-
-
-def _stacked(by_id: dict[str, Entry], live: list[Occurrence], posts: set[str]) -> list[Collision]:
-    landed = {(o.entry_id, o.start.date()) for o in live if o.status == "moved"}
-    groups: dict[tuple[str, date], list[Occurrence]] = defaultdict(list)
-    for occ in live:
-        if (occ.entry_id, occ.start.date()) in landed:
-            groups[(occ.entry_id, occ.start.date())].append(occ)
-    out = []
-    for (entry_id, day), stacked in groups.items():
-        entry = by_id[entry_id]
-        if len(stacked) < 2 or entry.on_collision == "keep":
+    out: list[Collision] = []
+    for entry in entries:
+        if entry.on_collision == "keep":
             continue
-        moved = sorted((o for o in stacked if o.status == "moved"), key=_planned)
-        what = "posts with the same text" if entry.channel in posts else "editions"
-        reasons = list(dict.fromkeys(o.reason.split(": ", 1)[-1] for o in moved))  # in the order of the days
+        days = _scan(entry, strategy, rules)
+        if entry.on_collision != "merge":
+            out += _stacked(entry, days, entry.channel in posts)
+        if entry.channel in posts:
+            out += _moved_close(entry, days)
+    return sorted(out + _shared_text(strategy, entries, posts))
+
+
+def _stacked(entry: Entry, days: _Days, post: bool) -> list[Collision]:
+    out = []
+    for day, came in days.moved.items():
+        count = len(came) + (day in days.stays)
+        if count < 2:
+            continue
+        what = "posts with the same text" if post else "editions"
+        reasons = list(dict.fromkeys(why for _planned_day, why in sorted(came)))  # in the order of the days
         message = (
-            f"{len(stacked)} {what} on one day at {entry.at:%H:%M}: moved here from {_days(_planned(o) for o in moved)}"
+            f"{count} {what} on one day at {entry.at:%H:%M}: moved here from {listed_days(p for p, _ in came)}"
             f" ({'; '.join(reasons)}); set on_collision to merge (one goes out) or keep (all go out)"
         )
         out.append(Collision(entry.source, entry.line, entry.id, day, message))
     return out
 
 
-def _same_text(by_id: dict[str, Entry], live: list[Occurrence], posts: set[str]) -> list[Collision]:
-    series: dict[tuple[str, str, str, tuple[str, ...]], list[Occurrence]] = defaultdict(list)
-    for occ in live:
-        if occ.channel in posts:
-            series[(occ.channel, occ.template, occ.title, occ.key_messages)].append(occ)
+def _moved_close(entry: Entry, days: _Days) -> list[Collision]:
+    """An entry's post the rules moved to within DUPLICATE_DAYS of another of its posts that was planned
+    further apart: the same text, sooner than the team meant. Reported on the day it was moved to."""
+    planned_on: dict[date, list[date]] = {d: [d] for d in days.stays}
+    for land, came in days.moved.items():
+        planned_on.setdefault(land, []).extend(p for p, _ in came)
     out = []
-    for same in series.values():
-        same.sort(key=lambda o: (o.start, o.entry_id))
-        for before, after in pairwise(same):
+    for land, came in sorted(days.moved.items()):
+        if land in days.stays:
+            continue  # stacked on a post planned there: reported as stacked
+        near = [
+            other
+            for gap in range(1, DUPLICATE_DAYS)
+            for other in (land - timedelta(days=gap), land + timedelta(days=gap))
+            if other in planned_on
+            and all(abs((p - q).days) >= DUPLICATE_DAYS for p, _ in came for q in planned_on[other])
+        ]
+        if near:
+            other = near[0]
+            side = "after" if other < land else "before"
+            gap = abs((land - other).days)
+            message = (
+                f"the same text goes to {entry.channel} at {entry.at:%H:%M} {gap} day{'s' if gap > 1 else ''} "
+                f"{side} its post on {other.isoformat()}, moved here from {listed_days(p for p, _ in came)}; "
+                "vary the text, or set on_collision to keep"
+            )
+            out.append(Collision(entry.source, entry.line, entry.id, land, message))
+    return out
+
+
+def _shared_text(strategy: Strategy, entries: list[Entry], posts: set[str]) -> list[Collision]:
+    """Posts of different entries to one destination, written from the same title, key messages and
+    template, fewer than DUPLICATE_DAYS days apart. Only entries that share their text are planned."""
+    groups: dict[tuple[str, str, str, tuple[str, ...]], list[Entry]] = defaultdict(list)
+    for entry in entries:
+        if entry.channel in posts:
+            groups[(entry.channel, entry.template, entry.title, entry.key_messages)].append(entry)
+    out = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        by_id = {e.id: e for e in group}
+        span = check_span(group)
+        assert span is not None
+        live = [
+            o
+            for o in plan(strategy, group, *span)
+            if o.status != "skipped" and o.start.date() <= _end(by_id[o.entry_id])
+        ]
+        live.sort(key=lambda o: (o.start, o.entry_id))
+        for before, after in pairwise(live):
             gap = (after.start.date() - before.start.date()).days
-            same_entry = before.entry_id == after.entry_id
-            if gap >= DUPLICATE_DAYS or (same_entry and gap == 0):
-                continue  # far enough apart, or stacked (reported above)
-            if same_entry and (_planned(after) - _planned(before)).days < DUPLICATE_DAYS:
-                continue  # the entry's own cadence, as planned
             first, second = by_id[before.entry_id], by_id[after.entry_id]
-            if "keep" in (first.on_collision, second.on_collision):
+            if gap >= DUPLICATE_DAYS or first is second or "keep" in (first.on_collision, second.on_collision):
                 continue
             when = "the same day" if gap == 0 else f"{gap} day{'s' if gap > 1 else ''} before"
             message = (

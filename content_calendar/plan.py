@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from content_calendar.collisions import fold_stacked
+from content_calendar.merge import fold_stacked
 from content_calendar.models import Entry, Occurrence, Strategy
 from content_calendar.repeat import expand
 from content_calendar.rules import MAX_MOVE_DAYS, DayRules, clash, next_clear_day

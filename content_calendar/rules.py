@@ -59,6 +59,7 @@ class DayRules:
         self.strategy = strategy
         self.channels = {c.code: c for c in strategy.channels}
         self.clashes: dict[tuple[date, tuple[str, str, str]], Clash | None] = {}
+        self.clear_days: dict[tuple[date, tuple[str, str, str]], date | None] = {}
         terms = strategy.terms
         self.school_holidays: frozenset[date] = frozenset()
         if terms:
@@ -88,9 +89,13 @@ def policies(entry: Entry, rules: DayRules) -> Policies:
 def clash(day: date, entry: Entry, strategy: Strategy, rules: DayRules | None = None) -> Clash | None:
     """The first rule this day breaks for this entry whose policy is not `keep`, or None."""
     rules = rules or DayRules(strategy)
-    key = (day, policies(entry, rules))
+    return _judged(day, policies(entry, rules), rules)
+
+
+def _judged(day: date, policy: Policies, rules: DayRules) -> Clash | None:
+    key = (day, policy)
     if key not in rules.clashes:  # entries share a few policy sets: each day is judged once per set
-        rules.clashes[key] = _clash(day, key[1], rules)
+        rules.clashes[key] = _clash(day, policy, rules)
     return rules.clashes[key]
 
 
@@ -110,9 +115,16 @@ def _clash(day: date, policy: Policies, rules: DayRules) -> Clash | None:
 def next_clear_day(day: date, entry: Entry, strategy: Strategy, rules: DayRules | None = None) -> date | None:
     """The next weekday after `day` on which no rule with a non-keep policy objects."""
     rules = rules or DayRules(strategy)
+    key = (day, policies(entry, rules))
+    if key not in rules.clear_days:
+        rules.clear_days[key] = _next_clear(day, key[1], rules)
+    return rules.clear_days[key]
+
+
+def _next_clear(day: date, policy: Policies, rules: DayRules) -> date | None:
     for offset in range(1, MAX_MOVE_DAYS + 1):
         candidate = day + timedelta(days=offset)
-        if candidate.weekday() < 5 and clash(candidate, entry, strategy, rules) is None:
+        if candidate.weekday() < 5 and _judged(candidate, policy, rules) is None:
             return candidate
     return None
 

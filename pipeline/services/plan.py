@@ -11,7 +11,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from content_calendar.calendar import check_calendar, load_calendar
-from content_calendar.collisions import Collision, check_span, find_collisions
+from content_calendar.collisions import Collision, find_collisions
 from content_calendar.errors import Problem
 from content_calendar.gaps import Gaps, find_gaps
 from content_calendar.models import Entry, Strategy
@@ -76,8 +76,7 @@ def check_plan(workspace: Workspace, files: list[Path] | None = None, strategy_p
 
 def collisions(strategy: Strategy, entries: list[Entry]) -> list[Collision]:
     """What the day rules stack and which posts repeat their text, over the calendar's span."""
-    span = check_span(entries)
-    return find_collisions(strategy, entries, plan(strategy, entries, *span)) if span else []
+    return find_collisions(strategy, entries)
 
 
 def read_plan(workspace: Workspace, files: list[Path] | None = None) -> tuple[Strategy, list[Entry]]:

@@ -135,3 +135,15 @@ def test_the_same_text_to_one_destination_within_three_days(tmp_path: Path) -> N
         "b: 2026-11-05: the same text goes to facebook at 18:00 as a's post 2 days before (2026-11-03 12:00); "
         "vary the text, or set on_collision to keep"
     ]
+
+
+def test_a_post_moved_within_three_days_of_its_next_one(tmp_path: Path) -> None:
+    """Half term moves Wednesday 17 February 2027 to Monday 22nd, two days before Wednesday 24th."""
+    found = _check(
+        tmp_path,
+        "weekly,Tip,facebook,parents,3,Talk to your child,2027-02-10,16:00,weekly,2027-03-03,move,move,\n",
+    )
+    assert found == [
+        "weekly: 2027-02-22: the same text goes to facebook at 16:00 2 days before its post on 2027-02-24, moved "
+        "here from 2027-02-17; vary the text, or set on_collision to keep"
+    ]
