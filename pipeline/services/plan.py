@@ -12,7 +12,7 @@ from pathlib import Path
 
 from content_calendar.calendar import check_calendar, load_calendar
 from content_calendar.collisions import Collision, find_collisions
-from content_calendar.errors import Problem
+from content_calendar.errors import CalendarError, Problem
 from content_calendar.gaps import Gaps, find_gaps
 from content_calendar.models import Entry, Strategy
 from content_calendar.plan import Occurrence, month_bounds, plan
@@ -70,6 +70,7 @@ def check_plan(workspace: Workspace, files: list[Path] | None = None, strategy_p
     strategy = load_strategy(strategy_path or workspace.strategy_path)
     paths = calendar_files(workspace, files)
     entries, problems = check_calendar(paths, strategy)
+    problems = sorted(problems + unknown_stories(workspace, entries))
     warnings = () if problems else tuple(collisions(strategy, entries))
     return PlanCheck(tuple(paths), len(entries), len(strategy.objectives), tuple(problems), warnings)
 
@@ -81,7 +82,25 @@ def collisions(strategy: Strategy, entries: list[Entry]) -> list[Collision]:
 
 def read_plan(workspace: Workspace, files: list[Path] | None = None) -> tuple[Strategy, list[Entry]]:
     strategy = load_strategy(workspace.strategy_path)
-    return strategy, load_calendar(calendar_files(workspace, files), strategy)
+    entries = load_calendar(calendar_files(workspace, files), strategy)
+    if problems := unknown_stories(workspace, entries):
+        raise CalendarError(problems)
+    return strategy, entries
+
+
+def unknown_stories(workspace: Workspace, entries: list[Entry]) -> list[Problem]:
+    """A pinned story (a `pin` that is not a link) must be a file in the workspace's stories/ folder."""
+    pinned = [(e, pin) for e in entries for pin in e.pin if not pin.startswith(("http://", "https://"))]
+    if not pinned:
+        return []
+    known = {s.slug for s in workspace.stories()}
+    return [
+        Problem(
+            e.source, e.line, "pin", f"no story {pin!r} in {workspace.root / 'stories'} (its file name, without .md)"
+        )
+        for e, pin in pinned
+        if pin not in known
+    ]
 
 
 def month_plan(workspace: Workspace, month: str, files: list[Path] | None = None) -> MonthPlan:

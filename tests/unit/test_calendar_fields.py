@@ -3,12 +3,17 @@ checked like the others, each problem as FILE:LINE: field: message."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 from content_calendar.calendar import check_calendar
+from content_calendar.errors import CalendarError
 from content_calendar.models import Strategy
+from pipeline.services.plan import check_plan, read_plan
+from pipeline.workspace import Workspace
+from tests.conftest import EXAMPLE
 
 HEADER = "id,title,channel,audiences,objectives,start_date,time,repeat,pin,window_days,on_collision\n"
 
@@ -72,3 +77,21 @@ def test_yaml_fields_take_lists_and_numbers(tmp_path: Path, strategy: Strategy) 
         (("2026-11-03-walk-online-roadshow",), 40, "merge")
     ]
     assert [str(p) for p in problems] == [f"{path}:11: pin: must be text or a list of text, not a mapping"]
+
+
+def test_a_pinned_story_must_be_in_the_stories_folder(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    shutil.copytree(EXAMPLE, root)
+    path = root / "calendar" / "2026-27.csv"
+    path.write_text(
+        HEADER + "n,News,resident-newsletter,residents,1,2026-11-03,10:00,,"
+        "2026-11-03-walk-online-roadshow;2026-11-03-walk-onlne-roadshow;https://www.gov.uk/x,,\n",
+        encoding="utf-8",
+    )
+    result = check_plan(Workspace.open(root))
+    assert [str(p) for p in result.problems] == [
+        f"{path}:2: pin: no story '2026-11-03-walk-onlne-roadshow' in {root / 'stories'} (its file name, without .md)"
+    ]
+    with pytest.raises(CalendarError) as refused:
+        read_plan(Workspace.open(root))
+    assert "walk-onlne" in str(refused.value)
