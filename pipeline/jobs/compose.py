@@ -269,7 +269,7 @@ class Composer:
             for s in self.workspace.stories()
             if s.slug in pins or scope & set(s.audiences) or objectives & set(s.objectives)
         ]
-        sent = sent_before(self.repos.outbox.list_history(occ.channel, occ.key, now - HISTORY))
+        sent = sent_before(self.repos.outbox.list_history(occ.channel, occ.key, occ.start - HISTORY))
         return choose(messages, stories, sent, window, pins, issue)
 
     def render_edition(self, occ: Occurrence, channel: Channel, inputs: dict[str, Any], now: datetime) -> Edition:

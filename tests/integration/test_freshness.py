@@ -181,6 +181,8 @@ def test_an_edition_with_nothing_new_says_so_and_waits_for_a_person(
     assert f"notice: {notice}" in shown
     assert main(["queue", "show", str(items["resident-newsletter@2026-11-03"].id)]) == 0
     assert "notice:" not in capsys.readouterr().out
+    assert main(["preview", "resident-newsletter", "--for", "2026-12-01", "--out", str(tmp_path / "p")]) == 0
+    assert f"notice: {notice}" in capsys.readouterr().out
 
     app = make_app(web_settings(tmp_path, workspace=workspace))
     try:
