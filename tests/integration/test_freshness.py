@@ -10,7 +10,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from pipeline.cli import main
 from pipeline.demo import run_demo
 from pipeline.records import FeedSpec, NationalMessage
 from pipeline.settings import Settings
+from pipeline.storage.store import Repositories
 from tests.conftest import EXAMPLE
 from tests.web.people import add_user, client_as, close, make_app, text, web_settings
 
@@ -191,3 +192,45 @@ def test_an_edition_with_nothing_new_says_so_and_waits_for_a_person(
         assert notice in page and 'id="stale-title"' in page
     finally:
         close(app)
+
+
+def test_a_lists_history_on_sqlite_and_postgresql(store: Repositories) -> None:
+    """What a list had: its editions since a moment, other than this occurrence, not cancelled or missed."""
+    at = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    for n, (channel, status) in enumerate(
+        [("resident-newsletter", "sent"), ("resident-newsletter", "cancelled"), ("headteacher-bulletin", "sent")]
+    ):
+        key = f"e{n}@2026-11-0{n + 1}"
+        edition = store.outbox.save_edition(
+            occurrence_key=key,
+            entry_id=f"e{n}",
+            channel=channel,
+            template="resident_newsletter",
+            status="composed",
+            subject="S",
+            preheader="P",
+            html="<p>H</p>",
+            text="T",
+            inputs={"national": [{"id": n, "link": f"{GOVUK}{n}"}], "stories": []},
+            problems=[],
+            composed_at=at + timedelta(days=n),
+        )
+        store.outbox.add_item(
+            at,
+            occurrence_key=key,
+            entry_id=f"e{n}",
+            channel=channel,
+            kind="email",
+            title="T",
+            body="T",
+            edition_id=edition.id,
+            audiences=["residents"],
+            objectives=["1"],
+            due_at=at,
+            approval="required",
+            status=status,
+        )
+    history = store.outbox.list_history("resident-newsletter", "this@2026-12-01", at)
+    assert [h["national"][0]["id"] for h in history] == [0]  # e1 was cancelled; e2 is another list
+    assert store.outbox.list_history("resident-newsletter", "e0@2026-11-01", at) == []
+    assert store.outbox.list_history("resident-newsletter", "this@2026-12-01", at + timedelta(hours=1)) == []
