@@ -230,7 +230,7 @@ class Composer:
     # email editions -------------------------------------------------------------------------
     def email_inputs(self, strategy: Strategy, occ: Occurrence, now: datetime) -> dict[str, Any]:
         org = self.workspace.organisation
-        fresh = self.fresh_content(strategy, occ, now)
+        fresh = self.fresh_content(strategy, occ)
         issue = occ.start.date()
         subject = f"{occ.title}: {issue:%B %Y}"
         lists = org.get("lists", {})
@@ -252,7 +252,7 @@ class Composer:
             "nonce": new_nonce(),
         }
 
-    def fresh_content(self, strategy: Strategy, occ: Occurrence, now: datetime) -> Fresh:
+    def fresh_content(self, strategy: Strategy, occ: Occurrence) -> Fresh:
         """The national messages and local stories new to the occurrence's list (`jobs.freshness`)."""
         entry = next((e for e in self.repos.calendar.entries() if e.id == occ.entry_id), None)
         tz, issue = ZoneInfo(strategy.timezone), occ.start.date()
