@@ -173,6 +173,10 @@ class FeedRepository(Protocol):
         self, audiences: set[str], objectives: set[str], since: datetime | None, limit: int = 6
     ) -> list[NationalMessage]: ...
 
+    def messages_by_link(self, links: Iterable[str]) -> list[NationalMessage]:
+        """The stored messages with these links, whatever their age (what a calendar entry pins)."""
+        ...
+
     def mark_messages_used(self, ids: Iterable[int]) -> None: ...
 
     def messages(self, limit: int = 50) -> list[NationalMessage]: ...
@@ -314,6 +318,11 @@ class OutboxRepository(Protocol):
 
     def last_edition(self, entry_id: str, before: str) -> Edition | None:
         """The entry's latest composed edition other than the occurrence `before`."""
+        ...
+
+    def list_history(self, channel: str, before: str, since: datetime) -> list[dict[str, Any]]:
+        """The inputs of the channel's editions composed since `since` (other than the occurrence
+        `before`) whose items were not cancelled or missed: what the list had or has on its way."""
         ...
 
     def editions(self, limit: int = 100) -> list[Edition]:

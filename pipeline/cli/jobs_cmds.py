@@ -131,8 +131,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from pipeline.rendering.preview import write_preview
 
     p = common.pipeline(args)
-    for path in write_preview(p, args.entry, args.for_date, args.out):
+    notices: list[str] = []
+    for path in write_preview(p, args.entry, args.for_date, args.out, notices):
         print(path)
+    for said in notices:
+        print(f"notice: {said}")
     return 0
 
 

@@ -48,7 +48,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"{len(result.problems)} problem(s) in {len(result.files)} file(s)", file=sys.stderr)
         return 2
-    print(f"ok: {result.entries} entries in {len(result.files)} file(s), against {result.objectives} objectives")
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    warned = f"; {len(result.warnings)} warning(s)" if result.warnings else ""
+    print(
+        f"ok: {result.entries} entries in {len(result.files)} file(s), against {result.objectives} objectives{warned}"
+    )
     return 0
 
 

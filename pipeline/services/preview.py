@@ -8,6 +8,7 @@
 - `checks`: the accessibility check of an email; a post's length against its destination's limit and
   every problem the channel's adapter finds.
 - `provenance`: each national message an edition used, flagged when it changed at the source.
+- `freshness`: the notice that an edition has nothing new since the list's last edition.
 - `send_test`: the email, personalised, to the signed-in person's own address only; never a delivery.
 """
 
@@ -26,6 +27,7 @@ from channels.limits import LIMITS, check_length, length
 from content_calendar.models import Strategy
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
+from pipeline.jobs.freshness import notice
 from pipeline.ports import (
     AdapterLookup,
     AuditRepository,
@@ -307,6 +309,13 @@ class ItemPreviewService:
                 )
             )
         return tuple(out)
+
+    def freshness(self, actor: Actor, item_id: int) -> str | None:
+        """The approver's notice when an edition has nothing new since the list's last edition, or None."""
+        item = self._item(actor, item_id)
+        if item.edition_id is None:
+            return None
+        return notice(self._edition_inputs(item.edition_id).get("freshness"))
 
     # a test to oneself ----------------------------------------------------------------------
     def send_test(self, actor: Actor, item_id: int, now: datetime) -> TestSent:
