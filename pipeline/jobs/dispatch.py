@@ -312,7 +312,7 @@ class Dispatcher:
             scope |= strategy.audience_with_children(code)
         if not self.settings.secret_key:
             raise TokenError("COMMS_SECRET_KEY is not set; unsubscribe links cannot be signed (set it in .env)")
-        return list(self.repos.subscribers.recipients(scope))
+        return list(self.repos.subscribers.recipients(scope, item.channel))
 
     def _renderer(
         self, item: OutboxItem, subscribers: dict[str, Subscriber | None]
@@ -334,8 +334,9 @@ class Dispatcher:
             return None
         return str(self.repos.outbox.edition_inputs(item.edition_id)["nonce"])
 
-    def unsubscribe_url(self, recipient: str) -> str:
-        return unsubscribe_url(self.settings.public_base_url, self.settings.secret_key, recipient)
+    def unsubscribe_url(self, recipient: str, list_code: str) -> str:
+        """The footer's and List-Unsubscribe's link: leaves the list (the channel) this email came from."""
+        return unsubscribe_url(self.settings.public_base_url, self.settings.secret_key, recipient, list_code)
 
     def deliver(
         self,
@@ -351,7 +352,7 @@ class Dispatcher:
         A success is recorded in the ledger only; the delivery rows catch up in one query when the
         item's loop ends (`sync_sent`)."""
         key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
-        unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
+        unsubscribe = self.unsubscribe_url(delivery.recipient, item.channel) if item.kind == "email" else None
         html, text = render(delivery.recipient, unsubscribe or "")
         post = Post(
             channel=item.channel,

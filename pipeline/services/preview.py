@@ -179,18 +179,18 @@ class ItemPreviewService:
         return self._shown[key]
 
     def _render(self, item: OutboxItem) -> Preview:
-        reader = self.sample_reader()
+        reader = self.sample_reader(item.channel)
         if item.kind != "email":
             return Preview(item, item.subject or item.title, self._channel_name(item), "", item.body, reader)
         html, text = ItemPersonaliser(item.html, item.body, self._nonce(item)).render(reader)
         sender = self.settings.for_channel(item.channel).mail_from
         return Preview(item, item.subject or item.title, sender, str(html), str(text), reader)
 
-    def sample_reader(self) -> Reader:
+    def sample_reader(self, list_code: str | None = None) -> Reader:
         """A made-up reader; the unsubscribe link is shaped like a real one, on the public address."""
         base = self.settings.public_base_url
         url = (
-            unsubscribe_url(base, self.settings.secret_key, SAMPLE_EMAIL)
+            unsubscribe_url(base, self.settings.secret_key, SAMPLE_EMAIL, list_code)
             if self.settings.secret_key
             else f"{base.rstrip('/')}/unsubscribe"
         )
@@ -207,7 +207,7 @@ class ItemPreviewService:
             counted = Counter(d.audience for d in deliveries)
             return Recipients("email", len(deliveries), self._audiences(counted, strategy), by_status)
         scope = self.scope(item, strategy)
-        matched = Counter(self.subscribers.audience_counts(scope))
+        matched = Counter(self.subscribers.audience_counts(scope, item.channel))
         ordered = [c for c in self._scope_order(item, strategy) if c in scope]
         return Recipients("email", sum(matched.values()), self._audiences(matched, strategy, ordered))
 
