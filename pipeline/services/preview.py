@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from channels.addresses import valid_address
 from channels.base import ChannelError, Post
-from channels.email_smtp import valid_address
 from channels.limits import LIMITS, check_length, length
 from content_calendar.models import Strategy
 from pipeline.context import AppContext
