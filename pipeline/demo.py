@@ -24,6 +24,7 @@ from content_calendar.plan import month_bounds, plan
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.errors import Conflict
 from pipeline.localservers import Mailbox, smtp_server, static_http
+from pipeline.progress import SILENT, Progress
 from pipeline.records import ItemStatus
 from pipeline.rendering.personalise import Personaliser, recipient_values
 from pipeline.reporting.files import write_report_html
@@ -223,7 +224,13 @@ def _count_posts(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.json")) if folder.exists() else 0
 
 
-def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    month: str,
+    out: Path,
+    workspace: Path | None = None,
+    echo: Callable[[str], None] = print,
+    progress: Progress = SILENT,
+) -> DemoResult:
     out.mkdir(parents=True, exist_ok=True)
     workspace = workspace or bundled_workspace()
     result = DemoResult(month, out)
@@ -231,6 +238,7 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
     with static_http(workspace / "feeds") as feed_base, smtp_server(mailbox) as smtp:
         settings = _demo_settings(out, workspace, smtp)
         pipeline = make_pipeline(settings)
+        pipeline.progress = progress
         tz = settings.tz
         first, last = month_bounds(month)
         setup_time = datetime.combine(first - timedelta(days=7), time(9), tzinfo=tz).astimezone(UTC)
@@ -259,8 +267,9 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         )
         dispatcher = pipeline.dispatcher()
         posts_before = _count_posts(settings.outbox_dir)
-        approved = 0
-        for moment in wake_times(pipeline, month, tz):
+        approved, moments = 0, wake_times(pipeline, month, tz)
+        for step, moment in enumerate(moments):
+            progress(f"the month's wake-ups ({first:%B %Y})", step, len(moments))
             now = moment.astimezone(UTC)
             outcomes = pipeline.wake(now, dispatcher)
             result.editions += outcomes["compose"].counts.get("editions", 0)
@@ -270,6 +279,7 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
             if approved:
                 dispatch = pipeline.run_job("dispatch", now, partial(pipeline.dispatch, now, dispatcher))
                 result.failures += list(dispatch.failures)
+        progress(f"the month's wake-ups ({first:%B %Y})", len(moments), len(moments))
         echo(f"3. compose   {result.editions} email editions compiled with MJML, {result.posts} posts written")
         echo(f"4. queue     {approved} items approved by {result.approved_by}, as each was queued (four eyes)")
         result.emails_received = len(mailbox.received)

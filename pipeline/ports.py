@@ -260,8 +260,9 @@ class MetricsRepository(Protocol):
 class SubscriberRepository(Protocol):
     """Subscribers: an address, a name, an organisation, audiences and consent."""
 
-    def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
-        """Adds new addresses and updates known ones; returns (added, updated)."""
+    def upsert(self, subscribers: list[Subscriber], saved: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Adds new addresses and updates known ones, in one transaction; returns (added, updated).
+        `saved` (a progress report) is told how many rows are done as it goes."""
         ...
 
     def all(self, status: str | None = None) -> list[Subscriber]: ...

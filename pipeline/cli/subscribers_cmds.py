@@ -43,7 +43,7 @@ def _service(args: argparse.Namespace) -> SubscriberService:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    done = _service(args).import_file(common.actor(args), args.file)
+    done = SubscriberService.of(common.pipeline_with_progress(args)).import_file(common.actor(args), args.file)
     print(f"{done.added} added, {done.updated} updated")
     if done.suppressed:
         print(

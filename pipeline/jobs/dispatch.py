@@ -24,6 +24,7 @@ from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
 from pipeline.errors import Conflict
 from pipeline.ports import AdapterLookup, ChannelAdapter
+from pipeline.progress import SILENT, Progress
 from pipeline.records import (
     Audited,
     Claim,
@@ -100,6 +101,7 @@ class Dispatcher:
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
         self.batch = BATCH
         self.recheck_seconds = RECHECK_SECONDS
+        self.progress: Progress = SILENT  # how many of an item's recipients are done, for a terminal
         self._pool: ThreadPoolExecutor | None = None
 
     def pool(self) -> ThreadPoolExecutor:
@@ -162,11 +164,14 @@ class Dispatcher:
         if prepared is None:
             return 0, 0
         results = {"sent": 0, "failed": 0}
+        stage, total = f"sending {item.title}", len(prepared.deliveries)
+        self.progress(stage, total - sum(d.status == "pending" for d in prepared.deliveries), total)
         for number in prepared.batches(self.batch, now):
             if self.stop.is_set() or not self._still_to_send(item):
                 break
             for outcome, count in self.send_slice(prepared, number, now, failures).items():
                 results[outcome] = results.get(outcome, 0) + count
+            self.progress(stage, min(total, (number + 1) * self.batch), total)
         self.finish_item(item, now)
         return results["sent"], results["failed"]
 

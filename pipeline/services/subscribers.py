@@ -9,6 +9,7 @@ from pathlib import Path
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound, SettingsError
 from pipeline.ports import AuditRepository, CalendarRepository, SubscriberRepository
+from pipeline.progress import SILENT, Progress
 from pipeline.records import Subscriber
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
@@ -39,6 +40,8 @@ class ListChoice:
 
 
 class SubscriberService:
+    progress: Progress = SILENT  # an import's rows saved, drawn by the command line on a terminal
+
     def __init__(
         self,
         subscribers: SubscriberRepository,
@@ -53,7 +56,9 @@ class SubscriberService:
     @classmethod
     def of(cls, ctx: AppContext) -> SubscriberService:
         repos = ctx.repos
-        return cls(repos.subscribers, ctx.workspace, repos.audit, ctx.settings.secret_key, repos.calendar)
+        service = cls(repos.subscribers, ctx.workspace, repos.audit, ctx.settings.secret_key, repos.calendar)
+        service.progress = ctx.progress
+        return service
 
     def _digest(self, email: str) -> str:
         try:
@@ -80,6 +85,8 @@ class SubscriberService:
                 raise Invalid("name the subscribers CSV to import")
             path = self.workspace.root / "subscribers.csv"
         require(actor, Permission.SUBSCRIBERS)
+        stage = f"importing {path.name}"
+        self.progress(stage, 0, None)
         strategy = self.calendar.strategy() if self.calendar is not None else None
         rows = read_subscribers(path, {a.code for a in strategy.audiences} if strategy else None)
         kept, suppressed = rows, 0
@@ -88,7 +95,7 @@ class SubscriberService:
             erased = self.subscribers.suppressed(digests.values())
             kept = [row for row in rows if digests[row.email] not in erased]
             suppressed = len(rows) - len(kept)
-        added, updated = self.subscribers.upsert(kept)
+        added, updated = self.subscribers.upsert(kept, lambda saved: self.progress(stage, saved, len(kept)))
         detail = f"{path.name}: {added} added, {updated} updated, {suppressed} erased earlier and left out"
         self._audit(actor, "subscribers.imported", detail)
         return SubscribersImported(added, updated, suppressed)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -44,11 +44,14 @@ class SubscriberStore(StoreBase):
         self.events = events
         self._counts: dict[tuple[frozenset[str], str | None], tuple[int, dict[str, int]]] = {}
 
-    def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
-        """Add new addresses and update known ones (an unsubscribed address stays unsubscribed)."""
+    def upsert(self, subscribers: list[Subscriber], saved: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Add new addresses and update known ones (an unsubscribed address stays unsubscribed), in one
+        transaction; `saved` is told how many rows are done every 500 rows and at the end."""
         added = updated = 0
         with self.session() as s:
-            for sub in subscribers:
+            for done, sub in enumerate(subscribers):
+                if saved is not None and done % 500 == 0:
+                    saved(done)
                 email = sub.email.strip().lower()
                 row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email)).first()
                 if row is None:
@@ -61,6 +64,8 @@ class SubscriberStore(StoreBase):
                 s.add(row)
             if subscribers:
                 self._changed(s)
+        if saved is not None:
+            saved(len(subscribers))
         return added, updated
 
     def all(self, status: str | None = None) -> list[Subscriber]:
