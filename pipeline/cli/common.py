@@ -27,7 +27,7 @@ def settings(args: argparse.Namespace) -> Settings:
     if args.env_file and not Path(args.env_file).is_file():
         raise SettingsError(f"--env-file {args.env_file}: no such file")
     loaded = load_settings(env_file=Path(args.env_file or ".env"))
-    logs.configure(loaded.log_level, secrets=secret_values(loaded))
+    logs.configure(loaded.log_level, secrets=secret_values(loaded), fmt=loaded.log_format)
     return loaded
 
 

@@ -579,7 +579,7 @@ class Batch:
 
 def unexpected(channel: str, exc: Exception) -> ChannelError:
     """An adapter's own bug or a surprising answer, logged with its traceback, as a transient error."""
-    log.exception("unexpected error from the %s adapter", channel)
+    log.exception("adapter failed unexpectedly", extra={"channel": channel, "error": type(exc).__name__})
     return ChannelError(channel, f"unexpected error: {type(exc).__name__}: {exc}"[:300], transient=True)
 
 

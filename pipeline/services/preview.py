@@ -259,12 +259,12 @@ class ItemPreviewService:
         except ChannelError as exc:
             return "", [f"the {kind} channel cannot be set up: {self.redact(str(exc))}"]
         except Exception as exc:  # an adapter's bug: a problem line, never a crash
-            log.exception("building the %s adapter failed", item.channel)
+            log.exception("adapter could not be built", extra={"channel": item.channel})
             return "", [f"the {kind} channel cannot be set up: unexpected {type(exc).__name__}"]
         try:
             return adapter.kind, list(adapter.validate(self._post(item, adapter)))
         except Exception as exc:
-            log.exception("the %s adapter's validate failed", item.channel)
+            log.exception("adapter check failed", extra={"channel": item.channel})
             return adapter.kind, [f"the {kind} channel could not check the post: unexpected {type(exc).__name__}"]
 
     @staticmethod
