@@ -230,7 +230,11 @@ def run_demo(
     workspace: Path | None = None,
     echo: Callable[[str], None] = print,
     progress: Progress = SILENT,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> DemoResult:
+    """The month, run as the clock would run it. `clock` is read for what happens "now" rather than in the
+    month: the figures' import and the report's "produced on" (a fixed clock makes the report the same
+    every run: tests/e2e/test_demo.py compares it with tests/golden/demo-report-*)."""
     out.mkdir(parents=True, exist_ok=True)
     workspace = workspace or bundled_workspace()
     result = DemoResult(month, out)
@@ -289,12 +293,12 @@ def run_demo(
             f"(127.0.0.1:{smtp[1]})"
         )
         echo(f"6. publish   {result.posts_written} social and intranet posts written to the file outbox this run")
-        result.metrics = _import_metrics(pipeline, month, admin, datetime.now(UTC))
+        result.metrics = _import_metrics(pipeline, month, admin, clock())
         echo(f"7. measure   {result.metrics} new figures imported (analytics export, feedback forms, by hand)")
         report_at = _month_end(month, tz)  # as the clock writes it: once the month is over
         report = pipeline.report(month, report_at)
         result.outputs["report_html"] = write_report_html(
-            pipeline.renderer, report, out / f"report-{month}.html", datetime.now(UTC).astimezone(tz)
+            pipeline.renderer, report, out / f"report-{month}.html", clock().astimezone(tz)
         )
         (out / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")
         (out / f"report-{month}.csv").write_text(report_csv(report), encoding="utf-8")
