@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from pipeline.logs import FieldsFormatter
 from pipeline.records import Subscriber
 from pipeline.tokens import address_digest, read
 from pipeline.web.app import create_app
+from tests.conftest import EXAMPLE
 
 BOTH = "both.lists@grays-school.example.org"
 # Each month: both composed on the Tuesday, the newsletter sent that day at 10:00, the bulletin on Thursday.
@@ -113,3 +115,23 @@ def test_the_way_back_puts_the_address_on_that_list_again(pipeline: Pipeline, ma
         "Keeping Thurrock safe: December 2026",
         "Prevent update for schools: December 2026",
     }
+
+
+def test_the_team_can_take_an_address_off_one_list_from_the_command_line(
+    cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A head who phones to leave the bulletin: `comms subscribers unsubscribe EMAIL --list CODE`."""
+    from pipeline.cli import main
+
+    assert main(["subscribers", "import", str(EXAMPLE / "subscribers.csv")]) == 0
+    head = "head@gable-hall.example.org"
+    assert main(["subscribers", "unsubscribe", head, "--list", "headteacher-bulletin"]) == 0
+    assert "unsubscribed from the Thurrock headteacher bulletin; other lists still come" in capsys.readouterr().out
+    assert main(["subscribers", "list"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith(head))
+    assert "active" in line and line.endswith("(left headteacher-bulletin)")
+    assert main(["subscribers", "resubscribe", head, "--list", "headteacher-bulletin"]) == 0
+    assert "subscribed again to the Thurrock headteacher bulletin" in capsys.readouterr().out
+    assert main(["subscribers", "list"]) == 0
+    assert "(left" not in capsys.readouterr().out
+    assert main(["subscribers", "unsubscribe", "nobody@example.org", "--list", "headteacher-bulletin"]) == 1
