@@ -58,7 +58,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    done = PlanService.of(common.pipeline(args)).import_plan(common.actor(args), common.now(), _files(args))
+    done = PlanService.of(common.pipeline_with_progress(args)).import_plan(
+        common.actor(args), common.now(), _files(args)
+    )
     print(f"imported {done.entries} entries against {done.objectives} objectives; the previous plan was replaced")
     return 0
 

@@ -18,6 +18,7 @@ from content_calendar.models import Channel, Occurrence, Strategy
 from content_calendar.plan import plan
 from pipeline.errors import TemplateError
 from pipeline.jobs.freshness import Fresh, choose, edition_window, sent_before
+from pipeline.progress import SILENT, Progress
 from pipeline.records import Edition, ItemStatus, NationalMessage, Outcome
 from pipeline.rendering.edition import render_inputs
 from pipeline.rendering.personalise import new_nonce
@@ -126,8 +127,11 @@ def queued(approval: str, problems: bool) -> Queued:
 
 
 class Composer:
-    def __init__(self, repos: Repositories, workspace: Workspace, renderer: Renderer) -> None:
+    def __init__(
+        self, repos: Repositories, workspace: Workspace, renderer: Renderer, progress: Progress = SILENT
+    ) -> None:
         self.repos, self.workspace, self.renderer = repos, workspace, renderer
+        self.progress = progress
 
     def run(self, now: datetime, only_entry: str | None = None, only_day: date | None = None) -> Outcome:
         """Compose everything due at `now` that the ledger lacks (or only one entry's occurrences, or
@@ -141,7 +145,8 @@ class Composer:
         if only_day is not None:
             due_now = [d for d in due_now if d.occurrence.key == f"{only_entry}@{only_day.isoformat()}"]
         done = self.repos.ledger.states_for([f"compose:{d.occurrence.key}" for d in due_now])
-        for due in due_now:
+        for step, due in enumerate(due_now):
+            self.progress("composing", step, len(due_now))
             key = f"compose:{due.occurrence.key}"
             if done.get(key) == "done" or not self.repos.ledger.claim(key, "compose", now, retry_failed=True).go:
                 continue  # done, or being composed right now by another process
@@ -157,6 +162,7 @@ class Composer:
                 continue
             counts[kind] += 1
             self.repos.ledger.finish(key, now, detail=kind)
+        self.progress("composing", len(due_now), len(due_now))
         return Outcome(counts, tuple(failures))
 
     def due(self, strategy: Strategy, now: datetime, only_entry: str | None = None) -> list[Due]:

@@ -19,6 +19,7 @@ from content_calendar.plan import Occurrence, month_bounds, plan
 from content_calendar.strategy import load_strategy
 from pipeline.context import AppContext
 from pipeline.ports import AuditRepository, CalendarRepository
+from pipeline.progress import SILENT, Progress
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
 from pipeline.services.permissions import Permission, require
@@ -118,6 +119,8 @@ def month_gaps(workspace: Workspace, month: str, files: list[Path] | None = None
 
 
 class PlanService:
+    progress: Progress = SILENT  # an import's steps (read and checked, saved), drawn on a terminal
+
     def __init__(
         self, workspace: Workspace, calendar: CalendarRepository, audit: AuditRepository | None = None
     ) -> None:
@@ -125,13 +128,18 @@ class PlanService:
 
     @classmethod
     def of(cls, ctx: AppContext) -> PlanService:
-        return cls(ctx.workspace, ctx.repos.calendar, ctx.repos.audit)
+        service = cls(ctx.workspace, ctx.repos.calendar, ctx.repos.audit)
+        service.progress = ctx.progress
+        return service
 
     def import_plan(self, actor: Actor, now: datetime, files: list[Path] | None = None) -> PlanImported:
         """Load strategy.yaml and the calendar files; replace the stored plan only if all are valid."""
         require(actor, Permission.PLAN)
+        self.progress("importing the calendar", 0, 2)
         strategy, entries = read_plan(self.workspace, files)
+        self.progress("importing the calendar", 1, 2)
         self.calendar.import_plan(strategy, entries, now)
+        self.progress("importing the calendar", 2, 2)
         if self.audit is not None:
             detail = f"{len(entries)} entries against {len(strategy.objectives)} objectives"
             self.audit.record(audited(actor, "plan.imported", now, "calendar", detail))
