@@ -35,6 +35,9 @@ CSV_COLUMNS = (
     "on_school_holiday",
     "on_pre_election",
     "missed_after_hours",
+    "pin",
+    "window_days",
+    "on_collision",
 )
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -64,6 +67,9 @@ def entry_row(entry: Entry) -> list[str]:
         entry.on_school_holiday,
         entry.on_pre_election or "",
         str(entry.missed_after_hours),
+        ";".join(entry.pin),
+        str(entry.window_days) if entry.window_days is not None else "",
+        entry.on_collision or "",
     ]
     return [safe_cell(v) for v in values]
 

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 
 from channels import registry
 from pipeline.ports import AdapterLookup, ChannelAdapter
+from pipeline.progress import SILENT, Progress
 from pipeline.rendering.render import Renderer
 from pipeline.services.month_cache import MonthCache
 from pipeline.settings import Settings
@@ -61,6 +62,7 @@ class AppContext:
     renderer: Renderer
     adapter_for: AdapterLookup
     feed_rewrites: dict[str, str] = field(default_factory=dict)  # only the demo and tests set this
+    progress: Progress = SILENT  # how far long work has got: the command line draws it on a terminal
     months: MonthCache[Any] = field(default_factory=MonthCache)  # the web calendar's planned months
 
     def close(self) -> None:

@@ -142,3 +142,16 @@ def test_the_csv_download_opens_in_excel_and_uploads_unchanged(own: Pipeline) ->
     assert upload.ok and upload.difference is not None
     assert [(c.id, c.fields) for c in upload.difference.changed] == [("resident-newsletter", ("title",))]
     assert upload.difference.changed[0].title == "=HYPERLINK(1)"
+    # every field goes round: pins, the edition's window, the collision choice
+    fuller = [
+        replace(e, pin=("https://www.gov.uk/prevent",), window_days=14, on_collision="merge")
+        if e.id == "resident-newsletter"
+        else e
+        for e in entries
+    ]
+    upload = PlanUpload.of(own).check(AUTHOR, "fuller.csv", to_csv(fuller), NOW)
+    assert upload.ok, upload.problems
+    assert upload.difference is not None
+    assert [(c.id, c.fields) for c in upload.difference.changed] == [
+        ("resident-newsletter", ("pin", "window_days", "on_collision"))
+    ]

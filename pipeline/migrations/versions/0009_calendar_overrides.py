@@ -1,7 +1,7 @@
 """calendar_overrides: a person's skip or move of one occurrence, with who and why
 
 Revision ID: 0009
-Revises: 0008
+Revises: 0012 (0012 reached main first; the lead may re-chain)
 Create Date: 2026-11-22 21:45:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0009'
-down_revision = '0008'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
