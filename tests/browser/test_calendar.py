@@ -158,4 +158,9 @@ def test_the_calendar_pages_pass_axe_from_the_keyboard_and_at_375px(served: Work
     grid.focus()
     assert page.evaluate("document.activeElement.classList.contains('table-scroll')")
     page.keyboard.press("ArrowRight")
+    # at 375px the grid scrolls from the keyboard (the browser may scroll smoothly: wait for it)
+    for _ in range(50):
+        if grid.evaluate("e => e.scrollLeft") > 0:
+            break
+        page.wait_for_timeout(100)
     assert grid.evaluate("e => e.scrollLeft") > 0, "at 375px the grid scrolls from the keyboard"
