@@ -4,6 +4,7 @@ inside the clock-change hour and on days the entry's own rules forbid, and never
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,13 +12,18 @@ import pytest
 import time_machine
 from icalendar import Calendar
 
+from content_calendar.calendar import load_calendar
+from content_calendar.codec import plan_digest
+from content_calendar.models import Override, Strategy
 from pipeline.app import Pipeline
 from pipeline.cli import main
-from pipeline.errors import Conflict, Invalid, NotAllowed, NotFound
+from pipeline.errors import Conflict, Invalid, NotAllowed, NotFound, PlanChanged
 from pipeline.services.actor import Actor, ActorKind, Role
 from pipeline.services.calendar_view import CalendarService
 from pipeline.services.control import ControlService
 from pipeline.services.overrides import OverrideService
+from pipeline.storage.store import Repositories
+from tests.conftest import EXAMPLE
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -164,3 +170,19 @@ def test_the_command_line_moves_skips_and_shows_it(cli_env: object, capsys: pyte
         assert str(events["facebook-fortnightly@2026-12-17@comms-pipeline"]["status"]) == "CANCELLED"
         assert main(["calendar", "show", "--month", "2026-12"]) == 0
         assert "→15:00" in capsys.readouterr().out
+
+
+def test_overrides_and_a_bound_import_on_each_database(store: Repositories, strategy: Strategy) -> None:
+    entries = load_calendar(sorted((EXAMPLE / "calendar").glob("*")), strategy)
+    store.calendar.import_plan(strategy, entries, NOW)
+    moved = Override("x-fortnightly@2026-12-08", "move", datetime(2026, 12, 9, 15, tzinfo=LONDON), "a", "why", NOW)
+    store.calendar.save_override(moved)
+    store.calendar.save_override(replace(moved, action="skip", to=None, reason="changed my mind"))
+    (kept,) = store.calendar.overrides().values()
+    assert (kept.action, kept.to, kept.reason) == ("skip", None, "changed my mind")
+    assert store.calendar.remove_override(kept.key) and store.calendar.overrides() == {}
+    digest = plan_digest(entries)
+    store.calendar.import_plan(strategy, entries[:3], NOW, expect_digest=digest)  # still that plan: applied
+    with pytest.raises(PlanChanged):
+        store.calendar.import_plan(strategy, entries, NOW, expect_digest=digest)
+    assert [e.id for e in store.calendar.entries()] == sorted(e.id for e in entries[:3])
