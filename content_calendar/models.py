@@ -158,3 +158,27 @@ class Occurrence:
         """Stable identity of this occurrence, for the effects ledger: the entry and its planned day."""
         planned = self.original or self.start
         return f"{self.entry_id}@{planned.date().isoformat()}"
+
+
+OverrideAction = Literal["skip", "move"]
+
+
+@dataclass(frozen=True)
+class Override:
+    """A person's change to one occurrence: skip it, or move it to another day and time. It is keyed
+    by the occurrence's key (entry and planned day), so a moved occurrence keeps its identity."""
+
+    key: str  # Occurrence.key: "entry@YYYY-MM-DD", the day the plan (with its rules) first put it on
+    action: OverrideAction
+    to: datetime | None  # aware, for a move
+    by: str
+    reason: str
+    at: datetime
+
+    @property
+    def entry_id(self) -> str:
+        return self.key.rpartition("@")[0]
+
+    @property
+    def day(self) -> date:
+        return date.fromisoformat(self.key.rpartition("@")[2])

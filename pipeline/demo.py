@@ -118,7 +118,13 @@ def wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
     start = datetime.combine(first, time(0, 5), tzinfo=tz)
     end = datetime.combine(last, time(23, 59), tzinfo=tz)
     moments = {start}
-    for occ in plan(strategy, pipeline.repos.calendar.entries(), first, last + timedelta(days=7)):
+    for occ in plan(
+        strategy,
+        pipeline.repos.calendar.entries(),
+        first,
+        last + timedelta(days=7),
+        pipeline.repos.calendar.overrides(),
+    ):
         channel = strategy.channel(occ.channel)
         lead = timedelta(days=channel.lead_days if channel else 0)
         moments |= {m for m in (occ.start - lead, occ.start) if start <= m <= end}
@@ -254,7 +260,9 @@ def run_demo(
         strategy = pipeline.repos.calendar.strategy()
         assert strategy is not None
         occurrences = [
-            o for o in plan(strategy, pipeline.repos.calendar.entries(), first, last) if o.status != "skipped"
+            o
+            for o in plan(strategy, pipeline.repos.calendar.entries(), first, last, pipeline.repos.calendar.overrides())
+            if o.status != "skipped"
         ]
         result.planned = len(occurrences)
         echo(

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol, Unpack
 
 from channels.port import ChannelAdapter, ChannelSettings
-from content_calendar.models import Entry, Strategy
+from content_calendar.models import Entry, Override, Strategy
 from pipeline.records import (
     Approval,
     Audited,
@@ -97,13 +97,38 @@ class FeedFetcher(Protocol):
 class CalendarRepository(Protocol):
     """The imported strategy and calendar, replaced whole in one transaction or not at all."""
 
-    def import_plan(self, strategy: Strategy, entries: list[Entry], now: datetime) -> None: ...
+    def import_plan(
+        self,
+        strategy: Strategy,
+        entries: list[Entry],
+        now: datetime,
+        *,
+        expect_digest: str | None = None,
+        audit: Audited | None = None,
+    ) -> None:
+        """Replace the plan; with `expect_digest`, only while the stored entries still have that
+        `plan_digest` (else `PlanChanged`). `audit` is written in the same transaction."""
+        ...
 
     def strategy(self) -> Strategy | None:
         """The imported strategy; None before the first import."""
         ...
 
     def entries(self) -> list[Entry]: ...
+
+    def version(self) -> str | None:
+        """Changes whenever the plan is imported; None before the first import."""
+        ...
+
+    def overrides(self) -> dict[str, Override]:
+        """Every skip and move of one occurrence, by the occurrence's key."""
+        ...
+
+    def save_override(self, override: Override, audit: Audited | None = None) -> None:
+        """Record or replace one occurrence's override, with its audit entry, in one transaction."""
+        ...
+
+    def remove_override(self, key: str, audit: Audited | None = None) -> bool: ...
 
 
 class ControlRepository(Protocol):
@@ -369,6 +394,10 @@ class OutboxRepository(Protocol):
     ) -> list[ItemLine]:
         """The items in `status` (one or several) by due time, the latest first if asked, due before
         `due_to` if given, at most `limit` of them; without their content."""
+        ...
+
+    def items_for_occurrences(self, keys: Collection[str]) -> dict[str, tuple[int, str]]:
+        """The item (id, status) composed for each of these occurrence keys; keys without one left out."""
         ...
 
     def status_counts(self) -> dict[str, int]:

@@ -170,7 +170,8 @@ class Composer:
         entries = [e for e in self.repos.calendar.entries() if only_entry in (None, e.id)]
         max_lead = max((c.lead_days for c in strategy.channels), default=0)
         local = now.astimezone(ZoneInfo(strategy.timezone))
-        occurrences = plan(strategy, entries, (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date())
+        first, last = (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date()
+        occurrences = plan(strategy, entries, first, last, self.repos.calendar.overrides())
         return due_for_composing(strategy, occurrences, now, {e.id: e.missed_after_hours for e in entries})
 
     def compose(self, strategy: Strategy, due: Due, now: datetime) -> str:

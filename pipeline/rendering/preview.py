@@ -30,7 +30,10 @@ def write_preview(
     if strategy is None or not entries:
         raise CommsError(f"no calendar entry {entry_id!r}; run `comms calendar import` and check the id")
     start = date.fromisoformat(for_date) if for_date else datetime.now(UTC).date()
-    upcoming = [o for o in plan(strategy, entries, start, start + timedelta(days=400)) if o.status != "skipped"]
+    overrides = p.repos.calendar.overrides()
+    upcoming = [
+        o for o in plan(strategy, entries, start, start + timedelta(days=400), overrides) if o.status != "skipped"
+    ]
     if not upcoming:
         raise CommsError(f"{entry_id} has no occurrence on or after {start}")
     occ, channel = upcoming[0], strategy.channel(upcoming[0].channel)

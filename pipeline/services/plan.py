@@ -6,6 +6,7 @@ plan whole, and only if every file is valid (`CalendarError` lists each problem 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from content_calendar.calendar import check_calendar, load_calendar
 from content_calendar.collisions import Collision, find_collisions
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.gaps import Gaps, find_gaps
-from content_calendar.models import Entry, Strategy
+from content_calendar.models import Entry, Override, Strategy
 from content_calendar.plan import Occurrence, month_bounds, plan
 from content_calendar.strategy import load_strategy
 from pipeline.context import AppContext
@@ -104,18 +105,46 @@ def unknown_stories(workspace: Workspace, entries: list[Entry]) -> list[Problem]
     ]
 
 
-def month_plan(workspace: Workspace, month: str, files: list[Path] | None = None) -> MonthPlan:
+def month_plan(
+    workspace: Workspace,
+    month: str,
+    files: list[Path] | None = None,
+    overrides: Mapping[str, Override] | None = None,
+) -> MonthPlan:
+    """The month of the calendar files, with the team's stored skips and moves applied."""
     strategy, entries = read_plan(workspace, files)
+    return plan_of(strategy, entries, month, overrides)
+
+
+def plan_of(
+    strategy: Strategy, entries: list[Entry], month: str, overrides: Mapping[str, Override] | None = None
+) -> MonthPlan:
     first, last = month_bounds(month)
-    return MonthPlan(strategy, tuple(entries), first, last, tuple(plan(strategy, entries, first, last)))
+    occurrences = plan(strategy, entries, first, last, overrides)
+    return MonthPlan(strategy, tuple(entries), first, last, tuple(occurrences))
 
 
-def month_gaps(workspace: Workspace, month: str, files: list[Path] | None = None) -> MonthGaps:
+def gaps_of(
+    strategy: Strategy, entries: list[Entry], month: str, overrides: Mapping[str, Override] | None = None
+) -> MonthGaps:
+    return MonthGaps(month, find_gaps(strategy, entries, month, overrides), code_names(strategy))
+
+
+def code_names(strategy: Strategy) -> dict[str, str]:
+    """Each code (objective, audience, channel) as a person reads it."""
+    names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
+    return names | {c.code: c.name for c in strategy.channels}
+
+
+def month_gaps(
+    workspace: Workspace,
+    month: str,
+    files: list[Path] | None = None,
+    overrides: Mapping[str, Override] | None = None,
+) -> MonthGaps:
     """Objectives with no activity, audiences not reached in three months, channels with nothing planned."""
     strategy, entries = read_plan(workspace, files)
-    names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
-    names |= {c.code: c.name for c in strategy.channels}
-    return MonthGaps(month, find_gaps(strategy, entries, month), names)
+    return gaps_of(strategy, entries, month, overrides)
 
 
 class PlanService:

@@ -230,6 +230,19 @@ class OutboxStore(StoreBase):
         with self.engine.connect() as conn:
             return [ItemLine(*r) for r in conn.execute(q)]
 
+    def items_for_occurrences(self, keys: Collection[str]) -> dict[str, tuple[int, str]]:
+        """The item (id, status) composed for each of these occurrence keys; keys without one left out."""
+        o = table(OutboxRow)
+        found: dict[str, tuple[int, str]] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self.engine.connect() as conn:
+            for at in range(0, len(wanted), 500):
+                q = core_select(o.c.occurrence_key, o.c.id, o.c.status).where(
+                    o.c.occurrence_key.in_(wanted[at : at + 500])
+                )
+                found |= {key: (item_id, status) for key, item_id, status in conn.execute(q)}
+        return found
+
     def on_subscriber_erased(self, conn: Connection, event: SubscriberErased) -> None:
         """An erased address leaves no copy here: its deliveries and any error text name the alias."""
         deliveries, outbox = table(DeliveryRow), table(OutboxRow)

@@ -57,6 +57,19 @@ class EntryRow(SQLModel, table=True):
     imported_at: datetime
 
 
+class OverrideRow(SQLModel, table=True):
+    """A person's change to one occurrence (skip it, or move it), keyed like the occurrence itself."""
+
+    __tablename__ = "calendar_overrides"
+    key: str = Field(primary_key=True, max_length=120)
+    entry_id: str = Field(index=True, max_length=80)
+    action: str = Field(max_length=10)
+    move_to: datetime | None = None
+    by: str
+    reason: str = _text()
+    at: datetime
+
+
 class FeedRow(SQLModel, table=True):
     __tablename__ = "feeds"
     id: int | None = Field(default=None, primary_key=True)

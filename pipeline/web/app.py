@@ -70,11 +70,11 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
     security.install(app)
     auth.install(app)
     sso.install(app, settings)
-    from pipeline.web import accounts, admin, items, public  # the pages, each a blueprint
+    from pipeline.web import accounts, admin, calendar, items, public  # the pages, each a blueprint
 
     public.exempt(csrf)
 
-    for bp in blueprints or (public.bp, auth.bp, sso.bp, items.bp, admin.bp, accounts.bp):
+    for bp in blueprints or (public.bp, auth.bp, sso.bp, items.bp, admin.bp, accounts.bp, calendar.bp):
         app.register_blueprint(bp)
     _errors(app)
     return app
