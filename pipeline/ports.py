@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol, Unpack
 
 from channels.port import ChannelAdapter, ChannelSettings
-from content_calendar.models import Entry, Strategy
+from content_calendar.models import Entry, Override, Strategy
 from pipeline.records import (
     Approval,
     Audited,
@@ -97,13 +97,38 @@ class FeedFetcher(Protocol):
 class CalendarRepository(Protocol):
     """The imported strategy and calendar, replaced whole in one transaction or not at all."""
 
-    def import_plan(self, strategy: Strategy, entries: list[Entry], now: datetime) -> None: ...
+    def import_plan(
+        self,
+        strategy: Strategy,
+        entries: list[Entry],
+        now: datetime,
+        *,
+        expect_digest: str | None = None,
+        audit: Audited | None = None,
+    ) -> None:
+        """Replace the plan; with `expect_digest`, only while the stored entries still have that
+        `plan_digest` (else `PlanChanged`). `audit` is written in the same transaction."""
+        ...
 
     def strategy(self) -> Strategy | None:
         """The imported strategy; None before the first import."""
         ...
 
     def entries(self) -> list[Entry]: ...
+
+    def version(self) -> str | None:
+        """Changes whenever the plan is imported; None before the first import."""
+        ...
+
+    def overrides(self) -> dict[str, Override]:
+        """Every skip and move of one occurrence, by the occurrence's key."""
+        ...
+
+    def save_override(self, override: Override, audit: Audited | None = None) -> None:
+        """Record or replace one occurrence's override, with its audit entry, in one transaction."""
+        ...
+
+    def remove_override(self, key: str, audit: Audited | None = None) -> bool: ...
 
 
 class ControlRepository(Protocol):
@@ -178,6 +203,10 @@ class FeedRepository(Protocol):
     def messages_for(
         self, audiences: set[str], objectives: set[str], since: datetime | None, limit: int = 6
     ) -> list[NationalMessage]: ...
+
+    def messages_by_link(self, links: Iterable[str]) -> list[NationalMessage]:
+        """The stored messages with these links, whatever their age (what a calendar entry pins)."""
+        ...
 
     def mark_messages_used(self, ids: Iterable[int]) -> None: ...
 
@@ -268,8 +297,9 @@ class MetricsRepository(Protocol):
 class SubscriberRepository(Protocol):
     """Subscribers: an address, a name, an organisation, audiences and consent."""
 
-    def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
-        """Adds new addresses and updates known ones; returns (added, updated)."""
+    def upsert(self, subscribers: list[Subscriber], saved: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Adds new addresses and updates known ones, in one transaction; returns (added, updated).
+        `saved` (a progress report) is told how many rows are done as it goes."""
         ...
 
     def all(self, status: str | None = None) -> list[Subscriber]: ...
@@ -282,13 +312,22 @@ class SubscriberRepository(Protocol):
         """Every stored address (as stored: lower case)."""
         ...
 
-    def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
-        """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
+    def recipients(self, audiences: set[str], list_code: str | None = None) -> list[tuple[str, str, Subscriber]]:
+        """Active subscribers in any of `audiences` who have not left the list `list_code` (an email
+        channel's code): (address, the audience matched, subscriber)."""
         ...
 
-    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
-        """How many active subscribers `recipients(audiences)` would return, by the audience matched
-        (audiences nobody matched are absent). Counted in the database, without reading each one."""
+    def audience_counts(self, audiences: set[str], list_code: str | None = None) -> dict[str, int]:
+        """How many active subscribers `recipients(audiences, list_code)` would return, by the audience
+        matched (audiences nobody matched are absent). Counted in the database, without reading each one."""
+        ...
+
+    def leave_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Takes the address off one list, whatever its audiences; None if the address is not on file."""
+        ...
+
+    def rejoin_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Puts the address back on a list it left; None if the address is not on file."""
         ...
 
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
@@ -332,6 +371,11 @@ class OutboxRepository(Protocol):
         """The entry's latest composed edition other than the occurrence `before`."""
         ...
 
+    def list_history(self, channel: str, before: str, since: datetime) -> list[dict[str, Any]]:
+        """The inputs of the channel's editions composed since `since` (other than the occurrence
+        `before`) whose items were not cancelled or missed: what the list had or has on its way."""
+        ...
+
     def editions(self, limit: int = 100) -> list[Edition]:
         """The latest editions, newest first."""
         ...
@@ -364,6 +408,10 @@ class OutboxRepository(Protocol):
     ) -> list[ItemLine]:
         """The items in `status` (one or several) by due time, the latest first if asked, due before
         `due_to` if given, at most `limit` of them; without their content."""
+        ...
+
+    def items_for_occurrences(self, keys: Collection[str]) -> dict[str, tuple[int, str]]:
+        """The item (id, status) composed for each of these occurrence keys; keys without one left out."""
         ...
 
     def status_counts(self) -> dict[str, int]:

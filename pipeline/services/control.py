@@ -96,7 +96,8 @@ class ControlService:
         strategy = self.calendar.strategy() if self.calendar is not None else None
         if strategy is not None and self.calendar is not None:
             today = now.astimezone(self.settings.tz).date()
-            for occ in plan(strategy, self.calendar.entries(), today, today + timedelta(days=NEXT_DUE_DAYS)):
+            entries, overrides = self.calendar.entries(), self.calendar.overrides()
+            for occ in plan(strategy, entries, today, today + timedelta(days=NEXT_DUE_DAYS), overrides):
                 if occ.status != "skipped" and occ.start >= now and occ.key not in known:
                     out.append(DueNext(occ.start, occ.title, occ.channel, "planned"))
         return sorted(out, key=lambda d: d.at)[:count]

@@ -116,7 +116,7 @@ class ReportService:
             strategy=strategy,
             month=month,
             months=months,
-            planned=tuple(plan(strategy, self.calendar.entries(), first, last)),
+            planned=tuple(plan(strategy, self.calendar.entries(), first, last, self.calendar.overrides())),
             items=tuple(items),
             deliveries={i.id: tuple(self.outbox.deliveries(i.id)) for i in items},
             metrics=tuple(p for m in months for p in self._month_totals(m)),
@@ -155,7 +155,10 @@ class ReportService:
             first, last = month_bounds(month)
             written = self.ledger.state(f"report:{month}") == "done" if self.ledger else False
             if local.date() < first:
-                planned = [o for o in plan(strategy, self.calendar.entries(), first, last) if o.status != "skipped"]
+                overrides = self.calendar.overrides()
+                planned = [
+                    o for o in plan(strategy, self.calendar.entries(), first, last, overrides) if o.status != "skipped"
+                ]
                 by_objective: dict[str, int] = {}
                 for occ in planned:
                     for code in occ.objectives:

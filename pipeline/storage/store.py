@@ -80,7 +80,7 @@ class Repositories:
         return cls(
             engine=engine,
             audit=audit,
-            calendar=CalendarStore(engine),
+            calendar=CalendarStore(engine, events),
             control=control,
             feeds=feeds,
             ledger=ledger,

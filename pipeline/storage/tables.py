@@ -57,6 +57,19 @@ class EntryRow(SQLModel, table=True):
     imported_at: datetime
 
 
+class OverrideRow(SQLModel, table=True):
+    """A person's change to one occurrence (skip it, or move it), keyed like the occurrence itself."""
+
+    __tablename__ = "calendar_overrides"
+    key: str = Field(primary_key=True, max_length=120)
+    entry_id: str = Field(index=True, max_length=80)
+    action: str = Field(max_length=10)
+    move_to: datetime | None = None
+    by: str
+    reason: str = _text()
+    at: datetime
+
+
 class FeedRow(SQLModel, table=True):
     __tablename__ = "feeds"
     id: int | None = Field(default=None, primary_key=True)
@@ -185,6 +198,7 @@ class SubscriberRow(SQLModel, table=True):
     status: str = "active"  # active | unsubscribed | bounced
     status_changed_at: datetime | None = None
     status_reason: str | None = None
+    left_lists: list[str] = _json()  # the lists (email channels' codes) left by their footer's link
 
 
 class MetricImportRow(SQLModel, table=True):

@@ -70,11 +70,11 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
     security.install(app)
     auth.install(app)
     sso.install(app, settings)
-    from pipeline.web import accounts, admin, feeds, home, items, metrics, public, reports, subscribers  # the pages
+    from pipeline.web import accounts, admin, calendar, feeds, home, items, metrics, public, reports, subscribers
 
     public.exempt(csrf)
 
-    pages: tuple[Any, ...] = (public.bp, auth.bp, sso.bp, home.bp, items.bp, admin.bp, accounts.bp)
+    pages: tuple[Any, ...] = (public.bp, auth.bp, sso.bp, home.bp, items.bp, admin.bp, accounts.bp, calendar.bp)
     pages += (reports.bp, metrics.bp, feeds.bp, subscribers.bp)
     for bp in blueprints or pages:
         app.register_blueprint(bp)

@@ -70,6 +70,7 @@ def test_the_walk_covers_every_blueprint(app: Flask) -> None:
         "items",
         "admin",
         "accounts",
+        "calendar",
         "home",
         "reports",
         "metrics",
