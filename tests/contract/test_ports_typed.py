@@ -37,6 +37,7 @@ from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
 from pipeline.storage.feeds_store import FeedStore
 from pipeline.storage.ledger import LedgerStore
+from pipeline.storage.measure_store import MeasureStore
 from pipeline.storage.metrics_store import MetricsStore
 from pipeline.storage.outbox_store import OutboxStore
 from pipeline.storage.subscribers_store import SubscriberStore
@@ -139,6 +140,10 @@ def _metrics(r: MetricsStore) -> ports.MetricsRepository:
     return r
 
 
+def _measures(r: MeasureStore) -> ports.MeasureRepository:
+    return r
+
+
 def _outbox(r: OutboxStore) -> ports.OutboxRepository:
     return r
 
@@ -177,6 +182,7 @@ REPOSITORY_CHECKS: list[Callable[..., object]] = [
     _feeds,
     _ledger,
     _metrics,
+    _measures,
     _outbox,
     _subscribers,
     _users,
