@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli import common
+from pipeline.cli import common, measure_cmds
 from pipeline.reporting.imports import BUILT_IN, METRICS
 from pipeline.services.metrics import MetricsService, describe
 from pipeline.services.reports import MONTHLY_FORMATS, ReportService
@@ -66,6 +66,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--month", metavar="YYYY-MM", help="refuse rows dated outside this month")
     imp.add_argument("--by", help=by)
     imp.set_defaults(func=cmd_metrics_import)
+    measure_cmds.add_pull(sub)
     settings = commands.add_parser("settings", help="show the settings in force (secrets shown only as set/unset)")
     settings.set_defaults(func=cmd_settings)
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.clock import jobs as clock_jobs
 from pipeline.clock.lock import ClockLock, acquire_or_wait
-from pipeline.clock.triggers import MONTHLY_REPORT, WAKE, WAKE_HOURS, cron_triggers, next_wakeups
+from pipeline.clock.triggers import MEASURE, MONTHLY_REPORT, WAKE, WAKE_HOURS, cron_triggers, next_wakeups
 from pipeline.context import AppContext
 from pipeline.jobs import tasks
 from pipeline.records import Outcome
@@ -58,6 +58,7 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None, exe
     scheduler.add_job(
         "pipeline.clock.jobs:monthly_report", triggers[MONTHLY_REPORT], id=MONTHLY_REPORT, replace_existing=True
     )
+    scheduler.add_job("pipeline.clock.jobs:measure", triggers[MEASURE], id=MEASURE, replace_existing=True)
     return scheduler
 
 
