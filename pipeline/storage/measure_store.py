@@ -58,7 +58,7 @@ class MeasureStore(StoreBase):
             .order_by(col(DeliveryRow.sent_at), col(OutboxRow.id))
         )
         if since is not None:
-            q = q.where(col(OutboxRow.due_at) >= datetime.combine(since, datetime.min.time()))
+            q = q.where(col(OutboxRow.due_at) >= datetime.combine(since, datetime.min.time(), tzinfo=UTC))
         if channels is not None:
             q = q.where(col(OutboxRow.channel).in_(list(channels)))
         with self.engine.connect() as conn:
