@@ -34,7 +34,7 @@ from pipeline.errors import Invalid
 from pipeline.records import Delivery, MetricPoint, OutboxItem, Provenance
 from pipeline.reporting.provenance import sources
 
-ENGAGEMENT = ("opens", "clicks", "engagements", "shares")
+ENGAGEMENT = ("opens", "clicks", "engagements", "reactions", "comments", "shares")
 MEAN_METRICS = frozenset({"knowledge_uplift", "opinion_uplift", "feedback_uplift"})
 GREEN, AMBER = 1.0, 0.75  # a share of the target (or of the activities due) at least this is green, amber
 

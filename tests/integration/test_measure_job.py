@@ -215,3 +215,17 @@ def test_the_command_line_pulls_lists_and_shows_the_last_pull(
     status = capsys.readouterr().out
     assert "Figures pulled from each channel" in status
     assert "facebook               last success Fri 20 Nov 2026 06:30; 3 posts, 20 figures" in status
+
+
+def test_the_clock_pulls_once_a_day_whatever_the_triggers(live: tuple[Pipeline, Any]) -> None:
+    from pipeline.jobs import tasks
+
+    p, fakes = live
+    first = tasks.daily_measure(p, PULL)
+    calls = fakes["facebook"].calls
+    assert first.counts["channels"] == 3 and calls >= 1
+    assert tasks.daily_measure(p, PULL + timedelta(minutes=30)).counts == {}, "a doubled trigger does nothing"
+    assert fakes["facebook"].calls == calls
+    assert tasks.daily_measure(p, PULL + timedelta(days=1)).counts["channels"] == 3
+    assert fakes["facebook"].calls > calls
+    assert [r.job for r in p.repos.control.last_runs() if r.job == "measure"] == ["measure"]
