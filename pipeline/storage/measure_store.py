@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, bindparam, func, insert, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -72,25 +72,32 @@ class MeasureStore(StoreBase):
     def store_measured(self, points: Sequence[MetricPoint], *, at: datetime) -> tuple[int, int]:
         """Each point (with its import_key) stored as the one figure of that key: a new row, or the
         existing row set to the new value and fetch time (and no longer marked gone). Returns (added,
-        replaced). One transaction."""
+        replaced). One transaction, in statements of many rows (a year of posts is thousands)."""
         keyed = {p.import_key: p for p in points if p.import_key}
-        added = replaced = 0
-        with self.session() as s:
-            keys = list(keyed)
-            existing: dict[str, MetricRow] = {}
+        table, keys = MetricRow.__table__, list(keyed)  # type: ignore[attr-defined]
+        with self.engine.begin() as conn:
+            existing: dict[str, int] = {}
             for i in range(0, len(keys), CHUNK):
-                rows = s.exec(select(MetricRow).where(col(MetricRow.import_key).in_(keys[i : i + CHUNK])))
-                existing.update({r.import_key: r for r in rows if r.import_key})
-            for key, p in keyed.items():
-                row = existing.get(key)
-                if row is None:
-                    s.add(_row(p, at))
-                    added += 1
-                    continue
-                row.value, row.recorded_at, row.gone_at, row.day = p.value, at, None, p.day
-                s.add(row)
-                replaced += 1
-        return added, replaced
+                q = core_select(col(MetricRow.import_key), col(MetricRow.id)).where(
+                    col(MetricRow.import_key).in_(keys[i : i + CHUNK])
+                )
+                existing.update({str(key): int(row_id or 0) for key, row_id in conn.execute(q)})
+            fresh = [_values(p, at) for key, p in keyed.items() if key not in existing]
+            if fresh:
+                conn.execute(insert(table), fresh)
+            again = [
+                {"row_id": existing[key], "value": p.value, "at": at, "day": p.day}
+                for key, p in keyed.items()
+                if key in existing
+            ]
+            if again:
+                conn.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("row_id"))
+                    .values(value=bindparam("value"), recorded_at=bindparam("at"), gone_at=None, day=bindparam("day")),
+                    again,
+                )
+        return len(fresh), len(again)
 
     def mark_gone(self, channel: str, item_refs: Iterable[str], *, at: datetime) -> int:
         """Mark the measured figures of these posts as deleted at the source (their values are kept)."""
@@ -183,21 +190,27 @@ class MeasureStore(StoreBase):
             s.add(row)
 
 
+def _values(p: MetricPoint, at: datetime, by: str = MEASURER) -> dict[str, Any]:
+    return {
+        "day": p.day,
+        "channel": p.channel,
+        "audience": p.audience,
+        "objective": p.objective,
+        "item_ref": p.item_ref,
+        "metric": p.metric,
+        "value": p.value,
+        "source": p.source,
+        "import_key": p.import_key,
+        "import_id": None,
+        "recorded_by": by,
+        "recorded_at": at,
+        "account": p.account,
+        "gone_at": None,
+    }
+
+
 def _row(p: MetricPoint, at: datetime, by: str = MEASURER) -> MetricRow:
-    return MetricRow(
-        day=p.day,
-        channel=p.channel,
-        audience=p.audience,
-        objective=p.objective,
-        item_ref=p.item_ref,
-        metric=p.metric,
-        value=p.value,
-        source=p.source,
-        import_key=p.import_key,
-        recorded_by=by,
-        recorded_at=at,
-        account=p.account,
-    )
+    return MetricRow(**_values(p, at, by))
 
 
 def _aware(value: datetime | None) -> datetime | None:
