@@ -102,6 +102,10 @@ def test_the_report_says_where_each_figure_came_from_and_how_fresh_it_is(store: 
     assert "'s own figures (Page 1234), fetched" in source["text"]
     assert "fetched 20 November 2026 06:15 (3 days old)" in source["text"]
     assert "(Page 1234)" in report_csv(report)
+    from pipeline.reporting.files import render_report_html
+
+    html = render_report_html(Renderer(()), report, datetime(2026, 11, 23, 9, 0, tzinfo=UTC))
+    assert "Where from: " in html and "own figures (Page 1234), fetched 20 November 2026 06:15 (3 days old)" in html
     # an objective whose figures are missing is "no data yet", not red
     empty = [o for o in report["objectives"] if o["outcomes"] and all(m["actual"] is None for m in o["outcomes"])]
     assert empty and all(o["status"] == "nodata" for o in empty)
@@ -117,3 +121,21 @@ def test_the_migration_goes_down_and_up_again(store: Repositories) -> None:
         command.upgrade(cfg, "head")
     [figure] = store.metrics.figures(source=MEASURED)
     assert figure.value == 100 and figure.account == ""
+
+
+def test_a_measured_figure_cannot_be_changed_by_hand(store: Repositories, strategy) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from pipeline.errors import Invalid
+    from pipeline.services.actor import Role
+    from pipeline.services.metrics import MetricsService
+
+    store.calendar.import_plan(strategy, [], PULLED)
+    store.measures.store_measured([pulled(100)], at=PULLED)
+    [figure] = store.metrics.figures(source=MEASURED)
+    service = MetricsService(store.metrics, store.calendar)
+    author = Actor.cli("sam@thurrock.gov.uk", Role.AUTHOR)
+    with pytest.raises(Invalid, match="the next pull or click would put it back"):
+        service.correct(author, figure.id, 5, PULLED)
+    with pytest.raises(Invalid, match="own count"):
+        service.remove(author, figure.id, PULLED)
