@@ -79,7 +79,7 @@ class XAdapter(ApiChannel):
 
     # measuring ----------------------------------------------------------------------------------
     def account(self) -> str:
-        return f"user {self._user_id}" if self._user_id else "the token's account"
+        return f"user {self._user_id}" if self._user_id else ""  # not worth a call of its own
 
     def measure(self, posts: Sequence[str], now: datetime, patience: Patience) -> Measurement:
         """Each post's public metrics, 100 posts a call (`GET /2/tweets?ids=`). A post deleted since

@@ -129,6 +129,7 @@ def cmd_metrics_list(args: argparse.Namespace) -> int:
             f"{f.id:>6}  {f.day.isoformat():10}  {f.objective or '-':4} {f.metric:26} {f.value:>10g}  "
             f"{f.channel or '-':20} {f.audience or '-':18} {f.source}"
             + (f" (by {f.recorded_by}, {common.local(f.recorded_at, p.settings.tz)})" if f.recorded_by else "")
+            + (f"; post deleted at the source, found {common.local(f.gone_at, p.settings.tz)}" if f.gone_at else "")
         )
     print(f"{len(figures)} figure(s)")
     return 0

@@ -199,7 +199,7 @@ def test_the_command_line_pulls_lists_and_shows_the_last_pull(
 ) -> None:
     from pipeline.cli import main
 
-    p, _fakes = live
+    p, fakes = live
     for name, value in p.settings.model_dump().items():
         if name.startswith(("facebook_", "x_", "ga4_", "microsoft_", "viva_", "wordpress_")) or name == "file_channels":
             monkeypatch.setenv(f"COMMS_{name.upper()}", ",".join(value) if isinstance(value, tuple) else str(value))
@@ -215,6 +215,13 @@ def test_the_command_line_pulls_lists_and_shows_the_last_pull(
     status = capsys.readouterr().out
     assert "Figures pulled from each channel" in status
     assert "facebook               last success Fri 20 Nov 2026 06:30; 3 posts, 20 figures" in status
+    fakes["facebook"].deleted.add(fakes["facebook"].posts[0]["id"])
+    assert main(["metrics", "pull", "--channel", "facebook", "--at", "2026-11-21T06:30"]) == 0
+    assert "gone=1" in capsys.readouterr().out
+    assert main(["metrics", "list", "--source", "api"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    gone = [line for line in listed if "post deleted at the source, found Sat 21 Nov 2026 06:30" in line]
+    assert gone and all("(by measure, Fri 20 Nov 2026 06:30)" in line for line in gone)
 
 
 def test_the_clock_pulls_once_a_day_whatever_the_triggers(live: tuple[Pipeline, Any]) -> None:
