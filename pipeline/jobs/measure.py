@@ -109,8 +109,12 @@ def measure(
         posts[post.channel].append(post)
     tally = Tally()
     for code in wanted:
-        if code in kinds and (posts.get(code) or registry.measures(kinds[code]) != registry.IMPORT_ONLY):
-            _channel(ctx, code, kinds[code], posts.get(code, []), now, patience, tally)
+        if code not in kinds or not posts.get(code):
+            continue
+        if registry.measures(kinds[code]) == registry.IMPORT_ONLY:
+            tally.import_only.append(code)  # its figures come by `comms metrics import`
+            continue
+        _channel(ctx, code, kinds[code], posts[code], now, patience, tally)
     if only is None or only == ctx.settings.ga4_channel:
         _analytics(ctx, since, now, patience, tally)
     return tally.outcome()
@@ -130,7 +134,7 @@ def _channel(
     account = ""
     try:
         adapter = ctx.adapter_for(code, kind)
-        if adapter.kind != kind or not isinstance(adapter, Measurer) or registry.measures(kind) == registry.IMPORT_ONLY:
+        if adapter.kind != kind or not isinstance(adapter, Measurer):  # routed to the file adapter
             tally.import_only.append(code)
             return
         account = adapter.account()

@@ -236,3 +236,14 @@ def test_the_clock_pulls_once_a_day_whatever_the_triggers(live: tuple[Pipeline, 
     assert tasks.daily_measure(p, PULL + timedelta(days=1)).counts["channels"] == 3
     assert fakes["facebook"].calls > calls
     assert [r.job for r in p.repos.control.last_runs() if r.job == "measure"] == ["measure"]
+
+
+def test_a_channel_that_cannot_measure_is_left_alone_even_when_unconfigured(live: tuple[Pipeline, Any]) -> None:
+    p, _fakes = live
+    unconfigured = make_pipeline(Settings(**{**p.settings.__dict__, "viva_engage_group_id": ""}))
+    try:
+        outcome = measure(unconfigured, PULL, only="intranet")
+        assert outcome.failures == () and outcome.counts["channels"] == 0
+        assert "intranet" not in {s.channel for s in unconfigured.repos.measures.pull_states()}
+    finally:
+        unconfigured.repos.engine.dispose()
