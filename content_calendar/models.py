@@ -9,6 +9,9 @@ from typing import Literal
 Policy = Literal["skip", "move", "keep"]
 POLICIES: tuple[str, ...] = ("skip", "move", "keep")
 Approval = Literal["required", "auto"]
+# What to do when the day rules stack several occurrences of one entry on one day (None: keep, and warn).
+OnCollision = Literal["merge", "keep"]
+ON_COLLISION: tuple[str, ...] = ("merge", "keep")
 # Who a channel faces decides whether the pre-election period holds it back.
 Facing = Literal["residents", "members", "partners", "schools", "internal"]
 FACINGS: tuple[str, ...] = ("residents", "members", "partners", "schools", "internal")
@@ -125,6 +128,10 @@ class Entry:
     on_school_holiday: Policy = "keep"
     on_pre_election: Policy | None = None  # None: decided by the channel's facing
     missed_after_hours: int = 24  # past this, a due send is marked missed rather than sent late
+    # Stories (by file name) and links an edition may repeat although the list already had them.
+    pin: tuple[str, ...] = ()
+    window_days: int | None = None  # national messages from this many days before the issue (None: since the last)
+    on_collision: OnCollision | None = None  # stacked occurrences: merge, or keep silently (None: keep and warn)
     source: str = ""
     line: int = 0
 

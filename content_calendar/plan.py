@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from content_calendar.merge import fold_stacked
 from content_calendar.models import Entry, Occurrence, Strategy
 from content_calendar.repeat import expand
 from content_calendar.rules import MAX_MOVE_DAYS, DayRules, clash, next_clear_day
@@ -81,6 +82,7 @@ def plan(strategy: Strategy, entries: list[Entry], first: date, last: date) -> l
             occ = _apply_rules(_occurrence(entry, localise(naive, tz)), entry, rules, tz)
             if first <= occ.start.date() <= last:
                 out.append(occ)
+    out = fold_stacked(out, entries)  # on_collision: merge
     out.sort(key=lambda o: (o.start, o.entry_id))
     return out
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from channels import registry
 from pipeline.ports import AdapterLookup, ChannelAdapter
+from pipeline.progress import SILENT, Progress
 from pipeline.rendering.render import Renderer
 from pipeline.settings import Settings
 from pipeline.shared_limits import RateLimited, limits_for
@@ -59,6 +60,7 @@ class AppContext:
     renderer: Renderer
     adapter_for: AdapterLookup
     feed_rewrites: dict[str, str] = field(default_factory=dict)  # only the demo and tests set this
+    progress: Progress = SILENT  # how far long work has got: the command line draws it on a terminal
 
     def close(self) -> None:
         close = getattr(self.adapter_for, "close", None)

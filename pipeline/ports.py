@@ -177,6 +177,10 @@ class FeedRepository(Protocol):
         self, audiences: set[str], objectives: set[str], since: datetime | None, limit: int = 6
     ) -> list[NationalMessage]: ...
 
+    def messages_by_link(self, links: Iterable[str]) -> list[NationalMessage]:
+        """The stored messages with these links, whatever their age (what a calendar entry pins)."""
+        ...
+
     def mark_messages_used(self, ids: Iterable[int]) -> None: ...
 
     def messages(self, limit: int = 50) -> list[NationalMessage]: ...
@@ -292,19 +296,31 @@ class MeasureRepository(Protocol):
 class SubscriberRepository(Protocol):
     """Subscribers: an address, a name, an organisation, audiences and consent."""
 
-    def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
-        """Adds new addresses and updates known ones; returns (added, updated)."""
+    def upsert(self, subscribers: list[Subscriber], saved: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Adds new addresses and updates known ones, in one transaction; returns (added, updated).
+        `saved` (a progress report) is told how many rows are done as it goes."""
         ...
 
     def all(self, status: str | None = None) -> list[Subscriber]: ...
 
-    def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
-        """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
+    def recipients(self, audiences: set[str], list_code: str | None = None) -> list[tuple[str, str, Subscriber]]:
+        """Active subscribers in any of `audiences` who have not left the list `list_code` (an email
+        channel's code): (address, the audience matched, subscriber)."""
         ...
 
-    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
-        """How many active subscribers `recipients(audiences)` would return, by the audience matched
-        (audiences nobody matched are absent). Counted in the database, without reading each one."""
+    def audience_counts(self, audiences: set[str], list_code: str | None = None) -> dict[str, int]:
+        """How many active subscribers `recipients(audiences, list_code)` would return, by the audience
+        matched (audiences nobody matched are absent). Counted in the database, without reading each one."""
+        ...
+
+    def find(self, email: str) -> Subscriber | None: ...
+
+    def leave_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Takes the address off one list, whatever its audiences; None if the address is not on file."""
+        ...
+
+    def rejoin_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Puts the address back on a list it left; None if the address is not on file."""
         ...
 
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
@@ -346,6 +362,11 @@ class OutboxRepository(Protocol):
 
     def last_edition(self, entry_id: str, before: str) -> Edition | None:
         """The entry's latest composed edition other than the occurrence `before`."""
+        ...
+
+    def list_history(self, channel: str, before: str, since: datetime) -> list[dict[str, Any]]:
+        """The inputs of the channel's editions composed since `since` (other than the occurrence
+        `before`) whose items were not cancelled or missed: what the list had or has on its way."""
         ...
 
     def editions(self, limit: int = 100) -> list[Edition]:

@@ -181,6 +181,7 @@ class Subscriber:
     consent_date: date
     status: str = "active"
     id: int | None = None
+    left_lists: tuple[str, ...] = ()  # lists (email channels) left one at a time; the others still come
 
 
 @dataclass(frozen=True)

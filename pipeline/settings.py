@@ -61,6 +61,12 @@ def _queue(value: str) -> str:
     return value
 
 
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError("is not a log format: use text (one readable line per event) or json (one object a line)")
+    return value
+
+
 def _smtp_security(value: str) -> str:
     if value not in ("none", "starttls", "tls"):
         raise ValueError("is not a way to secure SMTP: use none, starttls or tls")
@@ -174,6 +180,9 @@ class Settings(BaseSettings):
     # SQLite: a clock whose heartbeat is older than this has lost the clock lock to the next clock.
     clock_stale_seconds: Annotated[int, _at_least(1)] = 120
     log_level: str = "INFO"
+    # `text`: one readable line per event, its fields as key=value; `json`: one JSON object per line
+    # (event, level, logger, time and the event's fields), for a log shipper.
+    log_format: Annotated[str, AfterValidator(_log_format)] = "text"
     # How the jobs run: `embedded` (the clock runs them in its own process; SQLite or PostgreSQL) or
     # `procrastinate` (PostgreSQL: the clock only enqueues, `comms worker` processes run the jobs).
     queue: Annotated[str, AfterValidator(_queue)] = "embedded"

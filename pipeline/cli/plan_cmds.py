@@ -48,12 +48,19 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"{len(result.problems)} problem(s) in {len(result.files)} file(s)", file=sys.stderr)
         return 2
-    print(f"ok: {result.entries} entries in {len(result.files)} file(s), against {result.objectives} objectives")
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    warned = f"; {len(result.warnings)} warning(s)" if result.warnings else ""
+    print(
+        f"ok: {result.entries} entries in {len(result.files)} file(s), against {result.objectives} objectives{warned}"
+    )
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    done = PlanService.of(common.pipeline(args)).import_plan(common.actor(args), common.now(), _files(args))
+    done = PlanService.of(common.pipeline_with_progress(args)).import_plan(
+        common.actor(args), common.now(), _files(args)
+    )
     print(f"imported {done.entries} entries against {done.objectives} objectives; the previous plan was replaced")
     return 0
 

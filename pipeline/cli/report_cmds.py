@@ -148,7 +148,7 @@ def cmd_metrics_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics_import(args: argparse.Namespace) -> int:
-    done = MetricsService.of(common.pipeline(args)).import_file(
+    done = MetricsService.of(common.pipeline_with_progress(args)).import_file(
         common.actor(args),
         args.file,
         args.format,

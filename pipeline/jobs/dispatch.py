@@ -25,6 +25,7 @@ from content_calendar.rules import election_period, pre_election_policy
 from pipeline.errors import Conflict
 from pipeline.links import counted
 from pipeline.ports import AdapterLookup, ChannelAdapter
+from pipeline.progress import SILENT, Progress
 from pipeline.records import (
     Audited,
     Claim,
@@ -101,6 +102,7 @@ class Dispatcher:
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
         self.batch = BATCH
         self.recheck_seconds = RECHECK_SECONDS
+        self.progress: Progress = SILENT  # how many of an item's recipients are done, for a terminal
         self._pool: ThreadPoolExecutor | None = None
 
     def pool(self) -> ThreadPoolExecutor:
@@ -163,11 +165,14 @@ class Dispatcher:
         if prepared is None:
             return 0, 0
         results = {"sent": 0, "failed": 0}
+        stage, total = f"sending {item.title}", len(prepared.deliveries)
+        self.progress(stage, total - sum(d.status == "pending" for d in prepared.deliveries), total)
         for number in prepared.batches(self.batch, now):
             if self.stop.is_set() or not self._still_to_send(item):
                 break
             for outcome, count in self.send_slice(prepared, number, now, failures).items():
                 results[outcome] = results.get(outcome, 0) + count
+            self.progress(stage, min(total, (number + 1) * self.batch), total)
         self.finish_item(item, now)
         return results["sent"], results["failed"]
 
@@ -314,7 +319,7 @@ class Dispatcher:
             scope |= strategy.audience_with_children(code)
         if not self.settings.secret_key:
             raise TokenError("COMMS_SECRET_KEY is not set; unsubscribe links cannot be signed (set it in .env)")
-        return list(self.repos.subscribers.recipients(scope))
+        return list(self.repos.subscribers.recipients(scope, item.channel))
 
     def _renderer(
         self, item: OutboxItem, subscribers: dict[str, Subscriber | None], audiences: dict[str, str] | None = None
@@ -339,8 +344,9 @@ class Dispatcher:
             return None
         return str(self.repos.outbox.edition_inputs(item.edition_id)["nonce"])
 
-    def unsubscribe_url(self, recipient: str) -> str:
-        return unsubscribe_url(self.settings.public_base_url, self.settings.secret_key, recipient)
+    def unsubscribe_url(self, recipient: str, list_code: str) -> str:
+        """The footer's and List-Unsubscribe's link: leaves the list (the channel) this email came from."""
+        return unsubscribe_url(self.settings.public_base_url, self.settings.secret_key, recipient, list_code)
 
     def deliver(
         self,
@@ -356,7 +362,7 @@ class Dispatcher:
         A success is recorded in the ledger only; the delivery rows catch up in one query when the
         item's loop ends (`sync_sent`)."""
         key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
-        unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
+        unsubscribe = self.unsubscribe_url(delivery.recipient, item.channel) if item.kind == "email" else None
         html, text = render(delivery.recipient, unsubscribe or "")
         post = Post(
             channel=item.channel,
@@ -578,7 +584,7 @@ class Batch:
 
 def unexpected(channel: str, exc: Exception) -> ChannelError:
     """An adapter's own bug or a surprising answer, logged with its traceback, as a transient error."""
-    log.exception("unexpected error from the %s adapter", channel)
+    log.exception("adapter failed unexpectedly", extra={"channel": channel, "error": type(exc).__name__})
     return ChannelError(channel, f"unexpected error: {type(exc).__name__}: {exc}"[:300], transient=True)
 
 

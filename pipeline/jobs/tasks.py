@@ -67,7 +67,8 @@ def collect(ctx: AppContext, now: datetime, *, force: bool = False, feed_id: int
         timeout=settings.feed_timeout_seconds, max_bytes=settings.feed_max_bytes, rewrites=ctx.feed_rewrites
     )
     try:
-        return Collector(ctx.repos.feeds, fetcher, settings.feed_workers).run(now, force=force, only=feed_id)
+        collector = Collector(ctx.repos.feeds, fetcher, settings.feed_workers, ctx.progress)
+        return collector.run(now, force=force, only=feed_id)
     finally:
         fetcher.close()
 
@@ -78,7 +79,7 @@ def collect_feed(ctx: AppContext, feed_id: int, now: datetime) -> Outcome:
 
 # compose --------------------------------------------------------------------------------------
 def composer(ctx: AppContext) -> Composer:
-    return Composer(ctx.repos, ctx.workspace, ctx.renderer)
+    return Composer(ctx.repos, ctx.workspace, ctx.renderer, ctx.progress)
 
 
 def compose(ctx: AppContext, now: datetime, entry: str | None = None) -> Outcome:
@@ -94,6 +95,7 @@ def compose_occurrence(ctx: AppContext, entry: str, day: date, now: datetime) ->
 # dispatch -------------------------------------------------------------------------------------
 def dispatcher(ctx: AppContext, stop: threading.Event | None = None) -> Dispatcher:
     found = Dispatcher(ctx.repos, ctx.settings, ctx.adapter_for)
+    found.progress = ctx.progress
     if stop is not None:
         found.stop = stop
     return found

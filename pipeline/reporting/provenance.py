@@ -52,8 +52,17 @@ def sources(
 ) -> list[dict[str, Any]]:
     """The sources of one objective's metric: label, when last recorded and how old the oldest is."""
     out = []
-    for p in provenance:
-        if p.objective != objective or p.metric != metric:
+    mine = [p for p in provenance if p.objective == objective and p.metric == metric]
+    counted = [p for p in mine if p.source == PIPELINE]
+    if counted:  # one line for the pipeline's own counts, whatever the channels
+        names = [channels.get(p.channel, p.channel) for p in counted if p.channel]
+        where = f" on {', '.join(names[:-1])} and {names[-1]}" if len(names) > 1 else f" on {names[0]}" if names else ""
+        text = f"the pipeline's own count of its sends{where}"
+        figures = sum(p.figures for p in counted)
+        out.append({"source": PIPELINE, "channel": "", "account": "", "figures": figures, "fetched": None,
+                    "oldest": None, "gone": 0, "text": text})  # fmt: skip
+    for p in mine:
+        if p.source == PIPELINE:
             continue
         text = label(p, channels)
         if p.newest is not None and p.oldest is not None:

@@ -21,6 +21,7 @@ from content_calendar.plan import month_bounds
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
 from pipeline.ports import CalendarRepository, MetricsRepository
+from pipeline.progress import SILENT, Progress
 from pipeline.records import (
     HAND,
     LINK_CLICKS,
@@ -83,12 +84,16 @@ def _value(metric: str, value: float) -> None:
 
 
 class MetricsService:
+    progress: Progress = SILENT  # an import's steps (read, saved), drawn by the command line on a terminal
+
     def __init__(self, metrics: MetricsRepository, calendar: CalendarRepository) -> None:
         self.metrics, self.calendar = metrics, calendar
 
     @classmethod
     def of(cls, ctx: AppContext) -> MetricsService:
-        return cls(ctx.repos.metrics, ctx.repos.calendar)
+        service = cls(ctx.repos.metrics, ctx.repos.calendar)
+        service.progress = ctx.progress
+        return service
 
     def strategy(self) -> Strategy:
         found = self.calendar.strategy()
@@ -228,6 +233,7 @@ class MetricsService:
         """`fmt`: a built-in export format, "feedback" (event feedback forms), or a mapping .yaml file.
         Replaces what an earlier import of the same file added."""
         require(actor, Permission.PLAN)
+        self.progress(f"importing {path.name}", 0, 2)
         digest = file_digest(path)  # a missing or unreadable file is named first
         mapping = None if fmt == "feedback" else _mapping(fmt)
         codes = self._codes(objective=objective, audience=audience, channel=channel, prefix="--")
@@ -260,6 +266,7 @@ class MetricsService:
                 + ("; the figures are the same as before" if done.same else ""),
             )
 
+        self.progress(f"importing {path.name}", 1, 2)
         result = self.metrics.replace_import(
             name=path.name,
             content_hash=digest,
@@ -269,6 +276,7 @@ class MetricsService:
             by=actor.name,
             audit=record,
         )
+        self.progress(f"importing {path.name}", 2, 2)
         return MetricsImported(path.name, len(points), result)
 
     def _feedback_objective(self) -> str:

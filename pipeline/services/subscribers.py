@@ -9,6 +9,7 @@ from pathlib import Path
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound, SettingsError
 from pipeline.ports import AuditRepository, CalendarRepository, SubscriberRepository
+from pipeline.progress import SILENT, Progress
 from pipeline.records import Subscriber
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
@@ -26,7 +27,21 @@ class SubscribersImported:
     suppressed: int = 0  # erased earlier: not brought back (`comms subscribers allow` takes one back)
 
 
+@dataclass(frozen=True)
+class ListChoice:
+    """Where an address stands on one list after its unsubscribe link was used, for the page to say."""
+
+    email: str
+    list_code: str | None  # None: every list (a link sent before lists were named)
+    list_name: str  # as the email's footer names it: "the Thurrock headteacher bulletin"
+    organisation: str
+    receiving: bool  # whether this list now comes to the address
+    status: str  # the address's own status: active | unsubscribed | bounced
+
+
 class SubscriberService:
+    progress: Progress = SILENT  # an import's rows saved, drawn by the command line on a terminal
+
     def __init__(
         self,
         subscribers: SubscriberRepository,
@@ -41,7 +56,9 @@ class SubscriberService:
     @classmethod
     def of(cls, ctx: AppContext) -> SubscriberService:
         repos = ctx.repos
-        return cls(repos.subscribers, ctx.workspace, repos.audit, ctx.settings.secret_key, repos.calendar)
+        service = cls(repos.subscribers, ctx.workspace, repos.audit, ctx.settings.secret_key, repos.calendar)
+        service.progress = ctx.progress
+        return service
 
     def _digest(self, email: str) -> str:
         try:
@@ -49,11 +66,16 @@ class SubscriberService:
         except TokenError as exc:
             raise SettingsError(str(exc)) from None
 
-    def _audit(self, actor: Actor, action: str, detail: str = "") -> None:
+    def _audit(self, actor: Actor, action: str, detail: str = "", at: datetime | None = None) -> None:
         """Recorded without the address: the audit log is append-only, and an erased address must leave
         no copy behind."""
         if self.audit is not None:
-            self.audit.record(audited(actor, action, datetime.now(UTC), "subscribers", detail))
+            self.audit.record(audited(actor, action, at or datetime.now(UTC), "subscribers", detail))
+
+    def _reference(self, email: str) -> str:
+        """The address as the audit log may name it: the start of its keyed digest (as an erased address's
+        alias is), so who holds the key can match an address they are asked about, and nobody can read it."""
+        return f"subscriber {self._digest(email)[:16]}" if self.secret_key else "subscriber"
 
     def import_file(self, actor: Actor, path: Path | None = None) -> SubscribersImported:
         """Add or update subscribers from a CSV (the workspace's subscribers.csv by default), all or
@@ -63,6 +85,8 @@ class SubscriberService:
                 raise Invalid("name the subscribers CSV to import")
             path = self.workspace.root / "subscribers.csv"
         require(actor, Permission.SUBSCRIBERS)
+        stage = f"importing {path.name}"
+        self.progress(stage, 0, None)
         strategy = self.calendar.strategy() if self.calendar is not None else None
         rows = read_subscribers(path, {a.code for a in strategy.audiences} if strategy else None)
         kept, suppressed = rows, 0
@@ -71,7 +95,7 @@ class SubscriberService:
             erased = self.subscribers.suppressed(digests.values())
             kept = [row for row in rows if digests[row.email] not in erased]
             suppressed = len(rows) - len(kept)
-        added, updated = self.subscribers.upsert(kept)
+        added, updated = self.subscribers.upsert(kept, lambda saved: self.progress(stage, saved, len(kept)))
         detail = f"{path.name}: {added} added, {updated} updated, {suppressed} erased earlier and left out"
         self._audit(actor, "subscribers.imported", detail)
         return SubscribersImported(added, updated, suppressed)
@@ -92,6 +116,55 @@ class SubscriberService:
         if not self.subscribers.set_status(email, "unsubscribed", now, reason):
             raise NotFound(f"no subscriber {email}")
         self._audit(actor, "subscriber.unsubscribed", reason)
+
+    def list_name(self, list_code: str | None) -> str:
+        """A list as its emails' footer names it (organisation.yaml `lists`), else its channel's name."""
+        if list_code is None:
+            return "every list"
+        organisation = self.workspace.organisation if self.workspace is not None else {}
+        named = organisation.get("lists", {}).get(list_code, {}).get("name")
+        strategy = self.calendar.strategy() if self.calendar is not None else None
+        channel = strategy.channel(list_code) if strategy is not None else None
+        return str(named or (channel.name if channel is not None else list_code))
+
+    def _choice(self, sub: Subscriber, list_code: str | None) -> ListChoice:
+        organisation = self.workspace.organisation.get("name", "us") if self.workspace is not None else "us"
+        on_list = list_code is None or list_code not in sub.left_lists
+        receiving = sub.status == "active" and on_list
+        return ListChoice(sub.email, list_code, self.list_name(list_code), organisation, receiving, sub.status)
+
+    def leave(self, actor: Actor, email: str, list_code: str | None, now: datetime) -> ListChoice:
+        """The footer's link: the address leaves the list the email came from, and its other lists still
+        come; without a list (a link sent before lists were named) it leaves every list. NotFound if the
+        address is not on file (erased meanwhile)."""
+        if actor.is_person:
+            require(actor, Permission.SUBSCRIBERS)
+        if list_code is None:
+            self.unsubscribe(actor, email, now, reason="one-click unsubscribe from every list")
+            sub = self.subscribers.find(email)
+        else:
+            sub = self.subscribers.leave_list(email, list_code)
+            if sub is not None:
+                self._audit(actor, "subscriber.left_list", f"{list_code}: {self._reference(email)}", now)
+        if sub is None:
+            raise NotFound(f"no subscriber {email}")
+        return self._choice(sub, list_code)
+
+    def rejoin(self, actor: Actor, email: str, list_code: str | None, now: datetime) -> ListChoice:
+        """The way back from `leave`: the list comes again (every list, for a link without one: an address
+        unsubscribed is made active; a bounced one stays bounced). NotFound if not on file."""
+        if actor.is_person:
+            require(actor, Permission.SUBSCRIBERS)
+        sub = self.subscribers.find(email)
+        if sub is not None and list_code is None and sub.status == "unsubscribed":
+            self.subscribers.set_status(email, "active", now, "subscribed again from the unsubscribe page")
+        elif sub is not None and list_code is not None:
+            self.subscribers.rejoin_list(email, list_code)
+        sub = self.subscribers.find(email)
+        if sub is None:
+            raise NotFound(f"no subscriber {email}")
+        self._audit(actor, "subscriber.rejoined_list", f"{list_code or 'every list'}: {self._reference(email)}", now)
+        return self._choice(sub, list_code)
 
     def erase(self, actor: Actor, email: str) -> None:
         """Remove everything personal about an address; aggregate figures never held it, so they stay."""

@@ -201,6 +201,14 @@ class FeedStore(StoreBase):
                         break
             return picked
 
+    def messages_by_link(self, links: Iterable[str]) -> list[NationalMessage]:
+        """The stored messages with these links (what an entry pins), whatever their age."""
+        wanted = sorted(set(links))
+        if not wanted:
+            return []
+        with self.session() as s:
+            return [_message(r) for r in s.exec(select(MessageRow).where(col(MessageRow.link).in_(wanted)))]
+
     def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
         if event.status == "sent":  # so a later change at the source is flagged
             self.mark_messages_used(event.used_messages, conn=conn)

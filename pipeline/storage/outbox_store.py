@@ -145,6 +145,24 @@ class OutboxStore(StoreBase):
             ).first()
             return _edition(row) if row else None
 
+    def list_history(self, channel: str, before: str, since: datetime) -> list[dict[str, Any]]:
+        """The inputs of the channel's editions composed since `since`, other than the occurrence `before`,
+        whose items were not cancelled or missed: what the list had, or has on its way."""
+        gone = (ItemStatus.CANCELLED.value, ItemStatus.MISSED.value)
+        with self.session() as s:
+            rows = s.exec(
+                select(EditionRow.inputs)
+                .join(OutboxRow, col(OutboxRow.edition_id) == col(EditionRow.id))
+                .where(
+                    EditionRow.channel == channel,
+                    EditionRow.occurrence_key != before,
+                    EditionRow.composed_at >= since,
+                    col(OutboxRow.status).not_in(gone),
+                )
+                .order_by(col(EditionRow.composed_at))
+            )
+            return [dict(inputs) for inputs in rows]
+
     def editions(self, limit: int = 100) -> list[Edition]:
         with self.session() as s:
             rows = s.exec(select(EditionRow).order_by(col(EditionRow.composed_at).desc()).limit(limit))

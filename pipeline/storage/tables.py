@@ -184,6 +184,7 @@ class SubscriberRow(SQLModel, table=True):
     status: str = "active"  # active | unsubscribed | bounced
     status_changed_at: datetime | None = None
     status_reason: str | None = None
+    left_lists: list[str] = _json()  # the lists (email channels' codes) left by their footer's link
 
 
 class MetricImportRow(SQLModel, table=True):

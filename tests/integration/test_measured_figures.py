@@ -116,8 +116,8 @@ def test_the_migration_goes_down_and_up_again(store: Repositories) -> None:
     cfg = alembic_config(store.engine)
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0008")
-        assert current_revision(conn) == "0008"
+        command.downgrade(cfg, "0012")
+        assert current_revision(conn) == "0012"
         command.upgrade(cfg, "head")
     [figure] = store.metrics.figures(source=MEASURED)
     assert figure.value == 100 and figure.account == ""

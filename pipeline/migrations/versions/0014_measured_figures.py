@@ -1,7 +1,7 @@
 """measured figures: the account and deletion of a pulled figure's post; the last pull per channel
 
 Revision ID: 0014
-Revises: 0008
+Revises: 0012
 Create Date: 2026-11-22 21:45:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlmodel
 
 
 revision = '0014'
-down_revision = '0008'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 
