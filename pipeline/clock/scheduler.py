@@ -46,7 +46,9 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None, exe
     scheduler = BlockingScheduler(
         # the job store on an engine of ours: SQLite's busy timeout and BEGIN IMMEDIATE, like every process
         jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url), tablename="apscheduler_jobs")},
-        executors={"default": executor or ThreadPoolExecutor(1)},
+        # the daily pull of figures has a thread of its own: waiting out an API's rate limit never
+        # holds up the wake-ups that send
+        executors={"default": executor or ThreadPoolExecutor(1), MEASURE: ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},
         timezone=settings.tz,
     )
@@ -58,7 +60,9 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None, exe
     scheduler.add_job(
         "pipeline.clock.jobs:monthly_report", triggers[MONTHLY_REPORT], id=MONTHLY_REPORT, replace_existing=True
     )
-    scheduler.add_job("pipeline.clock.jobs:measure", triggers[MEASURE], id=MEASURE, replace_existing=True)
+    scheduler.add_job(
+        "pipeline.clock.jobs:measure", triggers[MEASURE], id=MEASURE, replace_existing=True, executor=MEASURE
+    )
     return scheduler
 
 

@@ -105,6 +105,7 @@ def test_the_clock_schedules_the_triggers_that_status_shows(tmp_path: Path) -> N
     jobs = {job.id: job for job in build_scheduler(settings).get_jobs()}  # pending: the scheduler never starts
     triggers = cron_triggers(settings.tz)
     assert set(jobs) == set(triggers) == {"wake", "monthly-report", "measure"}
+    assert jobs["measure"].executor == "measure", "a pull waiting out a rate limit never holds up a wake-up"
     assert {name: str(job.trigger) for name, job in jobs.items()} == {name: str(t) for name, t in triggers.items()}
 
 
