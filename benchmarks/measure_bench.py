@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
         made = last["calls"].get(api, 0)
         total_posts, total_least, total_made = total_posts + n, total_least + least, total_made + made
         print(f"| {api} | {n} | {least} | {made} | {last['limited'][api]} | {made / n:.3f} | {least / n:.3f} |")
-    print(f"| ga4 (12 months) | - | 2 | {last['calls'].get('ga4', 0)} | {last['limited']['ga4']} | - | - |")
+    print(f"| ga4 (the months) | - | 2 | {last['calls'].get('ga4', 0)} | {last['limited']['ga4']} | - | - |")
     shares = f"{total_made / total_posts:.3f} | {total_least / total_posts:.3f}"
     print(f"| all posts | {total_posts} | {total_least} | {total_made} | | {shares} |")
     firsts = [r["first_s"] for r in runs]

@@ -81,6 +81,10 @@ class Patience:
         self.calls = 0
         self.waited = 0.0
 
+    def again(self) -> Patience:
+        """The same patience, counting afresh (one per channel when channels are asked at once)."""
+        return Patience(self.sleep, self.max_wait, self.attempts)
+
     def run(self, call: Callable[[], T]) -> T:
         for attempt in range(self.attempts):
             self.calls += 1

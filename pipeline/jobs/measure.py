@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -28,6 +29,7 @@ from pipeline.redact import redactor
 
 log = logging.getLogger(__name__)
 YEAR = timedelta(days=366)  # by default a pull measures the posts of the last year
+CHANNELS_AT_ONCE = 4
 
 
 @dataclass
@@ -108,46 +110,51 @@ def measure(
     for post in ctx.repos.measures.published(since=since, channels=wanted):
         posts[post.channel].append(post)
     tally = Tally()
+    asked = []
     for code in wanted:
         if code not in kinds or not posts.get(code):
             continue
         if registry.measures(kinds[code]) == registry.IMPORT_ONLY:
             tally.import_only.append(code)  # its figures come by `comms metrics import`
             continue
-        _channel(ctx, code, kinds[code], posts[code], now, patience, tally)
+        asked.append((code, kinds[code], posts[code]))
+    # Channels are asked at once (each API's rate limit is its own, so their waits overlap); what they
+    # answer is recorded here, one channel at a time.
+    with ThreadPoolExecutor(max_workers=max(1, min(CHANNELS_AT_ONCE, len(asked)))) as pool:
+        futures = [pool.submit(_ask, ctx, code, kind, found, now, patience.again()) for code, kind, found in asked]
+        for (code, _kind, found), future in zip(asked, futures, strict=True):
+            _settle(ctx, code, found, future.result(), now, tally)
     if only is None or only == ctx.settings.ga4_channel:
         _analytics(ctx, since, now, patience, tally)
     return tally.outcome()
 
 
-def _channel(
-    ctx: AppContext,
-    code: str,
-    kind: str,
-    posts: list[PublishedPost],
-    now: datetime,
-    patience: Patience,
-    tally: Tally,
-) -> None:
-    """One channel measured and recorded; every fault is said against it and the next goes on."""
+Asked = tuple[str, Measurement] | str | None  # (account, answer), or why it failed, or None: import only
+
+
+def _ask(ctx: AppContext, code: str, kind: str, posts: list[PublishedPost], now: datetime, patience: Patience) -> Asked:
+    """One channel asked for its figures (in a thread of the pull's pool); every fault is caught and said."""
     redact = redactor(ctx.settings)
-    account = ""
     try:
         adapter = ctx.adapter_for(code, kind)
         if adapter.kind != kind or not isinstance(adapter, Measurer):  # routed to the file adapter
-            tally.import_only.append(code)
-            return
-        account = adapter.account()
+            return None
         ids = list(dict.fromkeys(p.external_id for p in posts))
-        measurement = adapter.measure(ids, now, patience) if ids else Measurement()
+        return adapter.account(), adapter.measure(ids, now, patience)
     except ChannelError as exc:
-        _failed(ctx, code, account, now, redact(str(exc)), tally)
-        return
+        return redact(str(exc))
     except Exception as exc:  # an adapter's bug or a surprising answer: this channel only
         log.exception("measuring %s failed unexpectedly", code)
-        _failed(ctx, code, account, now, redact(f"{code}: unexpected error: {type(exc).__name__}: {exc}"[:300]), tally)
-        return
-    _record(ctx, code, account, posts, measurement, now, tally)
+        return redact(f"{code}: unexpected error: {type(exc).__name__}: {exc}"[:300])
+
+
+def _settle(ctx: AppContext, code: str, posts: list[PublishedPost], asked: Asked, now: datetime, tally: Tally) -> None:
+    if asked is None:
+        tally.import_only.append(code)
+    elif isinstance(asked, str):
+        _failed(ctx, code, "", now, asked, tally)
+    else:
+        _record(ctx, code, asked[0], posts, asked[1], now, tally)
 
 
 def _record(
