@@ -139,3 +139,48 @@ def test_a_measured_figure_cannot_be_changed_by_hand(store: Repositories, strate
         service.correct(author, figure.id, 5, PULLED)
     with pytest.raises(Invalid, match="own count"):
         service.remove(author, figure.id, PULLED)
+
+
+def test_the_posts_to_measure_are_those_sent_with_the_destinations_id(store: Repositories) -> None:
+    from pipeline.storage.tables import DeliveryRow, OutboxRow
+
+    def post(n: int, channel: str, status: str, external: str | None, kind: str = "post") -> None:
+        due = datetime(2026, 11, n, 12, 0, tzinfo=UTC)
+        with store.engine.begin() as conn:
+            item = conn.execute(
+                OutboxRow.__table__.insert().values(  # type: ignore[attr-defined]
+                    occurrence_key=f"e{n}@2026-11-{n:02d}",
+                    entry_id=f"e{n}",
+                    channel=channel,
+                    kind=kind,
+                    title="t",
+                    body="",
+                    html="",
+                    audiences=["residents"],
+                    objectives=["1", "3"],
+                    due_at=due,
+                    status="sent",
+                    content_hash="h",
+                    created_at=due,
+                    updated_at=due,
+                )
+            ).inserted_primary_key[0]
+            conn.execute(
+                DeliveryRow.__table__.insert().values(  # type: ignore[attr-defined]
+                    outbox_id=item, recipient="-", audience="residents", status=status, external_id=external,
+                    sent_at=due if status == "sent" else None,
+                )
+            )  # fmt: skip
+
+    post(2, "facebook", "sent", "p_2")
+    post(3, "facebook", "failed", None)
+    post(4, "x", "sent", "186")
+    post(5, "newsletter", "sent", "<m@x>", kind="email")
+    post(9, "facebook", "sent", "p_9")
+    found = store.measures.published(since=date(2026, 11, 3))
+    assert [(p.channel, p.external_id, p.day.day, p.objectives, p.audience) for p in found] == [
+        ("x", "186", 4, ("1", "3"), "residents"),
+        ("facebook", "p_9", 9, ("1", "3"), "residents"),
+    ]
+    assert [p.external_id for p in store.measures.published(channels=["facebook"])] == ["p_2", "p_9"]
+    assert all(p.sent_at.tzinfo is not None for p in found)
