@@ -22,7 +22,17 @@ from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
 from pipeline.ports import CalendarRepository, MetricsRepository
 from pipeline.progress import SILENT, Progress
-from pipeline.records import HAND, PIPELINE, Audited, Figure, FigureChange, ImportReplaced, MetricPoint
+from pipeline.records import (
+    HAND,
+    LINK_CLICKS,
+    MEASURED,
+    PIPELINE,
+    Audited,
+    Figure,
+    FigureChange,
+    ImportReplaced,
+    MetricPoint,
+)
 from pipeline.reporting.imports import (
     BUILT_IN,
     METRICS,
@@ -168,6 +178,11 @@ class MetricsService:
             raise Invalid(
                 f"figure #{figure_id} is the pipeline's own count of its sends, made from the delivery records; "
                 "it cannot be changed by hand"
+            )
+        if found.source in (MEASURED, LINK_CLICKS):
+            raise Invalid(
+                f"figure #{figure_id} is {found.channel or 'a channel'}'s own count ({found.source}); the next pull "
+                "or click would put it back: it cannot be changed by hand (enter a figure by hand beside it instead)"
             )
         return found
 

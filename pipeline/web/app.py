@@ -76,6 +76,10 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
 
     for bp in blueprints or (public.bp, auth.bp, sso.bp, items.bp, admin.bp, accounts.bp, calendar.bp):
         app.register_blueprint(bp)
+    if blueprints is None:  # the counted links of editions, /r/<token> (issue 19)
+        from pipeline.web import redirect
+
+        app.register_blueprint(redirect.bp)
     _errors(app)
     return app
 
