@@ -11,7 +11,7 @@ The words the ports speak in (records, `Claim`, the events) are in `pipeline.rec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, Unpack
 
@@ -43,6 +43,9 @@ from pipeline.records import (
     NewEdition,
     NewItem,
     OutboxItem,
+    Provenance,
+    PublishedPost,
+    PullState,
     Subscriber,
     User,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "FeedRepository",
     "FetchResult",
     "LedgerRepository",
+    "MeasureRepository",
     "MetricsRepository",
     "OutboxRepository",
     "SubscriberRepository",
@@ -292,6 +296,34 @@ class MetricsRepository(Protocol):
         """Stores a file's figures as one import, removing first what earlier imports of the same file
         (the same content, or the same name over any of the same months) added."""
         ...
+
+
+class MeasureRepository(Protocol):
+    """Figures measured at the source (`pipeline.storage.measure_store`): the posts to measure, each
+    pulled figure kept once per (channel, post, objective, metric) by its import_key, deleted posts
+    marked, clicks counted, and the last pull of each channel."""
+
+    def published(self, *, since: date | None = None, channels: Sequence[str] | None = None) -> list[PublishedPost]:
+        """Posts the pipeline published, with the destination's id, oldest first."""
+        ...
+
+    def store_measured(self, points: Sequence[MetricPoint], *, at: datetime) -> tuple[int, int]:
+        """Each point the one figure of its import_key, new or replaced; returns (added, replaced)."""
+        ...
+
+    def mark_gone(self, channel: str, item_refs: Iterable[str], *, at: datetime) -> int: ...
+
+    def count(self, points: Sequence[MetricPoint], *, at: datetime) -> None:
+        """Adds each point's value to the figure of its import_key, atomically."""
+        ...
+
+    def provenance(self, first: date, last: date) -> list[Provenance]: ...
+
+    def pull_states(self) -> list[PullState]: ...
+
+    def record_pull(
+        self, channel: str, account: str, *, at: datetime, ok: bool, error: str = "", posts: int = 0, figures: int = 0
+    ) -> None: ...
 
 
 class SubscriberRepository(Protocol):

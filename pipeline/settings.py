@@ -158,6 +158,19 @@ class Settings(BaseSettings):
     wordpress_url: str = ""
     wordpress_username: str = ""
     wordpress_app_password: Secret = ""
+    # Google Analytics 4 (the Data API) for the web page's page views and downloads (`comms metrics pull`):
+    # the property, the page paths (written `/prevent, /prevent/leaflet.pdf`), a service account's key
+    # file, and the channel and objective its figures count for.
+    ga4_property_id: str = ""
+    ga4_page_paths: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_codes)] = ()
+    ga4_credentials_file: str = ""
+    ga4_channel: str = "website"
+    ga4_objective: str = ""
+    ga4_api_url: str = "https://analyticsdata.googleapis.com"
+    ga4_token_url: str = ""  # default: the key file's token_uri
+    # Links in editions go through /r/ on the web workspace, which counts clicks per edition, link and
+    # audience (never per person); false sends links as they are and counts nothing.
+    link_counting: bool = True
     feed_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     feed_max_bytes: Annotated[int, _at_least(1)] = 5_000_000
     feed_workers: Annotated[int, _at_least(1)] = 8

@@ -227,6 +227,14 @@ def cmd_status(args: argparse.Namespace) -> int:
         [f"{m.title}: {m.link}" for m in view.changed_after_sent],
     )
     _section(
+        "Figures pulled from each channel (`comms metrics pull`; the clock pulls daily)",
+        [
+            f"{s.channel:22} last success {when(s.last_success_at)}; {s.posts} posts, {s.figures} figures"
+            + (f"; last try {when(s.last_attempt_at)}: {hide(s.last_error.splitlines()[0])}" if s.last_error else "")
+            for s in view.pulls
+        ],
+    )
+    _section(
         "Feeds with problems",
         [
             f"{f.spec.name}: {'retired' if f.retired else f'{f.consecutive_failures} failures'}; "

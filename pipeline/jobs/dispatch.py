@@ -23,6 +23,7 @@ from channels.base import ChannelError, Post
 from content_calendar.models import Entry, Strategy
 from content_calendar.rules import election_period, pre_election_policy
 from pipeline.errors import Conflict
+from pipeline.links import counted
 from pipeline.ports import AdapterLookup, ChannelAdapter
 from pipeline.progress import SILENT, Progress
 from pipeline.records import (
@@ -200,7 +201,8 @@ class Dispatcher:
         active = {email: sub for email, _audience, sub in recipients}
         prefix = f"send:{item.channel}:{item.id}:"
         deliveries = self.repos.outbox.deliveries(item.id)
-        return Prepared(item, adapter, active, self._renderer(item, active), prefix, deliveries)
+        audiences = {email: audience for email, audience, _sub in recipients}
+        return Prepared(item, adapter, active, self._renderer(item, active, audiences), prefix, deliveries)
 
     def send_slice(self, prepared: Prepared, number: int, now: datetime, failures: list[str]) -> dict[str, int]:
         """Send batch `number` of the item's deliveries (a slice of `self.batch` in their stable order):
@@ -320,16 +322,19 @@ class Dispatcher:
         return list(self.repos.subscribers.recipients(scope, item.channel))
 
     def _renderer(
-        self, item: OutboxItem, subscribers: dict[str, Subscriber | None]
+        self, item: OutboxItem, subscribers: dict[str, Subscriber | None], audiences: dict[str, str] | None = None
     ) -> Callable[[str, str], tuple[str, str]]:
         """Per-recipient (html, text) given the recipient and their unsubscribe URL, from MJML
-        compiled once for the edition (`ItemPersonaliser`, which the item page's preview uses too)."""
+        compiled once for the edition (`ItemPersonaliser`, which the item page's preview uses too).
+        With link counting, an email's HTML links go through /r/, one form per audience (`counted`)."""
         personalise = ItemPersonaliser(item.html, item.body, self.nonce(item))
+        per_audience = counted(self.settings, item, personalise) if audiences else None
 
         def render(recipient: str, url: str) -> tuple[str, str]:
             sub = subscribers.get(recipient)
             reader = Reader(sub.name if sub else "", sub.organisation if sub else "", recipient, url)
-            return personalise.render(reader)
+            chosen = per_audience(audiences.get(recipient, "")) if per_audience and audiences else personalise
+            return chosen.render(reader)
 
         return render
 

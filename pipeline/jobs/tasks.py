@@ -157,6 +157,35 @@ def write_report_files(ctx: AppContext, month: str, folder: Path, produced: date
     return [html, folder / f"report-{month}.json", folder / f"report-{month}.csv"]
 
 
+# measure --------------------------------------------------------------------------------------
+def measure_day(ctx: AppContext, now: datetime) -> Outcome:
+    """Each channel's own figures, once per local day (ledger key `measure:DAY`); a pull that raised
+    is tried again by the next trigger of the same day."""
+    from pipeline.jobs.measure import measure
+
+    key = measure_key(ctx, now)
+    if not ctx.repos.ledger.claim(key, "measure", now, retry_failed=True).go:
+        return Outcome()
+    try:
+        outcome = measure(ctx, now)
+    except BaseException:
+        ctx.repos.ledger.release([key])
+        raise
+    ctx.repos.ledger.finish(key, now, detail=outcome.summary())
+    return outcome
+
+
+def measure_key(ctx: AppContext, now: datetime) -> str:
+    return f"measure:{now.astimezone(ctx.settings.tz).date().isoformat()}"
+
+
+def daily_measure(ctx: AppContext, now: datetime) -> Outcome:
+    """The clock's measure job: today's pull, unless it is done."""
+    if ctx.repos.ledger.state(measure_key(ctx, now)) == "done":
+        return Outcome()
+    return run_job(ctx, "measure", now, lambda: measure_day(ctx, now))
+
+
 # a wake-up ------------------------------------------------------------------------------------
 def wake(
     ctx: AppContext, now: datetime, stop: threading.Event | None = None, *, report: bool = True

@@ -31,9 +31,10 @@ from zoneinfo import ZoneInfo
 from content_calendar.models import Occurrence, Strategy
 from content_calendar.plan import month_bounds
 from pipeline.errors import Invalid
-from pipeline.records import Delivery, MetricPoint, OutboxItem
+from pipeline.records import Delivery, MetricPoint, OutboxItem, Provenance
+from pipeline.reporting.provenance import sources
 
-ENGAGEMENT = ("opens", "clicks", "engagements", "shares")
+ENGAGEMENT = ("opens", "clicks", "engagements", "reactions", "comments", "shares")
 MEAN_METRICS = frozenset({"knowledge_uplift", "opinion_uplift", "feedback_uplift"})
 GREEN, AMBER = 1.0, 0.75  # a share of the target (or of the activities due) at least this is green, amber
 
@@ -68,6 +69,7 @@ class MonthData:
     deliveries: dict[int, tuple[Delivery, ...]]
     metrics: tuple[MetricPoint, ...]  # all three months
     edition_failures: dict[str, str] = field(default_factory=dict)  # occurrence key -> what went wrong
+    provenance: tuple[Provenance, ...] = ()  # where the month's figures came from, and when recorded
 
 
 ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -334,6 +336,7 @@ def _objective_section(
                 "change": change,
                 "trend": trend,
                 "share": metric in MEAN_METRICS,
+                "sources": sources(data.provenance, code, metric, period.as_of, _channel_names(data.strategy)),
             }
         )
     if outcomes:
@@ -490,6 +493,7 @@ CSV_COLUMNS = (
     "period_first",
     "period_through",
     "to_date",
+    "sources",
 )
 
 
@@ -518,7 +522,7 @@ def report_csv(report: dict[str, Any]) -> str:
         ]
         for m in o["outcomes"] or [
             {"metric": "", "actual": None, "target": None, "target_to_date": None, "status": o["status"],
-             "change": None, "trend": []}
+             "change": None, "trend": [], "sources": []}
         ]:  # fmt: skip
             trend = " / ".join(_cell(v) for v in m["trend"])
             writer.writerow(
@@ -534,6 +538,7 @@ def report_csv(report: dict[str, Any]) -> str:
                     p["first"],
                     p["through"],
                     "yes" if p["to_date"] else "no",
+                    "; ".join(src["text"] for src in m["sources"]),
                 ]
             )
     return out.getvalue()

@@ -25,6 +25,8 @@ from pipeline.ports import CalendarRepository, MetricsRepository
 from pipeline.progress import SILENT, Progress
 from pipeline.records import (
     HAND,
+    LINK_CLICKS,
+    MEASURED,
     PIPELINE,
     Audited,
     Figure,
@@ -227,6 +229,11 @@ class MetricsService:
             raise Invalid(
                 f"figure #{figure_id} is the pipeline's own count of its sends, made from the delivery records; "
                 "it cannot be changed by hand"
+            )
+        if found.source in (MEASURED, LINK_CLICKS):
+            raise Invalid(
+                f"figure #{figure_id} is {found.channel or 'a channel'}'s own count ({found.source}); the next pull "
+                "or click would put it back: it cannot be changed by hand (enter a figure by hand beside it instead)"
             )
         return found
 

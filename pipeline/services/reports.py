@@ -12,7 +12,13 @@ from zoneinfo import ZoneInfo
 from content_calendar.plan import month_bounds, plan
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
-from pipeline.ports import CalendarRepository, LedgerRepository, MetricsRepository, OutboxRepository
+from pipeline.ports import (
+    CalendarRepository,
+    LedgerRepository,
+    MeasureRepository,
+    MetricsRepository,
+    OutboxRepository,
+)
 from pipeline.records import DeliveryStatus, ItemStatus, MetricPoint, OutboxItem
 from pipeline.rendering.render import Renderer
 from pipeline.reporting.files import render_quarterly_html, render_report_html
@@ -69,9 +75,11 @@ class ReportService:
         outbox: OutboxRepository,
         metrics: MetricsRepository,
         ledger: LedgerRepository | None = None,
+        measures: MeasureRepository | None = None,
     ) -> None:
         self.tz, self.renderer = tz, renderer
         self.calendar, self.outbox, self.metrics, self.ledger = calendar, outbox, metrics, ledger
+        self.measures = measures  # where each figure came from and when (the report's sources)
         # A service lives for one request or command: a month read or reported twice in it (the page's
         # monthly report and the quarter it falls in) is read and built once.
         self._data: dict[str, MonthData] = {}
@@ -81,7 +89,9 @@ class ReportService:
     @classmethod
     def of(cls, ctx: AppContext) -> ReportService:
         repos = ctx.repos
-        return cls(ctx.settings.tz, ctx.renderer, repos.calendar, repos.outbox, repos.metrics, repos.ledger)
+        return cls(
+            ctx.settings.tz, ctx.renderer, repos.calendar, repos.outbox, repos.metrics, repos.ledger, repos.measures
+        )
 
     def month_data(self, month: str) -> MonthData:
         if month not in self._data:
@@ -121,6 +131,7 @@ class ReportService:
             deliveries={i.id: tuple(self.outbox.deliveries(i.id)) for i in items},
             metrics=tuple(p for m in months for p in self._month_totals(m)),
             edition_failures=failures,
+            provenance=tuple(self.measures.provenance(first, last)) if self.measures is not None else (),
         )
 
     def monthly(self, actor: Actor, month: str, now: datetime) -> dict[str, Any]:

@@ -47,6 +47,8 @@ def _figure(r: MetricRow) -> Figure:
         r.import_id,
         r.recorded_by,
         r.recorded_at,
+        r.account,
+        r.gone_at,
     )
 
 

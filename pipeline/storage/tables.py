@@ -239,7 +239,22 @@ class MetricRow(SQLModel, table=True):
     import_key: str | None = Field(default=None, unique=True)
     import_id: int | None = Field(default=None, foreign_key="metric_imports.id", index=True)
     recorded_by: str = ""  # who added or last corrected it ("" for the pipeline's own counts)
-    recorded_at: datetime | None = None
+    recorded_at: datetime | None = None  # for a figure pulled from a channel's API: when it was fetched
+    account: str = ""  # the account at the source that reported it (a Page id, a handle, a GA4 property)
+    gone_at: datetime | None = None  # the post was deleted at the source; its last figures are kept
+
+
+class MeasurePullRow(SQLModel, table=True):
+    """The last pull of each channel's own figures (`comms metrics pull`, the daily measure job)."""
+
+    __tablename__ = "measure_pulls"
+    channel: str = Field(primary_key=True, max_length=100)
+    account: str = ""
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str = _text()
+    posts: int = 0
+    figures: int = 0
 
 
 class LedgerRow(SQLModel, table=True):

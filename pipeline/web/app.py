@@ -78,6 +78,10 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
     pages += (reports.bp, metrics.bp, feeds.bp, subscribers.bp)
     for bp in blueprints or pages:
         app.register_blueprint(bp)
+    if blueprints is None:  # the counted links of editions, /r/<token> (issue 19)
+        from pipeline.web import redirect
+
+        app.register_blueprint(redirect.bp)
     _errors(app)
     return app
 

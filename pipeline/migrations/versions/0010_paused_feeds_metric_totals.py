@@ -2,7 +2,7 @@
 a period's totals summed from an index alone (millions of metric rows)
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0014
 Create Date: 2026-11-22 21:45:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0010'
-down_revision = '0009'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 
