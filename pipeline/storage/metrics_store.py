@@ -62,6 +62,14 @@ def _signature(rows: list[MetricRow] | list[MetricPoint]) -> Counter[tuple[objec
     return Counter((r.day, r.metric, r.channel, r.audience, r.objective, r.item_ref, r.value) for r in rows)
 
 
+def bump_version(s: Session) -> None:
+    """The figures changed: bump their version, in the caller's transaction. Every write to the metrics
+    table calls it (here and in `measure_store`), so a process's cached totals are never stale."""
+    row = s.get(MetaRow, VERSION_KEY, with_for_update=True) or MetaRow(key=VERSION_KEY, value=0)
+    row.value = int(row.value or 0) + 1
+    s.add(row)
+
+
 class MetricsStore(StoreBase):
     """Implements `ports.MetricsRepository`; writes audit records through `events`."""
 
@@ -74,10 +82,7 @@ class MetricsStore(StoreBase):
 
     @staticmethod
     def _changed(s: Session) -> None:
-        """The figures changed: bump their version (in the caller's transaction)."""
-        row = s.get(MetaRow, VERSION_KEY, with_for_update=True) or MetaRow(key=VERSION_KEY, value=0)
-        row.value = int(row.value or 0) + 1
-        s.add(row)
+        bump_version(s)
 
     def _version(self) -> int:
         meta = table(MetaRow)

@@ -37,3 +37,24 @@ def test_every_kind_of_change_shows_in_the_next_totals(store: Repositories) -> N
     assert _total(reader) == 6, "imported"
     writer.replace_import(name="f.csv", content_hash="h1", options="", points=[], at=AT, by="x")
     assert _total(reader) == 2, "the same file again, read as holding nothing: its figures go"
+
+
+def test_measured_figures_and_counted_clicks_show_in_the_next_totals(store: Repositories) -> None:
+    from pipeline.records import MEASURED
+    from pipeline.storage.measure_store import MeasureStore
+
+    reader = store.metrics
+    measures = MeasureStore(store.engine)
+    assert _total(reader, "impressions") == 0
+    point = MetricPoint(
+        date(2026, 10, 6), "impressions", 40, MEASURED, channel="facebook", objective="1", item_ref="p1",
+        import_key="measured:facebook:p1:impressions",
+    )  # fmt: skip
+    measures.store_measured([point], at=AT)
+    assert _total(reader, "impressions") == 40, "measured"
+    measures.store_measured([MetricPoint(**{**point.__dict__, "value": 55})], at=AT)
+    assert _total(reader, "impressions") == 55, "measured again"
+    click = MetricPoint(date(2026, 10, 7), "link_clicks", 1, "pipeline", objective="1", import_key="clicks:x")
+    measures.count([click], at=AT)
+    measures.count([click], at=AT)
+    assert _total(reader, "link_clicks") == 2, "clicks counted"
