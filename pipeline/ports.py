@@ -166,9 +166,15 @@ class ControlRepository(Protocol):
 class FeedRepository(Protocol):
     """The feed registry, each feed's health and backoff, and the national messages collected."""
 
-    def upsert(self, specs: Iterable[FeedSpec]) -> int: ...
+    def upsert(self, specs: Iterable[FeedSpec], *, revive: bool = False) -> int:
+        """Add or update feeds by URL; with `revive`, a removed feed of the same URL is polled again."""
+        ...
 
     def remove(self, url: str) -> bool: ...
+
+    def set_paused(self, url: str, paused: bool) -> bool:
+        """Pause or resume polling a feed; False if no feed (not removed) has this URL."""
+        ...
 
     def all(self) -> list[FeedState]: ...
 
@@ -236,8 +242,10 @@ class MetricsRepository(Protocol):
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
-        """Stored figures with their ids, by day; `source` also matches the name of an imported file."""
+        """Stored figures with their ids, by day (the first `limit`); `source` also matches the name of
+        an imported file."""
         ...
 
     def figure(self, figure_id: int) -> Figure | None: ...
@@ -328,6 +336,14 @@ class SubscriberRepository(Protocol):
 
     def all(self, status: str | None = None) -> list[Subscriber]: ...
 
+    def find(self, email: str) -> Subscriber | None:
+        """The subscriber with this address (any case), or None."""
+        ...
+
+    def emails(self) -> set[str]:
+        """Every stored address (as stored: lower case)."""
+        ...
+
     def recipients(self, audiences: set[str], list_code: str | None = None) -> list[tuple[str, str, Subscriber]]:
         """Active subscribers in any of `audiences` who have not left the list `list_code` (an email
         channel's code): (address, the audience matched, subscriber)."""
@@ -337,8 +353,6 @@ class SubscriberRepository(Protocol):
         """How many active subscribers `recipients(audiences, list_code)` would return, by the audience
         matched (audiences nobody matched are absent). Counted in the database, without reading each one."""
         ...
-
-    def find(self, email: str) -> Subscriber | None: ...
 
     def leave_list(self, email: str, list_code: str) -> Subscriber | None:
         """Takes the address off one list, whatever its audiences; None if the address is not on file."""

@@ -59,6 +59,7 @@ class FeedState:
     retired: bool
     next_poll_at: datetime | None
     items_seen: int
+    paused: bool = False  # by a person: not polled until resumed
 
 
 @dataclass(frozen=True)

@@ -309,7 +309,7 @@ class Collector:
     def run(self, now: datetime, force: bool = False, only: int | None = None) -> Outcome:
         """Poll every feed that is due (or every live feed with `force`; only feed `only` if given),
         fetching in parallel and storing in this thread."""
-        feeds = [f for f in self.feeds.all() if not f.retired] if force else self.feeds.due(now)
+        feeds = [f for f in self.feeds.all() if not f.retired and not f.paused] if force else self.feeds.due(now)
         if only is not None:
             feeds = [f for f in feeds if f.id == only]
         counts = {"feeds": len(feeds), "new": 0, "changed": 0, "not_modified": 0, "failed": 0}

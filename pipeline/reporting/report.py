@@ -208,7 +208,7 @@ def _engagement(points: list[MetricPoint]) -> float | None:
 
 
 def _month_of(day: date) -> str:
-    return f"{day:%Y-%m}"
+    return f"{day.year:04d}-{day.month:02d}"  # not strftime: this runs for every metric row of the months
 
 
 def _reach(items: list[OutboxItem], deliveries: dict[int, tuple[Delivery, ...]]) -> dict[str, set[str]]:
@@ -314,11 +314,14 @@ def _objective_section(
     counts = _counts(mine)
     items = [a.item for a in acts if a.item is not None and code in a.objectives]
     reach = _reach(items, data.deliveries)
-    points = [p for p in data.metrics if p.objective == code]
-    this_month = [p for p in points if _month_of(p.day) == data.month]
+    by_month: dict[str, list[MetricPoint]] = defaultdict(list)
+    for p in data.metrics:
+        if p.objective == code:
+            by_month[_month_of(p.day)].append(p)
+    this_month = by_month.get(data.month, [])
     outcomes: list[dict[str, Any]] = []
     for metric, target in objective.targets:
-        trend = [_metric_value([p for p in points if _month_of(p.day) == m], metric) for m in data.months]
+        trend = [_metric_value(by_month.get(m, []), metric) for m in data.months]
         actual, previous = trend[-1], trend[-2] if len(trend) > 1 else None
         change = None if actual is None or previous is None else round(actual - previous, 3)
         due_target = target_to_date(metric, target, period)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from content_calendar.models import Strategy
 from content_calendar.plan import month_bounds
@@ -31,6 +32,7 @@ from pipeline.records import (
     Figure,
     FigureChange,
     ImportReplaced,
+    MetricImport,
     MetricPoint,
 )
 from pipeline.reporting.imports import (
@@ -50,6 +52,31 @@ from pipeline.services.permissions import Permission, require
 
 FORMATS = (*BUILT_IN, "feedback")  # or a mapping .yaml file
 FEEDBACK_METRICS = ("knowledge_uplift", "opinion_uplift")
+
+
+class _Read(NamedTuple):
+    digest: str
+    points: list[MetricPoint]
+    options: str
+
+
+@dataclass(frozen=True)
+class MetricsPreview:
+    """What an import of a file would do: the figures it would add, and the earlier imports of the same
+    file whose figures it would replace."""
+
+    name: str
+    points: tuple[MetricPoint, ...]
+    replaces: tuple[MetricImport, ...]
+    options: str
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return tuple(sorted({f"{p.day:%Y-%m}" for p in self.points}))
+
+    @property
+    def replaced_figures(self) -> int:
+        return sum(i.rows for i in self.replaces)
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,13 @@ def describe(f: Figure) -> str:
 
 def _hand_key(month: str, objective: str, metric: str, channel: str, audience: str) -> str:
     return f"hand:{month}:{objective}:{metric}:{channel}:{audience}"
+
+
+def _bounds(month: str) -> tuple[date, date]:
+    try:
+        return month_bounds(month)
+    except ValueError as exc:
+        raise Invalid(f"month: {exc}") from None
 
 
 def _value(metric: str, value: float) -> None:
@@ -130,7 +164,7 @@ class MetricsService:
         _value(metric, value)
         if add and metric in MEAN_METRICS:
             raise Invalid(f"{metric} is a share, not a count: adding two shares means nothing; enter the new value")
-        _first, last = month_bounds(month)
+        _first, last = _bounds(month)
         if not objective:
             raise Invalid("objective: a figure by hand needs the objective it counts towards")
         self._codes(objective=objective, audience=audience, channel=channel)
@@ -160,15 +194,32 @@ class MetricsService:
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
+        """Figures by day then id; the first `limit` of them (a page lists a few hundred, not a month of
+        analytics rows)."""
         require(actor, Permission.VIEW)
         first: date | None = None
         last: date | None = None
         if month:
-            first, last = month_bounds(month)
+            first, last = _bounds(month)
         if metric is not None and metric not in METRICS:
             raise Invalid(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
-        return self.metrics.figures(first=first, last=last, objective=objective, metric=metric, source=source)
+        return self.metrics.figures(
+            first=first, last=last, objective=objective, metric=metric, source=source, limit=limit
+        )
+
+    def get(self, actor: Actor, figure_id: int) -> Figure:
+        require(actor, Permission.VIEW)
+        found = self.metrics.figure(figure_id)
+        if found is None:
+            raise NotFound(f"no figure #{figure_id}")
+        return found
+
+    @staticmethod
+    def changeable(figure: Figure) -> bool:
+        """A person may correct or remove it: every figure but the pipeline's own counts of its sends."""
+        return figure.source != PIPELINE
 
     def _changeable(self, figure_id: int) -> Figure:
         found = self.metrics.figure(figure_id)
@@ -218,6 +269,46 @@ class MetricsService:
         return self.metrics.remove(figure_id, audit=record)
 
     # a file ---------------------------------------------------------------------------------
+    def _read(self, path: Path, fmt: str, objective: str, audience: str, channel: str, month: str | None) -> _Read:
+        """The file's figures as an import would store them, and the options it is recorded with."""
+        digest = file_digest(path)  # a missing or unreadable file is named first
+        mapping = None if fmt == "feedback" else _mapping(fmt)
+        codes = self._codes(objective=objective, audience=audience, channel=channel, prefix="--")
+        if mapping is None:
+            objective = objective or self._feedback_objective()
+            points = read_feedback(path, objective=objective, month=month, channel=channel, audience=audience)
+        else:
+            points = read_import(
+                path, mapping, objective=objective, audience=audience, channel=channel, month=month, codes=codes
+            )
+        options = " ".join(
+            f"{k}={v}" for k, v in (("format", fmt), ("objective", objective), ("audience", audience),
+                                    ("channel", channel)) if v
+        )  # fmt: skip
+        return _Read(digest, points, options)
+
+    def preview_import(
+        self,
+        actor: Actor,
+        path: Path,
+        fmt: str = "generic",
+        *,
+        objective: str = "",
+        audience: str = "",
+        channel: str = "",
+        month: str | None = None,
+    ) -> MetricsPreview:
+        """What `import_file` would add and replace, read and checked the same way, storing nothing."""
+        require(actor, Permission.PLAN)
+        read = self._read(path, fmt, objective, audience, channel, month)
+        months = {f"{p.day:%Y-%m}" for p in read.points}
+        replaces = tuple(
+            i
+            for i in self.metrics.imports()
+            if i.content_hash == read.digest or (i.name == path.name and months & set(i.months))
+        )
+        return MetricsPreview(path.name, tuple(read.points), replaces, read.options)
+
     def import_file(
         self,
         actor: Actor,
@@ -234,20 +325,7 @@ class MetricsService:
         Replaces what an earlier import of the same file added."""
         require(actor, Permission.PLAN)
         self.progress(f"importing {path.name}", 0, 2)
-        digest = file_digest(path)  # a missing or unreadable file is named first
-        mapping = None if fmt == "feedback" else _mapping(fmt)
-        codes = self._codes(objective=objective, audience=audience, channel=channel, prefix="--")
-        if mapping is None:
-            objective = objective or self._feedback_objective()
-            points = read_feedback(path, objective=objective, month=month, channel=channel, audience=audience)
-        else:
-            points = read_import(
-                path, mapping, objective=objective, audience=audience, channel=channel, month=month, codes=codes
-            )
-        options = " ".join(
-            f"{k}={v}" for k, v in (("format", fmt), ("objective", objective), ("audience", audience),
-                                    ("channel", channel)) if v
-        )  # fmt: skip
+        digest, points, options = self._read(path, fmt, objective, audience, channel, month)
 
         def record(done: ImportReplaced) -> Audited:
             replaced = "; ".join(

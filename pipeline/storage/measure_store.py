@@ -22,6 +22,7 @@ from sqlmodel import col, select
 
 from pipeline.records import MEASURED, MetricPoint, Provenance, PublishedPost, PullState
 from pipeline.storage.base import StoreBase
+from pipeline.storage.metrics_store import bump_version
 from pipeline.storage.tables import DeliveryRow, MeasurePullRow, MetricRow, OutboxRow
 
 MEASURER = "measure"  # recorded_by of a figure a channel's API reported
@@ -97,6 +98,9 @@ class MeasureStore(StoreBase):
                     .values(value=bindparam("value"), recorded_at=bindparam("at"), gone_at=None, day=bindparam("day")),
                     again,
                 )
+            if fresh or again:
+                with self.session(conn) as s:
+                    bump_version(s)
         return len(fresh), len(again)
 
     def mark_gone(self, channel: str, item_refs: Iterable[str], *, at: datetime) -> int:
@@ -118,6 +122,8 @@ class MeasureStore(StoreBase):
                     .values(gone_at=at)
                 )
                 done += result.rowcount or 0
+            if done:
+                bump_version(s)
         return done
 
     def count(self, points: Sequence[MetricPoint], *, at: datetime) -> None:
@@ -139,6 +145,7 @@ class MeasureStore(StoreBase):
                 .where(col(MetricRow.import_key) == p.import_key)
                 .values(value=MetricRow.value + p.value, recorded_at=at)
             )
+            bump_version(s)
             if result.rowcount:
                 return True
             s.add(_row(p, at, by=""))

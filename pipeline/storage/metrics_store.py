@@ -25,8 +25,9 @@ from pipeline.errors import Conflict, NotFound
 from pipeline.records import Audited, Figure, FigureChange, ImportReplaced, MetricImport, MetricPoint
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EventBus, ItemSettled
-from pipeline.storage.tables import MetricImportRow, MetricRow
+from pipeline.storage.tables import MetaRow, MetricImportRow, MetricRow, table
 
+VERSION_KEY = "metrics.version"  # meta row bumped by every change to the figures, in the change's transaction
 PG_IMPORT_LOCK = 7_220_485_307  # one import of figures at a time, so two never both replace the same one
 AuditFor = Callable[[FigureChange], Audited]
 
@@ -61,12 +62,33 @@ def _signature(rows: list[MetricRow] | list[MetricPoint]) -> Counter[tuple[objec
     return Counter((r.day, r.metric, r.channel, r.audience, r.objective, r.item_ref, r.value) for r in rows)
 
 
+def bump_version(s: Session) -> None:
+    """The figures changed: bump their version, in the caller's transaction. Every write to the metrics
+    table calls it (here and in `measure_store`), so a process's cached totals are never stale."""
+    row = s.get(MetaRow, VERSION_KEY, with_for_update=True) or MetaRow(key=VERSION_KEY, value=0)
+    row.value = int(row.value or 0) + 1
+    s.add(row)
+
+
 class MetricsStore(StoreBase):
     """Implements `ports.MetricsRepository`; writes audit records through `events`."""
 
     def __init__(self, engine: Engine, events: EventBus | None = None) -> None:
         super().__init__(engine)
         self.events = events or EventBus()
+        # A month's totals, kept per process with the version they were read at: a report reads up to
+        # four months, and millions of rows make each read cost more than the rest of the report.
+        self._totals: dict[tuple[date, date], tuple[int, list[MetricPoint]]] = {}
+
+    @staticmethod
+    def _changed(s: Session) -> None:
+        bump_version(s)
+
+    def _version(self) -> int:
+        meta = table(MetaRow)
+        with self.engine.connect() as conn:
+            value = conn.execute(core_select(meta.c.value).where(meta.c.key == VERSION_KEY)).scalar_one_or_none()
+        return int(value or 0)
 
     def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
         self.add(list(event.figures), conn=conn)
@@ -113,11 +135,25 @@ class MetricsStore(StoreBase):
             if p.import_key:
                 known.add(p.import_key)
             added += 1
+        if added:
+            self._changed(s)
         return added
 
     def totals(self, first: date, last: date) -> list[MetricPoint]:
         """Totals for the period, summed in SQL per (channel, audience, objective, metric): one point
-        per group, dated `first`, with `count` the rows summed (for means such as uplift)."""
+        per group, dated `first`, with `count` the rows summed (for means such as uplift). Kept per
+        process until the figures change (every write bumps a version, read here by its key)."""
+        version = self._version()
+        cached = self._totals.get((first, last))
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
+        found = self._sum(first, last)
+        if len(self._totals) > 64:  # a long-running process reading many periods keeps only recent ones
+            self._totals.clear()
+        self._totals[(first, last)] = (version, found)
+        return list(found)
+
+    def _sum(self, first: date, last: date) -> list[MetricPoint]:
         keys = (col(MetricRow.channel), col(MetricRow.audience), col(MetricRow.objective), col(MetricRow.metric))
         q = (
             core_select(*keys, func.sum(MetricRow.value), func.count())
@@ -149,9 +185,10 @@ class MetricsStore(StoreBase):
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
-        """Stored figures, by day then id. `source` matches a source exactly, or the file an import
-        read ("export.csv" matches "import:export.csv" and "feedback:export.csv")."""
+        """Stored figures, by day then id (the first `limit`). `source` matches a source exactly, or the
+        file an import read ("export.csv" matches "import:export.csv" and "feedback:export.csv")."""
         q = select(MetricRow).order_by(col(MetricRow.day), col(MetricRow.id))
         if first is not None:
             q = q.where(col(MetricRow.day) >= first)
@@ -163,6 +200,8 @@ class MetricsStore(StoreBase):
             q = q.where(MetricRow.metric == metric)
         if source is not None:
             q = q.where(col(MetricRow.source).in_([source, f"import:{source}", f"feedback:{source}"]))
+        if limit is not None:
+            q = q.limit(limit)
         with self.session() as s:
             return [_figure(r) for r in s.exec(q)]
 
@@ -216,6 +255,7 @@ class MetricsStore(StoreBase):
                 s.add(row)
                 s.flush()
                 change = FigureChange(_figure(row), previous, merged=max(0, len(rows) - 1))
+                self._changed(s)
                 self._audit(s, audit, change)
         except IntegrityError:
             raise Conflict("someone else recorded this figure at the same moment: run the command again") from None
@@ -233,6 +273,7 @@ class MetricsStore(StoreBase):
             s.add(row)
             s.flush()
             change = FigureChange(_figure(row), previous)
+            self._changed(s)
             self._audit(s, audit, change)
         return change
 
@@ -244,6 +285,7 @@ class MetricsStore(StoreBase):
             change = FigureChange(_figure(row), row.value)
             s.delete(row)
             s.flush()
+            self._changed(s)
             self._audit(s, audit, change)
         return change
 
@@ -302,6 +344,7 @@ class MetricsStore(StoreBase):
             same = bool(old) and _signature(old) == _signature(points)
             if old:
                 s.execute(delete(MetricRow).where(col(MetricRow.id).in_([r.id for r in old])))
+                self._changed(s)
             replaced = tuple(_import(r) for r in earlier)
             done = MetricImportRow(
                 name=name,

@@ -80,6 +80,11 @@ class SubscriberStore(StoreBase):
             row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
             return None if row is None else _sub(row)
 
+    def emails(self) -> set[str]:
+        rows = table(SubscriberRow)
+        with self.engine.connect() as conn:
+            return set(conn.execute(core_select(rows.c.email)).scalars())
+
     def recipients(self, audiences: set[str], list_code: str | None = None) -> list[tuple[str, str, Subscriber]]:
         """Active subscribers in any of `audiences` who have not left `list_code`: (address, the audience
         matched, subscriber).

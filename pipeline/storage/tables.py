@@ -91,6 +91,7 @@ class FeedRow(SQLModel, table=True):
     retired: bool = False
     next_poll_at: datetime | None = None
     items_seen: int = 0
+    paused: bool = False  # not polled until resumed (0010)
 
 
 class MessageRow(SQLModel, table=True):
@@ -220,7 +221,12 @@ class MetricImportRow(SQLModel, table=True):
 class MetricRow(SQLModel, table=True):
     __tablename__ = "metrics"
     # AUTOINCREMENT on SQLite: a removed figure's id is never given to another (the audit log names ids)
-    __table_args__ = (Index("ix_metrics_day_metric", "day", "metric"), {"sqlite_autoincrement": True})
+    # ix_metrics_totals covers a period's totals (0010): summed from the index alone, never the rows
+    __table_args__ = (
+        Index("ix_metrics_day_metric", "day", "metric"),
+        Index("ix_metrics_totals", "day", "channel", "audience", "objective", "metric", "value"),
+        {"sqlite_autoincrement": True},
+    )
     id: int | None = Field(default=None, primary_key=True)
     day: date
     channel: str = ""

@@ -61,7 +61,6 @@ def _back(item_id: int, anchor: str | None = None) -> Response:
 
 
 # the queue --------------------------------------------------------------------------------------
-@bp.route("/")
 @bp.route("/queue")
 @requires(Permission.VIEW)
 def queue() -> str:
