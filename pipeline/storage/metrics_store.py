@@ -25,7 +25,7 @@ from pipeline.errors import Conflict, NotFound
 from pipeline.records import Audited, Figure, FigureChange, ImportReplaced, MetricImport, MetricPoint
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EventBus, ItemSettled
-from pipeline.storage.tables import MetaRow, MetricImportRow, MetricRow, table
+from pipeline.storage.tables import MetaRow, MetricImportRow, MetricMonthTotalRow, MetricRow, table
 
 VERSION_KEY = "metrics.version"  # meta row bumped by every change to the figures, in the change's transaction
 PG_IMPORT_LOCK = 7_220_485_307  # one import of figures at a time, so two never both replace the same one
@@ -154,12 +154,23 @@ class MetricsStore(StoreBase):
         return list(found)
 
     def _sum(self, first: date, last: date) -> list[MetricPoint]:
-        keys = (col(MetricRow.channel), col(MetricRow.audience), col(MetricRow.objective), col(MetricRow.metric))
-        q = (
-            core_select(*keys, func.sum(MetricRow.value), func.count())
-            .where(col(MetricRow.day) >= first, col(MetricRow.day) <= last)
-            .group_by(*keys)
-        )
+        """Whole months are read from the totals the database keeps (`metric_month_totals`, kept by
+        triggers on every write); any other period is summed from the rows."""
+        if first.day == 1 and month_bounds(f"{last:%Y-%m}")[1] == last:
+            t = MetricMonthTotalRow
+            keys = (col(t.channel), col(t.audience), col(t.objective), col(t.metric))
+            q = (
+                core_select(*keys, func.sum(t.total), func.sum(t.rows))
+                .where(col(t.month) >= first, col(t.month) <= last, col(t.rows) > 0)
+                .group_by(*keys)
+            )
+        else:
+            keys = (col(MetricRow.channel), col(MetricRow.audience), col(MetricRow.objective), col(MetricRow.metric))
+            q = (
+                core_select(*keys, func.sum(MetricRow.value), func.count())
+                .where(col(MetricRow.day) >= first, col(MetricRow.day) <= last)
+                .group_by(*keys)
+            )
         with self.engine.connect() as conn:
             return [
                 MetricPoint(first, metric, float(total), "total", channel, audience, objective, count=int(n))

@@ -292,6 +292,20 @@ class ControlEventRow(SQLModel, table=True):
     reason: str = ""
 
 
+class MetricMonthTotalRow(SQLModel, table=True):
+    """Each month's sum and row count of `metrics` per group, kept by the database's own triggers
+    (migration 0015) in the writing transaction: never written by the application."""
+
+    __tablename__ = "metric_month_totals"
+    month: date = Field(primary_key=True)  # the first of the month
+    channel: str = Field(primary_key=True)
+    audience: str = Field(primary_key=True)
+    objective: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    total: float
+    rows: int
+
+
 class MetaRow(SQLModel, table=True):
     """Strategy-wide values that have no table of their own: its name, timezone, terms, pre-election."""
 
