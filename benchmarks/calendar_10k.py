@@ -1,4 +1,4 @@
-"""Time checking and planning a month of a 10,000-entry calendar (issue 14).
+"""Time checking, finding collisions in, and planning a month of a 10,000-entry calendar (issues 14, 15).
 
 .venv/bin/python benchmarks/calendar_10k.py [entries] [month]
 """
@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from content_calendar.calendar import load_calendar
+from content_calendar.collisions import find_collisions
 from content_calendar.plan import plan_month
 from content_calendar.strategy import load_strategy
 
@@ -53,9 +54,12 @@ def main() -> None:
         t1 = time.perf_counter()
         occurrences = plan_month(strategy, entries, month)
         t2 = time.perf_counter()
+        collisions = find_collisions(strategy, entries)
+        t3 = time.perf_counter()
     print(
         f"{len(entries)} entries checked in {t1 - t0:.2f} s; "
-        f"{len(occurrences)} occurrences in {month} planned in {t2 - t1:.2f} s"
+        f"{len(occurrences)} occurrences in {month} planned in {t2 - t1:.2f} s; "
+        f"{len(collisions)} collisions found over the whole calendar in {t3 - t2:.2f} s"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,10 @@ import requests
 from channels.base import ChannelError, Post, Receipt
 from channels.http import ApiChannel
 from channels.limits import URL
+from channels.measure import Measurement, Patience, PostFigures, json_body, missing, number, pull
+
+URIS_PER_CALL = 25  # app.bsky.feed.getPosts takes up to 25 uris
+COUNTS = {"likeCount": "reactions", "repostCount": "shares", "quoteCount": "shares", "replyCount": "comments"}
 
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 TAG = re.compile(r"(?<![\w&])#(\w+)")
@@ -135,3 +140,41 @@ class BlueskyAdapter(ApiChannel):
 
     def _url(self, rkey: str) -> str:
         return f"https://bsky.app/profile/{self.handle}/post/{rkey}"
+
+    # measuring ----------------------------------------------------------------------------------
+    def account(self) -> str:
+        return self.handle
+
+    def measure(self, posts: Sequence[str], now: datetime, patience: Patience) -> Measurement:
+        """Likes, reposts (with quotes) and replies, 25 posts a call (`app.bsky.feed.getPosts`). The
+        AppView leaves out posts it cannot show; each one left out is looked up in our repository
+        (`com.atproto.repo.getRecord`), where RecordNotFound says it was deleted."""
+        return pull(posts, URIS_PER_CALL, self._counts, patience)
+
+    def _counts(self, batch: Sequence[str]) -> tuple[list[PostFigures], list[str]]:
+        body = json_body(self.channel, self.xrpc("GET", "app.bsky.feed.getPosts", params={"uris": list(batch)}))
+        found = {p["uri"]: p for p in body.get("posts") or [] if isinstance(p, dict) and "uri" in p}
+        results = [PostFigures(uri, _figures(found[uri])) for uri in batch if uri in found]
+        lost = []
+        for uri in (u for u in batch if u not in found):
+            repo, _, rest = uri.removeprefix("at://").partition("/")
+            collection, _, rkey = rest.partition("/")
+            try:
+                self.xrpc(
+                    "GET", "com.atproto.repo.getRecord", params={"repo": repo, "collection": collection, "rkey": rkey}
+                )
+            except ChannelError as exc:
+                if "RecordNotFound" not in str(exc) and "Could not locate record" not in str(exc):
+                    raise
+                results.append(PostFigures(uri, gone=True))
+                continue
+            lost.append(uri)  # still there, but the AppView did not say how it is doing
+        return results, [missing(self.channel, lost)] if lost else []
+
+
+def _figures(post: dict[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, metric in COUNTS.items():
+        if (value := number(post.get(name))) is not None:
+            out[metric] = out.get(metric, 0.0) + value
+    return out

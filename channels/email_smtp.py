@@ -7,21 +7,18 @@ import contextlib
 import functools
 import hashlib
 import queue
-import re
 import smtplib
 import ssl
 import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from email.errors import MessageError
-from email.headerregistry import Address
 from email.utils import format_datetime, parseaddr
 
+from channels.addresses import ADDRESS_SHAPE, address_problem, valid_address  # noqa: F401 - one check, re-exported
 from channels.base import ChannelError, Post, Receipt
 from channels.mime import build_mime
 
-ADDRESS_SHAPE = "local@domain.tld"
 IDLE_CHECK_SECONDS = 20.0
 
 
@@ -53,22 +50,10 @@ def message_id(key: str, sender: str) -> str:
     return f"<{hashlib.sha256(key.encode()).hexdigest()[:40]}@{_domain(sender)}>"
 
 
-# The common shape, checked fast; anything else goes through the standard library's full parser.
-_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
-
-
 def address_problems(address: str) -> list[str]:
-    return [] if valid_address(address) else [f"recipient {address!r} is not an email address ({ADDRESS_SHAPE})"]
-
-
-def valid_address(address: str) -> bool:
-    if _PLAIN_ADDRESS.fullmatch(address) and ".." not in address and not address.startswith("."):
-        return True
-    try:
-        parsed = Address(addr_spec=address)
-    except (ValueError, IndexError, TypeError, MessageError):  # "a@@b.org" raises HeaderParseError
-        return False
-    return bool(parsed.username) and "." in parsed.domain and " " not in address
+    """The one address check (`channels.addresses`), the same that a subscriber import makes."""
+    problem = address_problem(address)
+    return [] if problem is None else [f"recipient {address!r} is not an email address ({ADDRESS_SHAPE}): {problem}"]
 
 
 def build_message(post: Post, key: str, sender: str) -> tuple[str, bytes]:

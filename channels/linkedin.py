@@ -9,12 +9,34 @@ looks among the organisation's newest posts for the same commentary.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
 from channels.base import Post, Receipt
 from channels.http import ApiChannel
+from channels.measure import (
+    Measurement,
+    NotThere,
+    Patience,
+    PostFigures,
+    gone_on_404,
+    json_body,
+    missing,
+    number,
+    pull,
+)
+
+URNS_PER_CALL = 20
+STATISTICS = {
+    "impressionCount": "impressions",
+    "uniqueImpressionsCount": "reach",
+    "clickCount": "clicks",
+    "likeCount": "reactions",
+    "commentCount": "comments",
+    "shareCount": "shares",
+}
 
 RESERVED = re.compile(r"([\\|{}@\[\]()<>#*_~])")
 URL_OR_TAG = re.compile(r"(https?://\S+)|(?<![\w&])#(\w+)")
@@ -85,6 +107,40 @@ class LinkedInAdapter(ApiChannel):
         response = self.call("POST", f"{self.api_url}/rest/posts", json=body)
         urn = response.headers.get("x-restli-id") or response.json().get("id")
         return Receipt(external_id=urn, url=_url(urn))
+
+    # measuring ----------------------------------------------------------------------------------
+    def account(self) -> str:
+        return self.author
+
+    def measure(self, posts: Sequence[str], now: datetime, patience: Patience) -> Measurement:
+        """Lifetime share statistics of the organisation's posts, 20 a call
+        (`GET /rest/organizationalEntityShareStatistics?q=organizationalEntity&shares=List(...)&ugcPosts=List(...)`).
+        A post left out of the answer is looked up (`GET /rest/posts/{urn}`): a 404 says it was deleted."""
+        return pull(posts, URNS_PER_CALL, self._statistics, patience)
+
+    def _statistics(self, batch: Sequence[str]) -> tuple[list[PostFigures], list[str]]:
+        query = f"q=organizationalEntity&organizationalEntity={quote(self.author, safe='')}"
+        for name, prefix in (("shares", "urn:li:share:"), ("ugcPosts", "urn:li:ugcPost:")):
+            urns = [quote(u, safe="") for u in batch if u.startswith(prefix)]
+            if urns:
+                query += f"&{name}=List({','.join(urns)})"
+        url = f"{self.api_url}/rest/organizationalEntityShareStatistics?{query}"
+        body = json_body(self.channel, self.call("GET", url))
+        found: dict[str, dict[str, float]] = {}
+        for element in body.get("elements") or []:
+            urn = element.get("share") or element.get("ugcPost")
+            stats = element.get("totalShareStatistics") or {}
+            found[urn] = {m: v for k, m in STATISTICS.items() if (v := number(stats.get(k))) is not None}
+        results = [PostFigures(urn, found[urn]) for urn in batch if urn in found]
+        lost = []
+        for urn in (u for u in batch if u not in found):
+            try:
+                self.call("GET", f"{self.api_url}/rest/posts/{quote(urn, safe='')}", classify=gone_on_404(self.channel))
+            except NotThere:
+                results.append(PostFigures(urn, gone=True))
+                continue
+            lost.append(urn)
+        return results, [missing(self.channel, lost)] if lost else []
 
 
 def _url(urn: str) -> str:

@@ -4,10 +4,13 @@ settings to build one. Defined here, beside the adapters, so that `channels/` ne
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from channels.base import Post, Receipt
+from channels.measure import Measurement, Patience
 
 
 class ChannelAdapter(Protocol):
@@ -34,6 +37,27 @@ class ChannelAdapter(Protocol):
     def send(self, post: Post, key: str) -> Receipt: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class Measurer(Protocol):
+    """A destination that reports the figures of what it published (`comms metrics pull`).
+
+    - `account()` names the account the figures belong to (a Page id, a handle, a GA4 property).
+    - `measure(posts, now, patience)` returns each post's lifetime figures (`PostFigures`, by the
+      destination's id as the send's receipt gave it), posts deleted at the source marked `gone`, and
+      the problems met, in batches where the API has them. It never raises for a destination's
+      fault: an expired token, a revoked permission or a rate limit longer than `patience` allows
+      ends the pull with the problem said (`Measurement.fatal`), keeping what was measured before.
+    - A web analytics property has no posts: it is given none and returns one result per month.
+    An adapter that cannot measure is "figures by import only" (`channels.registry.measures`).
+    """
+
+    kind: str
+
+    def account(self) -> str: ...
+
+    def measure(self, posts: Sequence[str], now: datetime, patience: Patience) -> Measurement: ...
 
 
 class ChannelSettings(Protocol):

@@ -4,6 +4,8 @@ settings may route any channel to the file adapter instead, for dry runs and man
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol
 
 import requests
 
@@ -13,6 +15,7 @@ from channels.email_smtp import SmtpAdapter, SmtpConfig
 from channels.entra import EntraToken
 from channels.facebook import FacebookAdapter
 from channels.file import FileAdapter
+from channels.ga4 import Ga4Measurer, ServiceAccountToken
 from channels.hootsuite import HootsuiteCsvAdapter
 from channels.linkedin import LinkedInAdapter
 from channels.mastodon import MastodonAdapter
@@ -23,6 +26,18 @@ from channels.sharepoint import SharePointNewsAdapter
 from channels.viva_engage import VivaEngageAdapter
 from channels.wordpress import WordPressAdapter
 from channels.x import XAdapter
+
+
+class Ga4Settings(Protocol):
+    """What `build_ga4` reads (`pipeline.settings.Settings` is one)."""
+
+    ga4_property_id: str
+    ga4_page_paths: tuple[str, ...]
+    ga4_credentials_file: str
+    ga4_objective: str
+    ga4_api_url: str
+    ga4_token_url: str
+
 
 # A factory builds one kind's adapter from a channel code and that channel's settings.
 Factory = Callable[[str, ChannelSettings], ChannelAdapter]
@@ -110,3 +125,36 @@ def build(code: str, kind: str, settings: ChannelSettings) -> ChannelAdapter:
             code, f"unknown channel kind {kind!r} (known: {', '.join(sorted(FACTORIES))})", transient=False
         )
     return factory(code, settings)
+
+
+# What each kind's adapter measures of what it published (`Measurer`); any other kind is "figures by
+# import only" (`comms metrics import`).
+MEASURES: dict[str, str] = {
+    "facebook": "impressions, reach, engaged users and clicks of each post (post insights)",
+    "linkedin": "impressions, reach, clicks, reactions, comments and shares (organisation share statistics)",
+    "x": "likes, replies, reposts and quotes of each post; impressions where the access level gives them",
+    "mastodon": "favourites, boosts and replies of each post",
+    "bluesky": "likes, reposts, quotes and replies of each post",
+    "sharepoint": "views of each news page (Microsoft Graph item analytics, where the tenant allows it)",
+}
+IMPORT_ONLY = "figures by import only"
+
+
+def measures(kind: str) -> str:
+    """What a kind's adapter measures, or "figures by import only"."""
+    return MEASURES.get(kind, IMPORT_ONLY)
+
+
+def build_ga4(code: str, settings: Ga4Settings) -> Ga4Measurer | None:
+    """The Google Analytics 4 measurer of the web page, or None when no property is configured."""
+    if not settings.ga4_property_id:
+        return None
+    if not settings.ga4_objective:
+        raise ChannelError(code, "GA4 figures need COMMS_GA4_OBJECTIVE: the objective they count for", transient=False)
+    session = requests.Session()
+    token = None
+    if settings.ga4_credentials_file:
+        token = ServiceAccountToken(code, session, Path(settings.ga4_credentials_file), settings.ga4_token_url)
+    return Ga4Measurer(
+        code, settings.ga4_property_id, settings.ga4_page_paths, token, settings.ga4_api_url, session=session
+    )

@@ -10,12 +10,17 @@ application permission.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
-from channels.base import Post, Receipt
+from channels.base import ChannelError, Post, Receipt
 from channels.entra import EntraToken
-from channels.http import ApiChannel, digest
+from channels.http import ApiChannel, digest, retry_after
+from channels.measure import Measurement, Patience, PostFigures, json_body, missing, number, pull
 from channels.richtext import text_to_html
+
+REQUESTS_PER_BATCH = 20  # Microsoft Graph JSON batching takes up to 20 requests
 
 
 class SharePointNewsAdapter(ApiChannel):
@@ -25,7 +30,9 @@ class SharePointNewsAdapter(ApiChannel):
         super().__init__(channel, **kwargs)
         self.require(sharepoint_site_id=site_id)
         self.token = token
+        self.graph_url, self.site_id = graph_url.rstrip("/"), site_id
         self.pages = f"{graph_url.rstrip('/')}/sites/{site_id}/pages"
+        self._list_id: str | None = None
 
     def auth(self) -> dict[str, str]:
         return self.token.header() if self.token else {}
@@ -92,3 +99,62 @@ class SharePointNewsAdapter(ApiChannel):
 
     def publish(self, page_id: str) -> None:
         self.call("POST", f"{self.pages}/{page_id}/microsoft.graph.sitePage/publish")
+
+    # measuring ----------------------------------------------------------------------------------
+    def account(self) -> str:
+        return f"site {self.site_id}"
+
+    def measure(self, posts: Sequence[str], now: datetime, patience: Patience) -> Measurement:
+        """Views of each news page over its life: the page is an item of the site's Site Pages list,
+        whose analytics Graph gives (`.../lists/{list}/items/{page id}/analytics/allTime`, the page id
+        being the item's unique id), 20 pages per JSON batch (`POST /$batch`). A page Graph no longer
+        has (404) was deleted. The tenant must allow item analytics (Sites.Read.All)."""
+        try:
+            patience.run(self.site_pages_list)
+        except ChannelError as exc:
+            return Measurement(problems=(str(exc),), requests=patience.calls, fatal=True)
+        return pull(posts, REQUESTS_PER_BATCH, self._views, patience)
+
+    def site_pages_list(self) -> str:
+        """The id of the site's Site Pages library (list name SitePages), following @odata.nextLink."""
+        url: str | None = f"{self.graph_url}/sites/{self.site_id}/lists?$select=id,name"
+        while self._list_id is None and url:
+            body = json_body(self.channel, self.call("GET", url))
+            self._list_id = next((x["id"] for x in body.get("value", []) if x.get("name") == "SitePages"), None)
+            url = body.get("@odata.nextLink")
+        if self._list_id is None:
+            raise ChannelError(self.channel, "the site has no Site Pages library (list SitePages)", transient=False)
+        return self._list_id
+
+    def _views(self, batch: Sequence[str]) -> tuple[list[PostFigures], list[str]]:
+        items = f"/sites/{self.site_id}/lists/{self._list_id}/items"
+        requests_ = [
+            {"id": str(n), "method": "GET", "url": f"{items}/{page}/analytics/allTime"} for n, page in enumerate(batch)
+        ]
+        body = json_body(self.channel, self.call("POST", f"{self.graph_url}/$batch", json={"requests": requests_}))
+        answers = {r.get("id"): r for r in body.get("responses", [])}
+        results, lost = [], []
+        for n, page in enumerate(batch):
+            answer = answers.get(str(n)) or {}
+            status = answer.get("status")
+            if status == 200:
+                access = (answer.get("body") or {}).get("access") or {}
+                views = number(access.get("actionCount"))
+                results.append(PostFigures(page, {"page_views": views} if views is not None else {}))
+            elif status == 404:
+                results.append(PostFigures(page, gone=True))
+            elif status in (401, 403):
+                error = ((answer.get("body") or {}).get("error") or {}).get("message", "")
+                raise ChannelError(
+                    self.channel,
+                    f"Graph refused page analytics (HTTP {status}: {error}); the app needs Sites.Read.All",
+                    transient=False,
+                )
+            elif status == 429 or (isinstance(status, int) and status >= 500):
+                wait = retry_after(str((answer.get("headers") or {}).get("Retry-After") or ""))
+                raise ChannelError(
+                    self.channel, f"HTTP {status} inside a Graph batch", transient=True, retry_after=wait
+                )
+            else:
+                lost.append(page)
+        return results, [missing(self.channel, lost)] if lost else []

@@ -8,12 +8,26 @@ with `x-rate-limit-reset` (epoch seconds) rather than Retry-After; both are hono
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import requests
 
 from channels.base import ChannelError, Post, Receipt
 from channels.http import ApiChannel, message, parse_time
+from channels.measure import Measurement, Patience, PostFigures, json_body, missing, number, pull
+
+IDS_PER_CALL = 100  # GET /2/tweets?ids= takes up to 100
+# public_metrics -> our metrics (impression_count only where the access level gives it)
+PUBLIC = {
+    "impression_count": "impressions",
+    "like_count": "reactions",
+    "reply_count": "comments",
+    "retweet_count": "shares",
+    "quote_count": "shares",
+}
+NOT_FOUND = "https://api.twitter.com/2/problems/resource-not-found"
 
 
 class XAdapter(ApiChannel):
@@ -62,6 +76,35 @@ class XAdapter(ApiChannel):
         body = self.call("POST", f"{self.api_url}/2/tweets", json={"text": self.text(post)}).json()
         tweet_id = str(body["data"]["id"])
         return Receipt(external_id=tweet_id, url=_url(tweet_id))
+
+    # measuring ----------------------------------------------------------------------------------
+    def account(self) -> str:
+        return f"user {self._user_id}" if self._user_id else ""  # not worth a call of its own
+
+    def measure(self, posts: Sequence[str], now: datetime, patience: Patience) -> Measurement:
+        """Each post's public metrics, 100 posts a call (`GET /2/tweets?ids=`). A post deleted since
+        comes back under `errors` as resource-not-found; impressions are read where the access level
+        gives them (`impression_count`), and left out otherwise."""
+        return pull(posts, IDS_PER_CALL, self._metrics, patience)
+
+    def _metrics(self, batch: Sequence[str]) -> tuple[list[PostFigures], list[str]]:
+        response = self.call(
+            "GET", f"{self.api_url}/2/tweets", params={"ids": ",".join(batch), "tweet.fields": "public_metrics"}
+        )
+        body = json_body(self.channel, response)
+        found: dict[str, PostFigures] = {}
+        for tweet in body.get("data") or []:
+            figures: dict[str, float] = {}
+            for name, metric in PUBLIC.items():
+                value = number((tweet.get("public_metrics") or {}).get(name))
+                if value is not None:
+                    figures[metric] = figures.get(metric, 0.0) + value
+            found[str(tweet["id"])] = PostFigures(str(tweet["id"]), figures)
+        for error in body.get("errors") or []:
+            if error.get("type") == NOT_FOUND and str(error.get("resource_id")) in batch:
+                found[str(error["resource_id"])] = PostFigures(str(error["resource_id"]), gone=True)
+        lost = [i for i in batch if i not in found]
+        return list(found.values()), [missing(self.channel, lost)] if lost else []
 
 
 def _url(tweet_id: str) -> str:

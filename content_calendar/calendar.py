@@ -7,6 +7,7 @@ never happens, or a set of files with no entries at all, is a problem rather tha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import time
 from pathlib import Path
@@ -27,13 +28,16 @@ from content_calendar.files import (
     split_list,
     yaml_problem,
 )
-from content_calendar.models import POLICIES, Entry, Strategy
+from content_calendar.models import ON_COLLISION, POLICIES, Channel, Entry, Strategy
 from content_calendar.repeat import RepeatError, happens, to_rrule
 
 REQUIRED = ("id", "title", "channel", "objectives", "start_date", "time")
-LIST_FIELDS = ("audiences", "objectives", "key_messages")
+LIST_FIELDS = ("audiences", "objectives", "key_messages", "pin")
 BANNED_HOUR = 1  # 01:00-01:59 local happens twice or not at all on the clock-change days
 MISSED_AFTER_HOURS = (1, 744)  # an hour to 31 days
+WINDOW_DAYS = (1, 366)  # how far back an edition's national messages may go
+EDITION_KINDS = frozenset({"email", "notify"})  # channels whose occurrences are editions (pins apply)
+PIN = re.compile(r"https?://\S+|[A-Za-z0-9][A-Za-z0-9._-]{0,119}")  # a link, or a story's file name without .md
 
 
 class _Row:
@@ -114,6 +118,30 @@ def _missed_after(row: _Row) -> int:
     return hours
 
 
+def _window_days(row: _Row) -> int | None:
+    text, (low, high) = row.text("window_days"), WINDOW_DAYS
+    if not text:
+        return None
+    if not text.isdigit() or not low <= int(text) <= high:
+        row.bad("window_days", f"must be a whole number of days from {low} to {high}, not {text!r}")
+        return None
+    return int(text)
+
+
+def _pins(row: _Row, channel: Channel | None) -> tuple[str, ...]:
+    """What an entry's editions may repeat: stories by file name (without .md) and links."""
+    value = row.data.get("pin")
+    if isinstance(value, dict) or (isinstance(value, list) and not all(is_scalar(v) for v in value)):
+        return ()  # check_types said so
+    pins = split_list(value, r"[;\n]")
+    for pin in pins:
+        if not PIN.fullmatch(pin):
+            row.bad("pin", f"{pin[:60]!r} is neither a story's file name (without .md) nor an http(s) link")
+    if pins and channel is not None and channel.kind not in EDITION_KINDS:
+        row.bad("pin", f"only editions repeat what was sent before, and {channel.code} is a {channel.kind} channel")
+    return pins
+
+
 def _never_happens(entry: Entry, strategy: Strategy) -> str | None:
     """Why an entry has no occurrence from its start to its until, or None."""
     if happens(entry.repeat, entry.start, entry.at, entry.until, strategy.terms):
@@ -148,6 +176,8 @@ def _entry(row: _Row, strategy: Strategy) -> Entry | None:
     approval = row.choice("approval", ("required", "auto"), "required")
     policies = {f: row.choice(f, POLICIES, None) for f in ("on_bank_holiday", "on_school_holiday", "on_pre_election")}
     missed_after = _missed_after(row)
+    pins, window_days = _pins(row, channel), _window_days(row)
+    on_collision = row.choice("on_collision", ON_COLLISION, None)
     if len(row.problems) > before or start is None or at is None:
         return None
     entry = Entry(
@@ -168,6 +198,9 @@ def _entry(row: _Row, strategy: Strategy) -> Entry | None:
         on_school_holiday=policies["on_school_holiday"] or "keep",  # type: ignore[arg-type]
         on_pre_election=policies["on_pre_election"],  # type: ignore[arg-type]
         missed_after_hours=missed_after,
+        pin=pins,
+        window_days=window_days,
+        on_collision=on_collision,  # type: ignore[arg-type]
         source=row.file,
         line=row.line,
     )

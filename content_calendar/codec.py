@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import asdict, fields
 from datetime import date, time
 from typing import Any
@@ -46,3 +48,13 @@ def strategy_from_parts(
         pre_election=tuple(_range(r) for r in meta.get("pre_election", [])),
         timezone=meta.get("timezone", "Europe/London"),
     )
+
+
+def plan_digest(entries: list[Entry] | tuple[Entry, ...]) -> str:
+    """A fingerprint of a plan's entries (where they were read from aside): a difference shown
+    against it is applied only while the stored plan still has it."""
+    rows = sorted(
+        ({k: v for k, v in entry_to_dict(e).items() if k not in ("source", "line")} for e in entries),
+        key=lambda d: str(d["id"]),
+    )
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, default=str).encode()).hexdigest()[:32]

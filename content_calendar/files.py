@@ -45,6 +45,11 @@ def read_text(path: Path) -> tuple[str, str | None]:
         return raw.decode("cp1252", errors="replace"), "not UTF-8: read as Windows-1252"
 
 
+def _unguard(cell: str) -> str:
+    """Drop the apostrophe a spreadsheet-safe export puts before a cell starting = + - or @."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@") else cell
+
+
 def csv_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The header and (line number, row) pairs. The delimiter is sniffed from the header line.
 
@@ -64,7 +69,8 @@ def csv_rows(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             start, line = line + 1, reader.line_num
             if not any(c.strip() for c in cells) or cells[0].lstrip().startswith("#"):
                 continue
-            rows.append((start, {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}))
+            cells = [_unguard(c.strip()) for c in cells]
+            rows.append((start, {h: (cells[i] if i < len(cells) else "") for i, h in enumerate(header)}))
     except csv.Error as exc:
         limit = csv.field_size_limit()
         reason = f"a cell is longer than {limit:,} characters" if "field limit" in str(exc) else str(exc)

@@ -3,10 +3,11 @@ private landlords were the gaps Thurrock's 2024-27 strategy named)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from content_calendar.models import Entry, Strategy
+from content_calendar.models import Entry, Occurrence, Override, Strategy
 from content_calendar.plan import month_bounds, plan
 
 
@@ -29,10 +30,23 @@ def _three_months_back(first: date) -> date:
     return date(year, month, 1)
 
 
-def find_gaps(strategy: Strategy, entries: list[Entry], month: str) -> Gaps:
+def gaps_window(month: str) -> tuple[date, date]:
+    """The period whose plan `gaps_from` reads: the three months ending with `month`."""
     first, last = month_bounds(month)
-    live = [o for o in plan(strategy, entries, first, last) if o.status != "skipped"]
-    recent = [o for o in plan(strategy, entries, _three_months_back(first), last) if o.status != "skipped"]
+    return _three_months_back(first), last
+
+
+def find_gaps(
+    strategy: Strategy, entries: list[Entry], month: str, overrides: Mapping[str, Override] | None = None
+) -> Gaps:
+    return gaps_from(strategy, month, plan(strategy, entries, *gaps_window(month), overrides))
+
+
+def gaps_from(strategy: Strategy, month: str, planned: list[Occurrence]) -> Gaps:
+    """The gaps, given the plan of `gaps_window(month)` (so a caller that shows the month plans once)."""
+    first, _ = month_bounds(month)
+    recent = [o for o in planned if o.status != "skipped"]
+    live = [o for o in recent if o.start.date() >= first]
     reached: set[str] = set()
     for occ in recent:
         for code in occ.audiences:

@@ -9,6 +9,9 @@ from typing import Literal
 Policy = Literal["skip", "move", "keep"]
 POLICIES: tuple[str, ...] = ("skip", "move", "keep")
 Approval = Literal["required", "auto"]
+# What to do when the day rules stack several occurrences of one entry on one day (None: keep, and warn).
+OnCollision = Literal["merge", "keep"]
+ON_COLLISION: tuple[str, ...] = ("merge", "keep")
 # Who a channel faces decides whether the pre-election period holds it back.
 Facing = Literal["residents", "members", "partners", "schools", "internal"]
 FACINGS: tuple[str, ...] = ("residents", "members", "partners", "schools", "internal")
@@ -125,6 +128,10 @@ class Entry:
     on_school_holiday: Policy = "keep"
     on_pre_election: Policy | None = None  # None: decided by the channel's facing
     missed_after_hours: int = 24  # past this, a due send is marked missed rather than sent late
+    # Stories (by file name) and links an edition may repeat although the list already had them.
+    pin: tuple[str, ...] = ()
+    window_days: int | None = None  # national messages from this many days before the issue (None: since the last)
+    on_collision: OnCollision | None = None  # stacked occurrences: merge, or keep silently (None: keep and warn)
     source: str = ""
     line: int = 0
 
@@ -151,3 +158,27 @@ class Occurrence:
         """Stable identity of this occurrence, for the effects ledger: the entry and its planned day."""
         planned = self.original or self.start
         return f"{self.entry_id}@{planned.date().isoformat()}"
+
+
+OverrideAction = Literal["skip", "move"]
+
+
+@dataclass(frozen=True)
+class Override:
+    """A person's change to one occurrence: skip it, or move it to another day and time. It is keyed
+    by the occurrence's key (entry and planned day), so a moved occurrence keeps its identity."""
+
+    key: str  # Occurrence.key: "entry@YYYY-MM-DD", the day the plan (with its rules) first put it on
+    action: OverrideAction
+    to: datetime | None  # aware, for a move
+    by: str
+    reason: str
+    at: datetime
+
+    @property
+    def entry_id(self) -> str:
+        return self.key.rpartition("@")[0]
+
+    @property
+    def day(self) -> date:
+        return date.fromisoformat(self.key.rpartition("@")[2])

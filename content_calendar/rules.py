@@ -58,6 +58,8 @@ class DayRules:
     def __init__(self, strategy: Strategy) -> None:
         self.strategy = strategy
         self.channels = {c.code: c for c in strategy.channels}
+        self.clashes: dict[tuple[date, tuple[str, str, str]], Clash | None] = {}
+        self.clear_days: dict[tuple[date, tuple[str, str, str]], date | None] = {}
         terms = strategy.terms
         self.school_holidays: frozenset[date] = frozenset()
         if terms:
@@ -73,27 +75,56 @@ def pre_election_policy(entry: Entry, channel: Channel | None) -> Policy:
     return "move" if facing in HELD_IN_PRE_ELECTION else "keep"
 
 
+Policies = tuple[Policy, Policy, Policy]  # pre-election, bank holiday, school holiday
+
+
+def policies(entry: Entry, rules: DayRules) -> Policies:
+    return (
+        pre_election_policy(entry, rules.channels.get(entry.channel)),
+        entry.on_bank_holiday,
+        entry.on_school_holiday,
+    )
+
+
 def clash(day: date, entry: Entry, strategy: Strategy, rules: DayRules | None = None) -> Clash | None:
     """The first rule this day breaks for this entry whose policy is not `keep`, or None."""
     rules = rules or DayRules(strategy)
-    channel = rules.channels.get(entry.channel)
-    period = election_period(day, strategy.pre_election)
-    if period is not None and (policy := pre_election_policy(entry, channel)) != "keep":
-        return Clash("pre_election", policy, f"pre-election period{f' ({period.name})' if period.name else ''}")
+    return _judged(day, policies(entry, rules), rules)
+
+
+def _judged(day: date, policy: Policies, rules: DayRules) -> Clash | None:
+    key = (day, policy)
+    if key not in rules.clashes:  # entries share a few policy sets: each day is judged once per set
+        rules.clashes[key] = _clash(day, policy, rules)
+    return rules.clashes[key]
+
+
+def _clash(day: date, policy: Policies, rules: DayRules) -> Clash | None:
+    pre_election, on_bank_holiday, on_school_holiday = policy
+    period = election_period(day, rules.strategy.pre_election)
+    if period is not None and pre_election != "keep":
+        return Clash("pre_election", pre_election, f"pre-election period{f' ({period.name})' if period.name else ''}")
     name = bank_holiday(day)
-    if name is not None and entry.on_bank_holiday != "keep":
-        return Clash("bank_holiday", entry.on_bank_holiday, f"bank holiday ({name})")
-    if entry.on_school_holiday != "keep" and day in rules.school_holidays:
-        return Clash("school_holiday", entry.on_school_holiday, "school holiday")
+    if name is not None and on_bank_holiday != "keep":
+        return Clash("bank_holiday", on_bank_holiday, f"bank holiday ({name})")
+    if on_school_holiday != "keep" and day in rules.school_holidays:
+        return Clash("school_holiday", on_school_holiday, "school holiday")
     return None
 
 
 def next_clear_day(day: date, entry: Entry, strategy: Strategy, rules: DayRules | None = None) -> date | None:
     """The next weekday after `day` on which no rule with a non-keep policy objects."""
     rules = rules or DayRules(strategy)
+    key = (day, policies(entry, rules))
+    if key not in rules.clear_days:
+        rules.clear_days[key] = _next_clear(day, key[1], rules)
+    return rules.clear_days[key]
+
+
+def _next_clear(day: date, policy: Policies, rules: DayRules) -> date | None:
     for offset in range(1, MAX_MOVE_DAYS + 1):
         candidate = day + timedelta(days=offset)
-        if candidate.weekday() < 5 and clash(candidate, entry, strategy, rules) is None:
+        if candidate.weekday() < 5 and _judged(candidate, policy, rules) is None:
             return candidate
     return None
 

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
 from channels import registry
 from pipeline.ports import AdapterLookup, ChannelAdapter
+from pipeline.progress import SILENT, Progress
 from pipeline.rendering.render import Renderer
+from pipeline.services.month_cache import MonthCache
 from pipeline.settings import Settings
 from pipeline.shared_limits import RateLimited, limits_for
 from pipeline.storage.rate_limits import SharedRateLimiter
@@ -59,6 +62,8 @@ class AppContext:
     renderer: Renderer
     adapter_for: AdapterLookup
     feed_rewrites: dict[str, str] = field(default_factory=dict)  # only the demo and tests set this
+    progress: Progress = SILENT  # how far long work has got: the command line draws it on a terminal
+    months: MonthCache[Any] = field(default_factory=MonthCache)  # the web calendar's planned months
 
     def close(self) -> None:
         close = getattr(self.adapter_for, "close", None)

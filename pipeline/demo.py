@@ -24,6 +24,7 @@ from content_calendar.plan import month_bounds, plan
 from pipeline.app import Pipeline, make_pipeline
 from pipeline.errors import Conflict
 from pipeline.localservers import Mailbox, smtp_server, static_http
+from pipeline.progress import SILENT, Progress
 from pipeline.records import ItemStatus
 from pipeline.rendering.personalise import Personaliser, recipient_values
 from pipeline.reporting.files import write_report_html
@@ -117,7 +118,13 @@ def wake_times(pipeline: Pipeline, month: str, tz: ZoneInfo) -> list[datetime]:
     start = datetime.combine(first, time(0, 5), tzinfo=tz)
     end = datetime.combine(last, time(23, 59), tzinfo=tz)
     moments = {start}
-    for occ in plan(strategy, pipeline.repos.calendar.entries(), first, last + timedelta(days=7)):
+    for occ in plan(
+        strategy,
+        pipeline.repos.calendar.entries(),
+        first,
+        last + timedelta(days=7),
+        pipeline.repos.calendar.overrides(),
+    ):
         channel = strategy.channel(occ.channel)
         lead = timedelta(days=channel.lead_days if channel else 0)
         moments |= {m for m in (occ.start - lead, occ.start) if start <= m <= end}
@@ -223,7 +230,17 @@ def _count_posts(folder: Path) -> int:
     return sum(1 for _ in folder.rglob("*.json")) if folder.exists() else 0
 
 
-def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callable[[str], None] = print) -> DemoResult:
+def run_demo(
+    month: str,
+    out: Path,
+    workspace: Path | None = None,
+    echo: Callable[[str], None] = print,
+    progress: Progress = SILENT,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> DemoResult:
+    """The month, run as the clock would run it. `clock` is read for what happens "now" rather than in the
+    month: the figures' import and the report's "produced on" (a fixed clock makes the report the same
+    every run: tests/e2e/test_demo.py compares it with tests/golden/demo-report-*)."""
     out.mkdir(parents=True, exist_ok=True)
     workspace = workspace or bundled_workspace()
     result = DemoResult(month, out)
@@ -231,6 +248,7 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
     with static_http(workspace / "feeds") as feed_base, smtp_server(mailbox) as smtp:
         settings = _demo_settings(out, workspace, smtp)
         pipeline = make_pipeline(settings)
+        pipeline.progress = progress
         tz = settings.tz
         first, last = month_bounds(month)
         setup_time = datetime.combine(first - timedelta(days=7), time(9), tzinfo=tz).astimezone(UTC)
@@ -242,7 +260,9 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         strategy = pipeline.repos.calendar.strategy()
         assert strategy is not None
         occurrences = [
-            o for o in plan(strategy, pipeline.repos.calendar.entries(), first, last) if o.status != "skipped"
+            o
+            for o in plan(strategy, pipeline.repos.calendar.entries(), first, last, pipeline.repos.calendar.overrides())
+            if o.status != "skipped"
         ]
         result.planned = len(occurrences)
         echo(
@@ -259,8 +279,9 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
         )
         dispatcher = pipeline.dispatcher()
         posts_before = _count_posts(settings.outbox_dir)
-        approved = 0
-        for moment in wake_times(pipeline, month, tz):
+        approved, moments = 0, wake_times(pipeline, month, tz)
+        for step, moment in enumerate(moments):
+            progress(f"the month's wake-ups ({first:%B %Y})", step, len(moments))
             now = moment.astimezone(UTC)
             outcomes = pipeline.wake(now, dispatcher)
             result.editions += outcomes["compose"].counts.get("editions", 0)
@@ -270,6 +291,7 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
             if approved:
                 dispatch = pipeline.run_job("dispatch", now, partial(pipeline.dispatch, now, dispatcher))
                 result.failures += list(dispatch.failures)
+        progress(f"the month's wake-ups ({first:%B %Y})", len(moments), len(moments))
         echo(f"3. compose   {result.editions} email editions compiled with MJML, {result.posts} posts written")
         echo(f"4. queue     {approved} items approved by {result.approved_by}, as each was queued (four eyes)")
         result.emails_received = len(mailbox.received)
@@ -279,12 +301,12 @@ def run_demo(month: str, out: Path, workspace: Path | None = None, echo: Callabl
             f"(127.0.0.1:{smtp[1]})"
         )
         echo(f"6. publish   {result.posts_written} social and intranet posts written to the file outbox this run")
-        result.metrics = _import_metrics(pipeline, month, admin, datetime.now(UTC))
+        result.metrics = _import_metrics(pipeline, month, admin, clock())
         echo(f"7. measure   {result.metrics} new figures imported (analytics export, feedback forms, by hand)")
         report_at = _month_end(month, tz)  # as the clock writes it: once the month is over
         report = pipeline.report(month, report_at)
         result.outputs["report_html"] = write_report_html(
-            pipeline.renderer, report, out / f"report-{month}.html", datetime.now(UTC).astimezone(tz)
+            pipeline.renderer, report, out / f"report-{month}.html", clock().astimezone(tz)
         )
         (out / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")
         (out / f"report-{month}.csv").write_text(report_csv(report), encoding="utf-8")

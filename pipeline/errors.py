@@ -14,6 +14,7 @@ __all__ = [
     "Invalid",
     "NotAllowed",
     "NotFound",
+    "PlanChanged",
     "Problem",
     "SettingsError",
     "TemplateError",
@@ -64,3 +65,7 @@ class Invalid(CommsError, ValueError):
 
 class DatabaseError(CommsError):
     """The database cannot be opened or reached; names it without its password."""
+
+
+class PlanChanged(Conflict):
+    """The stored plan is no longer the one a difference was made against; nothing was applied."""

@@ -11,12 +11,12 @@ The words the ports speak in (records, `Claim`, the events) are in `pipeline.rec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol, Unpack
 
 from channels.port import ChannelAdapter, ChannelSettings
-from content_calendar.models import Entry, Strategy
+from content_calendar.models import Entry, Override, Strategy
 from pipeline.records import (
     Approval,
     Audited,
@@ -43,6 +43,9 @@ from pipeline.records import (
     NewEdition,
     NewItem,
     OutboxItem,
+    Provenance,
+    PublishedPost,
+    PullState,
     Subscriber,
     User,
 )
@@ -58,6 +61,7 @@ __all__ = [
     "FeedRepository",
     "FetchResult",
     "LedgerRepository",
+    "MeasureRepository",
     "MetricsRepository",
     "OutboxRepository",
     "SubscriberRepository",
@@ -97,13 +101,38 @@ class FeedFetcher(Protocol):
 class CalendarRepository(Protocol):
     """The imported strategy and calendar, replaced whole in one transaction or not at all."""
 
-    def import_plan(self, strategy: Strategy, entries: list[Entry], now: datetime) -> None: ...
+    def import_plan(
+        self,
+        strategy: Strategy,
+        entries: list[Entry],
+        now: datetime,
+        *,
+        expect_digest: str | None = None,
+        audit: Audited | None = None,
+    ) -> None:
+        """Replace the plan; with `expect_digest`, only while the stored entries still have that
+        `plan_digest` (else `PlanChanged`). `audit` is written in the same transaction."""
+        ...
 
     def strategy(self) -> Strategy | None:
         """The imported strategy; None before the first import."""
         ...
 
     def entries(self) -> list[Entry]: ...
+
+    def version(self) -> str | None:
+        """Changes whenever the plan is imported; None before the first import."""
+        ...
+
+    def overrides(self) -> dict[str, Override]:
+        """Every skip and move of one occurrence, by the occurrence's key."""
+        ...
+
+    def save_override(self, override: Override, audit: Audited | None = None) -> None:
+        """Record or replace one occurrence's override, with its audit entry, in one transaction."""
+        ...
+
+    def remove_override(self, key: str, audit: Audited | None = None) -> bool: ...
 
 
 class ControlRepository(Protocol):
@@ -137,9 +166,15 @@ class ControlRepository(Protocol):
 class FeedRepository(Protocol):
     """The feed registry, each feed's health and backoff, and the national messages collected."""
 
-    def upsert(self, specs: Iterable[FeedSpec]) -> int: ...
+    def upsert(self, specs: Iterable[FeedSpec], *, revive: bool = False) -> int:
+        """Add or update feeds by URL; with `revive`, a removed feed of the same URL is polled again."""
+        ...
 
     def remove(self, url: str) -> bool: ...
+
+    def set_paused(self, url: str, paused: bool) -> bool:
+        """Pause or resume polling a feed; False if no feed (not removed) has this URL."""
+        ...
 
     def all(self) -> list[FeedState]: ...
 
@@ -173,6 +208,10 @@ class FeedRepository(Protocol):
         self, audiences: set[str], objectives: set[str], since: datetime | None, limit: int = 6
     ) -> list[NationalMessage]: ...
 
+    def messages_by_link(self, links: Iterable[str]) -> list[NationalMessage]:
+        """The stored messages with these links, whatever their age (what a calendar entry pins)."""
+        ...
+
     def mark_messages_used(self, ids: Iterable[int]) -> None: ...
 
     def messages(self, limit: int = 50) -> list[NationalMessage]: ...
@@ -203,8 +242,10 @@ class MetricsRepository(Protocol):
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
-        """Stored figures with their ids, by day; `source` also matches the name of an imported file."""
+        """Stored figures with their ids, by day (the first `limit`); `source` also matches the name of
+        an imported file."""
         ...
 
     def figure(self, figure_id: int) -> Figure | None: ...
@@ -257,26 +298,74 @@ class MetricsRepository(Protocol):
         ...
 
 
+class MeasureRepository(Protocol):
+    """Figures measured at the source (`pipeline.storage.measure_store`): the posts to measure, each
+    pulled figure kept once per (channel, post, objective, metric) by its import_key, deleted posts
+    marked, clicks counted, and the last pull of each channel."""
+
+    def published(self, *, since: date | None = None, channels: Sequence[str] | None = None) -> list[PublishedPost]:
+        """Posts the pipeline published, with the destination's id, oldest first."""
+        ...
+
+    def store_measured(self, points: Sequence[MetricPoint], *, at: datetime) -> tuple[int, int]:
+        """Each point the one figure of its import_key, new or replaced; returns (added, replaced)."""
+        ...
+
+    def mark_gone(self, channel: str, item_refs: Iterable[str], *, at: datetime) -> int: ...
+
+    def count(self, points: Sequence[MetricPoint], *, at: datetime) -> None:
+        """Adds each point's value to the figure of its import_key, atomically."""
+        ...
+
+    def provenance(self, first: date, last: date) -> list[Provenance]: ...
+
+    def pull_states(self) -> list[PullState]: ...
+
+    def record_pull(
+        self, channel: str, account: str, *, at: datetime, ok: bool, error: str = "", posts: int = 0, figures: int = 0
+    ) -> None: ...
+
+
 class SubscriberRepository(Protocol):
     """Subscribers: an address, a name, an organisation, audiences and consent."""
 
-    def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
-        """Adds new addresses and updates known ones; returns (added, updated)."""
+    def upsert(self, subscribers: list[Subscriber], saved: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Adds new addresses and updates known ones, in one transaction; returns (added, updated).
+        `saved` (a progress report) is told how many rows are done as it goes."""
         ...
 
     def all(self, status: str | None = None) -> list[Subscriber]: ...
 
-    def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
-        """Active subscribers in any of `audiences`: (address, the audience matched, subscriber)."""
+    def find(self, email: str) -> Subscriber | None:
+        """The subscriber with this address (any case), or None."""
         ...
 
-    def recipients_among(self, audiences: set[str], emails: list[str]) -> list[tuple[str, str, Subscriber]]:
+    def emails(self) -> set[str]:
+        """Every stored address (as stored: lower case)."""
+        ...
+
+    def recipients(self, audiences: set[str], list_code: str | None = None) -> list[tuple[str, str, Subscriber]]:
+        """Active subscribers in any of `audiences` who have not left the list `list_code` (an email
+        channel's code): (address, the audience matched, subscriber)."""
+        ...
+
+    def recipients_among(
+        self, audiences: set[str], emails: list[str], list_code: str | None = None
+    ) -> list[tuple[str, str, Subscriber]]:
         """`recipients`, only among these addresses."""
         ...
 
-    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
-        """How many active subscribers `recipients(audiences)` would return, by the audience matched
-        (audiences nobody matched are absent). Counted in the database, without reading each one."""
+    def audience_counts(self, audiences: set[str], list_code: str | None = None) -> dict[str, int]:
+        """How many active subscribers `recipients(audiences, list_code)` would return, by the audience
+        matched (audiences nobody matched are absent). Counted in the database, without reading each one."""
+        ...
+
+    def leave_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Takes the address off one list, whatever its audiences; None if the address is not on file."""
+        ...
+
+    def rejoin_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Puts the address back on a list it left; None if the address is not on file."""
         ...
 
     def set_status(self, email: str, status: str, now: datetime, reason: str = "") -> bool: ...
@@ -320,6 +409,11 @@ class OutboxRepository(Protocol):
         """The entry's latest composed edition other than the occurrence `before`."""
         ...
 
+    def list_history(self, channel: str, before: str, since: datetime) -> list[dict[str, Any]]:
+        """The inputs of the channel's editions composed since `since` (other than the occurrence
+        `before`) whose items were not cancelled or missed: what the list had or has on its way."""
+        ...
+
     def editions(self, limit: int = 100) -> list[Edition]:
         """The latest editions, newest first."""
         ...
@@ -352,6 +446,10 @@ class OutboxRepository(Protocol):
     ) -> list[ItemLine]:
         """The items in `status` (one or several) by due time, the latest first if asked, due before
         `due_to` if given, at most `limit` of them; without their content."""
+        ...
+
+    def items_for_occurrences(self, keys: Collection[str]) -> dict[str, tuple[int, str]]:
+        """The item (id, status) composed for each of these occurrence keys; keys without one left out."""
         ...
 
     def status_counts(self) -> dict[str, int]:

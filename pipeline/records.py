@@ -59,6 +59,7 @@ class FeedState:
     retired: bool
     next_poll_at: datetime | None
     items_seen: int
+    paused: bool = False  # by a person: not polled until resumed
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,7 @@ class Subscriber:
     consent_date: date
     status: str = "active"
     id: int | None = None
+    left_lists: tuple[str, ...] = ()  # lists (email channels) left one at a time; the others still come
 
 
 @dataclass(frozen=True)
@@ -195,10 +197,13 @@ class MetricPoint:
     item_ref: str = ""
     import_key: str | None = None
     count: int = 1  # rows summed into `value` (aggregated totals carry more than one)
+    account: str = ""  # the account at the source that reported it (a Page id, a handle, a property)
 
 
 HAND = "by hand"  # the source of a figure entered with `comms metrics add`
 PIPELINE = "pipeline"  # the source of the pipeline's own counts of its sends
+MEASURED = "api"  # the source of a figure a channel's own API reported (`comms metrics pull`)
+LINK_CLICKS = "link clicks"  # the source of clicks counted by the web workspace's /r/ redirect
 
 
 @dataclass(frozen=True)
@@ -216,11 +221,56 @@ class Figure:
     item_ref: str = ""
     import_id: int | None = None
     recorded_by: str = ""
-    recorded_at: datetime | None = None
+    recorded_at: datetime | None = None  # for a measured figure: when it was fetched
+    account: str = ""
+    gone_at: datetime | None = None  # the post was deleted at the source: its last figures are kept
 
     @property
     def month(self) -> str:
         return f"{self.day:%Y-%m}"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the figures of one (objective, metric) in a period came from, and how fresh they are: one
+    per source, channel and account. `newest`/`oldest` are when they were recorded (fetched, for a
+    channel's API; None for the pipeline's own counts, made as it sent)."""
+
+    objective: str
+    metric: str
+    source: str
+    channel: str
+    account: str
+    figures: int
+    newest: datetime | None
+    oldest: datetime | None
+    gone: int = 0  # figures of posts since deleted at the source
+
+
+@dataclass(frozen=True)
+class PullState:
+    """The last pull of a channel's figures (`comms metrics pull`, the clock's daily measure job)."""
+
+    channel: str
+    account: str
+    last_attempt_at: datetime | None
+    last_success_at: datetime | None
+    last_error: str
+    posts: int
+    figures: int
+
+
+@dataclass(frozen=True)
+class PublishedPost:
+    """A post the pipeline published, to be measured: its item, channel, the destination's id."""
+
+    item_id: int
+    channel: str
+    external_id: str
+    sent_at: datetime
+    day: date
+    audience: str
+    objectives: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,12 @@ def _queue(value: str) -> str:
     return value
 
 
+def _log_format(value: str) -> str:
+    if value not in ("text", "json"):
+        raise ValueError("is not a log format: use text (one readable line per event) or json (one object a line)")
+    return value
+
+
 def _smtp_security(value: str) -> str:
     if value not in ("none", "starttls", "tls"):
         raise ValueError("is not a way to secure SMTP: use none, starttls or tls")
@@ -152,6 +158,19 @@ class Settings(BaseSettings):
     wordpress_url: str = ""
     wordpress_username: str = ""
     wordpress_app_password: Secret = ""
+    # Google Analytics 4 (the Data API) for the web page's page views and downloads (`comms metrics pull`):
+    # the property, the page paths (written `/prevent, /prevent/leaflet.pdf`), a service account's key
+    # file, and the channel and objective its figures count for.
+    ga4_property_id: str = ""
+    ga4_page_paths: Annotated[tuple[str, ...], NoDecode, BeforeValidator(_codes)] = ()
+    ga4_credentials_file: str = ""
+    ga4_channel: str = "website"
+    ga4_objective: str = ""
+    ga4_api_url: str = "https://analyticsdata.googleapis.com"
+    ga4_token_url: str = ""  # default: the key file's token_uri
+    # Links in editions go through /r/ on the web workspace, which counts clicks per edition, link and
+    # audience (never per person); false sends links as they are and counts nothing.
+    link_counting: bool = True
     feed_timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
     feed_max_bytes: Annotated[int, _at_least(1)] = 5_000_000
     feed_workers: Annotated[int, _at_least(1)] = 8
@@ -161,6 +180,9 @@ class Settings(BaseSettings):
     # SQLite: a clock whose heartbeat is older than this has lost the clock lock to the next clock.
     clock_stale_seconds: Annotated[int, _at_least(1)] = 120
     log_level: str = "INFO"
+    # `text`: one readable line per event, its fields as key=value; `json`: one JSON object per line
+    # (event, level, logger, time and the event's fields), for a log shipper.
+    log_format: Annotated[str, AfterValidator(_log_format)] = "text"
     # How the jobs run: `embedded` (the clock runs them in its own process; SQLite or PostgreSQL) or
     # `procrastinate` (PostgreSQL: the clock only enqueues, `comms worker` processes run the jobs).
     queue: Annotated[str, AfterValidator(_queue)] = "embedded"

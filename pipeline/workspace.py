@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from channels.email_smtp import ADDRESS_SHAPE, valid_address
+from channels.addresses import ADDRESS_SHAPE, MAX_ADDRESS, address_problem
 from content_calendar.errors import CalendarError, Problem
 from content_calendar.files import CellError, csv_rows, load_yaml, parse_date, read_text, split_list
 from pipeline.records import FeedSpec, Subscriber
@@ -132,9 +132,6 @@ class Workspace:
         return out
 
 
-MAX_ADDRESS = 254  # RFC 5321's limit on a forward path, less its angle brackets
-
-
 def read_subscribers(path: Path, audiences: Collection[str] | None = None) -> list[Subscriber]:
     """subscribers.csv: email, name, organisation, audiences, consent_source, consent_date.
     Every bad row is reported with its line; nothing is returned unless all rows are good. An address is
@@ -145,31 +142,19 @@ def read_subscribers(path: Path, audiences: Collection[str] | None = None) -> li
     missing = [c for c in ("email", "audiences", "consent_source", "consent_date") if c not in header]
     if missing:
         raise CalendarError([Problem(str(path), 1, "header", f"missing column(s): {', '.join(missing)}")])
-    problems, out = [], []
+    problems, out, seen = [], [], dict[str, int]()
     for line, row in rows:
         try:
             consent = parse_date(row["consent_date"])
         except CellError as exc:
             problems.append(Problem(str(path), line, "consent_date", str(exc)))
             continue
-        if len(row["email"]) <= MAX_ADDRESS and not valid_address(row["email"]):
-            problems.append(
-                Problem(str(path), line, "email", f"{row['email']!r} is not an email address ({ADDRESS_SHAPE})")
-            )
-            continue
-        if len(row["email"]) > MAX_ADDRESS:
-            problems.append(
-                Problem(
-                    str(path), line, "email", f"{len(row['email'])} characters: an address has at most {MAX_ADDRESS}"
-                )
-            )
-            continue
-        if not row["consent_source"]:
-            problems.append(Problem(str(path), line, "consent_source", "say where consent came from"))
-            continue
-        unknown = [a for a in split_list(row["audiences"]) if audiences is not None and a not in audiences]
-        if unknown:
-            problems.append(Problem(str(path), line, "audiences", _unknown_audience(unknown[0], audiences or ())))
+        first = seen.setdefault(row["email"].strip().lower(), line)
+        problem = _row_problem(row, audiences) or (
+            ("email", f"already on line {first}: one row per address") if first != line else None
+        )
+        if problem:
+            problems.append(Problem(str(path), line, *problem))
             continue
         out.append(
             Subscriber(
@@ -184,6 +169,27 @@ def read_subscribers(path: Path, audiences: Collection[str] | None = None) -> li
     if problems:
         raise CalendarError(problems)
     return out
+
+
+def _row_problem(row: dict[str, str], audiences: Collection[str] | None) -> tuple[str, str] | None:
+    """The first thing wrong with a subscriber's row, as (field, message)."""
+    if problem := _address_problem(row["email"]):
+        return "email", problem
+    if not row["consent_source"]:
+        return "consent_source", "say where consent came from"
+    listed = split_list(row["audiences"])
+    if not listed:
+        return "audiences", "name at least one audience (else nothing is ever sent to this address)"
+    unknown = [a for a in listed if audiences is not None and a not in audiences]
+    return ("audiences", _unknown_audience(unknown[0], audiences or ())) if unknown else None
+
+
+def _address_problem(address: str) -> str | None:
+    """The check the email channel sends by (`channels.addresses`), the length first said plainly."""
+    if len(address) > MAX_ADDRESS:
+        return f"{len(address)} characters: an address has at most {MAX_ADDRESS}"
+    problem = address_problem(address)
+    return None if problem is None else f"{address!r} is not an email address ({ADDRESS_SHAPE}): {problem}"
 
 
 def _unknown_audience(code: str, known: Collection[str]) -> str:

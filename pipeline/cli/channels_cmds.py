@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from pipeline.cli import common
+from pipeline.cli import common, measure_cmds
 from pipeline.services.channels import ChannelService
 
 
@@ -16,6 +16,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     check.add_argument("--channel", help="only this channel (its code in strategy.yaml)")
     check.set_defaults(func=cmd_check)
+    measure_cmds.add_list(sub)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -14,7 +14,9 @@ from zoneinfo import ZoneInfo
 
 from pipeline import logs
 from pipeline.app import Pipeline, make_pipeline
+from pipeline.cli.progress import TerminalBar, for_this_terminal, reporter
 from pipeline.errors import NotFound, SettingsError
+from pipeline.progress import Progress
 from pipeline.redact import secret_values
 from pipeline.services.actor import Actor
 from pipeline.services.users import UserService
@@ -25,7 +27,7 @@ def settings(args: argparse.Namespace) -> Settings:
     if args.env_file and not Path(args.env_file).is_file():
         raise SettingsError(f"--env-file {args.env_file}: no such file")
     loaded = load_settings(env_file=Path(args.env_file or ".env"))
-    logs.configure(loaded.log_level, secrets=secret_values(loaded))
+    logs.configure(loaded.log_level, secrets=secret_values(loaded), fmt=loaded.log_format)
     return loaded
 
 
@@ -38,10 +40,34 @@ def pipeline(args: argparse.Namespace) -> Pipeline:
 
 
 def close(args: argparse.Namespace) -> None:
+    stop_progress(args)
     built: Pipeline | None = getattr(args, "_context", None)
     if built is not None:
         args._context = None
         built.close()
+
+
+def stop_progress(args: argparse.Namespace) -> None:
+    """Clear the bar, if one was drawn, before the command prints its results."""
+    bar: TerminalBar | None = getattr(args, "_bar", None)
+    if bar is not None:
+        bar.close()
+
+
+def progress(args: argparse.Namespace) -> Progress:
+    """For a command with long work (collect, compose, dispatch, the imports, the demo): a bar on a
+    terminal, nothing in a pipe or a log (`pipeline.cli.progress`); cleared when the command ends."""
+    bar: TerminalBar | None = getattr(args, "_bar", None)
+    if bar is None:
+        bar = args._bar = for_this_terminal()
+    return reporter(bar)
+
+
+def pipeline_with_progress(args: argparse.Namespace) -> Pipeline:
+    """The command's context, reporting its long work to `progress(args)`."""
+    built = pipeline(args)
+    built.progress = progress(args)
+    return built
 
 
 def actor(args: argparse.Namespace) -> Actor:

@@ -75,7 +75,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     logs.configure("INFO", file=args.out / "comms.log")
     print(f"comms demo: a month of Prevent communications for the example workspace, {args.month}, offline\n")
-    result = run_demo(args.month, args.out, args.workspace)
+    result = run_demo(args.month, args.out, args.workspace, progress=common.progress(args))
+    common.stop_progress(args)
     print("\nOutputs:")
     for name, path in result.outputs.items():
         print(f"  {name:34} {path}")
@@ -105,7 +106,7 @@ def _program() -> str:
 def cmd_collect(args: argparse.Namespace) -> int:
     """Exit 1 when feeds were polled and every one failed. Each failed feed is printed once, as one
     line; its log record (for the clock's log) would say it again on this terminal, so is held back."""
-    p = common.pipeline(args)
+    p = common.pipeline_with_progress(args)
     now = common.parse_at(args.at, p.settings.tz)
     logging.getLogger("pipeline.jobs.collect").setLevel(logging.ERROR)
     outcome = p.run_job("collect", now, lambda: p.collect(now, force=args.all))
@@ -122,7 +123,7 @@ def _for_time(p: Pipeline, for_date: str | None) -> datetime | None:
 
 
 def cmd_compose(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
+    p = common.pipeline_with_progress(args)
     now = _for_time(p, args.for_date) or common.parse_at(args.at, p.settings.tz)
     return show("compose", p.run_job("compose", now, lambda: p.compose(now, entry=args.entry)))
 
@@ -131,8 +132,11 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from pipeline.rendering.preview import write_preview
 
     p = common.pipeline(args)
-    for path in write_preview(p, args.entry, args.for_date, args.out):
+    notices: list[str] = []
+    for path in write_preview(p, args.entry, args.for_date, args.out, notices):
         print(path)
+    for said in notices:
+        print(f"notice: {said}")
     return 0
 
 
@@ -144,7 +148,7 @@ def _stop_on_sigterm() -> threading.Event:
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    p = common.pipeline(args)
+    p = common.pipeline_with_progress(args)
     now = common.parse_at(args.at, p.settings.tz)
     stop = _stop_on_sigterm()
     return show("dispatch", p.run_job("dispatch", now, lambda: tasks.dispatch(p, now, stop)))
@@ -221,6 +225,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     _section(
         "National messages changed at the source after we sent them",
         [f"{m.title}: {m.link}" for m in view.changed_after_sent],
+    )
+    _section(
+        "Figures pulled from each channel (`comms metrics pull`; the clock pulls daily)",
+        [
+            f"{s.channel:22} last success {when(s.last_success_at)}; {s.posts} posts, {s.figures} figures"
+            + (f"; last try {when(s.last_attempt_at)}: {hide(s.last_error.splitlines()[0])}" if s.last_error else "")
+            for s in view.pulls
+        ],
     )
     _section(
         "Feeds with problems",

@@ -6,8 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from content_calendar.export import month_grid, to_ics, to_json
-from pipeline.cli import common
+from content_calendar.export import month_grid, to_json
+from pipeline.cli import common, override_cmds
+from pipeline.services.calendar_view import CalendarService, ics_of
 from pipeline.services.plan import PlanService, check_plan, month_gaps, month_plan
 from pipeline.workspace import Workspace
 
@@ -22,7 +23,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp = sub.add_parser("import", help="replace the stored plan with these files: all or nothing")
     imp.add_argument("files", nargs="*", type=Path)
     imp.set_defaults(func=cmd_import)
-    show = sub.add_parser("show", help="the month's occurrences as a grid, JSON or iCalendar")
+    show = sub.add_parser("show", help="the month's occurrences (skips and moves applied) as a grid, JSON or iCalendar")
     show.add_argument("--month", required=True, metavar="YYYY-MM")
     show.add_argument("--format", choices=("grid", "json", "ics"), default="grid")
     show.add_argument("--out", type=Path, help="write to this file instead of the terminal")
@@ -31,6 +32,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     gaps = sub.add_parser("gaps", help="objectives, audiences and channels the plan leaves out")
     gaps.add_argument("--month", required=True, metavar="YYYY-MM")
     gaps.set_defaults(func=cmd_gaps)
+    override_cmds.add(sub)
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
@@ -48,23 +50,32 @@ def cmd_check(args: argparse.Namespace) -> int:
     if not result.ok:
         print(f"{len(result.problems)} problem(s) in {len(result.files)} file(s)", file=sys.stderr)
         return 2
-    print(f"ok: {result.entries} entries in {len(result.files)} file(s), against {result.objectives} objectives")
+    for warning in result.warnings:
+        print(warning, file=sys.stderr)
+    warned = f"; {len(result.warnings)} warning(s)" if result.warnings else ""
+    print(
+        f"ok: {result.entries} entries in {len(result.files)} file(s), against {result.objectives} objectives{warned}"
+    )
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    done = PlanService.of(common.pipeline(args)).import_plan(common.actor(args), common.now(), _files(args))
+    done = PlanService.of(common.pipeline_with_progress(args)).import_plan(
+        common.actor(args), common.now(), _files(args)
+    )
     print(f"imported {done.entries} entries against {done.objectives} objectives; the previous plan was replaced")
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    month = month_plan(_workspace(args), args.month, _files(args))
+    view = CalendarService.of(common.pipeline(args))
+    month = month_plan(_workspace(args), args.month, _files(args), view.overrides())
     occurrences = list(month.occurrences)
     if args.format == "json":
         output: str | bytes = to_json(occurrences)
     elif args.format == "ics":
-        output = to_ics(month.strategy, list(month.entries), month.last, common.now())
+        links = view.links([o.key for o in occurrences])
+        output = ics_of(month.strategy, occurrences, common.now(), links, args.month)
     else:
         output = month_grid(occurrences, month.first.year, month.first.month)
     if args.out:
@@ -79,7 +90,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_gaps(args: argparse.Namespace) -> int:
-    found = month_gaps(_workspace(args), args.month)
+    found = month_gaps(_workspace(args), args.month, overrides=CalendarService.of(common.pipeline(args)).overrides())
     gaps, names = found.gaps, found.names
     print(f"Coverage gaps for {args.month}")
     for title, codes in (

@@ -92,6 +92,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         print(f"approved by {item.approved_by} at {common.local(item.approved_at, tz)}")
     if item.reason:
         print(f"note: {hide(item.reason)}")
+    if stale := items.freshness(who, item.id):
+        print(f"notice: {stale}")
     if item.kind == "email":
         print(f"from: {shown.sender}\nsubject: {shown.subject}")
         print(f"(personalised for a sample reader, {shown.reader.name} of {shown.reader.organisation})")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from pipeline.cli import common
+from pipeline.cli import common, measure_cmds
 from pipeline.reporting.imports import BUILT_IN, METRICS
 from pipeline.services.metrics import MetricsService, describe
 from pipeline.services.reports import MONTHLY_FORMATS, ReportService
@@ -66,6 +66,7 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     imp.add_argument("--month", metavar="YYYY-MM", help="refuse rows dated outside this month")
     imp.add_argument("--by", help=by)
     imp.set_defaults(func=cmd_metrics_import)
+    measure_cmds.add_pull(sub)
     settings = commands.add_parser("settings", help="show the settings in force (secrets shown only as set/unset)")
     settings.set_defaults(func=cmd_settings)
 
@@ -128,6 +129,7 @@ def cmd_metrics_list(args: argparse.Namespace) -> int:
             f"{f.id:>6}  {f.day.isoformat():10}  {f.objective or '-':4} {f.metric:26} {f.value:>10g}  "
             f"{f.channel or '-':20} {f.audience or '-':18} {f.source}"
             + (f" (by {f.recorded_by}, {common.local(f.recorded_at, p.settings.tz)})" if f.recorded_by else "")
+            + (f"; post deleted at the source, found {common.local(f.gone_at, p.settings.tz)}" if f.gone_at else "")
         )
     print(f"{len(figures)} figure(s)")
     return 0
@@ -146,7 +148,7 @@ def cmd_metrics_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics_import(args: argparse.Namespace) -> int:
-    done = MetricsService.of(common.pipeline(args)).import_file(
+    done = MetricsService.of(common.pipeline_with_progress(args)).import_file(
         common.actor(args),
         args.file,
         args.format,

@@ -1,4 +1,4 @@
-"""comms subscribers import | list | unsubscribe | export | erase | allow"""
+"""comms subscribers import | list | unsubscribe | resubscribe | export | erase | allow"""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     exp = sub.add_parser("export", help="write subscribers as CSV to standard output")
     exp.set_defaults(func=cmd_export)
     for name, func, text in (
-        ("unsubscribe", cmd_unsubscribe, "stop sending to an address"),
+        ("unsubscribe", cmd_unsubscribe, "stop sending to an address (every list, or one with --list)"),
+        ("resubscribe", cmd_resubscribe, "send a list it left to an address again (--list; every list without)"),
         (
             "erase",
             cmd_erase,
@@ -35,6 +36,8 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     ):
         p = sub.add_parser(name, help=text)
         p.add_argument("email")
+        if name in ("unsubscribe", "resubscribe"):
+            p.add_argument("--list", dest="list_code", metavar="CHANNEL", help="one list: an email channel's code")
         p.set_defaults(func=func)
 
 
@@ -43,7 +46,7 @@ def _service(args: argparse.Namespace) -> SubscriberService:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    done = _service(args).import_file(common.actor(args), args.file)
+    done = SubscriberService.of(common.pipeline_with_progress(args)).import_file(common.actor(args), args.file)
     print(f"{done.added} added, {done.updated} updated")
     if done.suppressed:
         print(
@@ -55,7 +58,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     for s in _service(args).list_subscribers(common.actor(args), status=args.status):
-        print(f"{s.email:42} {s.status:12} {','.join(s.audiences):24} {s.organisation}")
+        left = f" (left {', '.join(s.left_lists)})" if s.left_lists else ""
+        print(f"{s.email:42} {s.status:12} {','.join(s.audiences):24} {s.organisation}{left}")
     return 0
 
 
@@ -79,8 +83,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_unsubscribe(args: argparse.Namespace) -> int:
     service = _service(args)
+    if args.list_code is None:
+        return common.done_or_missing(
+            lambda: service.unsubscribe(common.actor(args), args.email, common.now()), "unsubscribed"
+        )
+    name = service.list_name(args.list_code)
     return common.done_or_missing(
-        lambda: service.unsubscribe(common.actor(args), args.email, common.now()), "unsubscribed"
+        lambda: service.leave(common.actor(args), args.email, args.list_code, common.now()),
+        f"unsubscribed from {name}; other lists still come",
+    )
+
+
+def cmd_resubscribe(args: argparse.Namespace) -> int:
+    service = _service(args)
+    return common.done_or_missing(
+        lambda: service.rejoin(common.actor(args), args.email, args.list_code, common.now()),
+        f"subscribed again to {service.list_name(args.list_code)}",
     )
 
 

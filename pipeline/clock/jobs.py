@@ -65,3 +65,14 @@ def monthly_report() -> Outcome:
 
         return enqueue_report(ctx, now, deferrer(ctx))
     return tasks.monthly_report(ctx, now)
+
+
+def measure() -> Outcome:
+    """The daily pull of each channel's own figures (`pipeline.jobs.measure`), once a day: the ledger
+    key `measure:DAY` (local day) keeps a doubled or replayed trigger from pulling twice."""
+    ctx, now = context(), datetime.now(UTC)
+    if queued(ctx):
+        from pipeline.queue.enqueue import enqueue_measure
+
+        return enqueue_measure(ctx, now, deferrer(ctx))
+    return tasks.daily_measure(ctx, now)

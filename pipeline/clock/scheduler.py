@@ -20,7 +20,7 @@ from typing import Any
 
 from pipeline.clock import jobs as clock_jobs
 from pipeline.clock.lock import ClockLock, acquire_or_wait
-from pipeline.clock.triggers import MONTHLY_REPORT, WAKE, WAKE_HOURS, cron_triggers, next_wakeups
+from pipeline.clock.triggers import MEASURE, MONTHLY_REPORT, WAKE, WAKE_HOURS, cron_triggers, next_wakeups
 from pipeline.context import AppContext
 from pipeline.jobs import tasks
 from pipeline.records import Outcome
@@ -46,7 +46,9 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None, exe
     scheduler = BlockingScheduler(
         # the job store on an engine of ours: SQLite's busy timeout and BEGIN IMMEDIATE, like every process
         jobstores={"default": SQLAlchemyJobStore(engine=make_engine(url), tablename="apscheduler_jobs")},
-        executors={"default": executor or ThreadPoolExecutor(1)},
+        # the daily pull of figures has a thread of its own: waiting out an API's rate limit never
+        # holds up the wake-ups that send
+        executors={"default": executor or ThreadPoolExecutor(1), MEASURE: ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": settings.misfire_grace_seconds},
         timezone=settings.tz,
     )
@@ -57,6 +59,9 @@ def build_scheduler(settings: Settings, catch_up_at: datetime | None = None, exe
     scheduler.add_job("pipeline.clock.jobs:wake", triggers[WAKE], id=WAKE, replace_existing=True, **first)
     scheduler.add_job(
         "pipeline.clock.jobs:monthly_report", triggers[MONTHLY_REPORT], id=MONTHLY_REPORT, replace_existing=True
+    )
+    scheduler.add_job(
+        "pipeline.clock.jobs:measure", triggers[MEASURE], id=MEASURE, replace_existing=True, executor=MEASURE
     )
     return scheduler
 

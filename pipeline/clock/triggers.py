@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 WAKE_HOURS = "0,2-23"  # never 01:00-01:59 local
 WAKE = "wake"  # collect, compose and send what is due, every five minutes
 MONTHLY_REPORT = "monthly-report"  # last month's report, on the first working days at 08:00
+MEASURE = "measure"  # each channel's own figures of what it published, daily at 06:30
 
 
 def quiet_hours() -> frozenset[int]:
@@ -40,6 +41,7 @@ def cron_triggers(tz: ZoneInfo) -> dict[str, CronTrigger]:
     return {
         WAKE: CronTrigger(minute="*/5", hour=WAKE_HOURS, timezone=tz),
         MONTHLY_REPORT: CronTrigger(day="1-7", day_of_week="mon-fri", hour=8, minute=0, timezone=tz),
+        MEASURE: CronTrigger(hour=6, minute=30, timezone=tz),
     }
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import hashlib
+import itertools
 import logging
 import re
 import threading
@@ -32,6 +33,7 @@ from channels.http import USER_AGENT, retry_after
 from pipeline import ports
 from pipeline.errors import FeedError
 from pipeline.jobs.netguard import Deadline, RefusedAddress, guarded_session
+from pipeline.progress import SILENT, Progress
 from pipeline.records import FeedState, NationalMessage, Outcome
 from pipeline.rendering.sanitise import html_to_text, sanitise_html
 
@@ -290,38 +292,58 @@ class HttpFeedFetcher:
             session.close()
 
 
+def _collected(feed: FeedState, status: int, new: int, changed: int, seconds: float) -> None:
+    fields = {"url": feed.spec.url, "status": status, "new": new, "changed": changed, "seconds": round(seconds, 3)}
+    log.info("feed collected", extra=fields)
+
+
 class Collector:
     """Polls feeds through a fetcher and stores what they hold: it needs only the feed repository."""
 
-    def __init__(self, feeds: ports.FeedRepository, fetcher: ports.FeedFetcher, workers: int = 8) -> None:
+    def __init__(
+        self, feeds: ports.FeedRepository, fetcher: ports.FeedFetcher, workers: int = 8, progress: Progress = SILENT
+    ) -> None:
         self.feeds, self.fetcher, self.workers = feeds, fetcher, max(1, workers)
+        self.progress = progress
 
     def run(self, now: datetime, force: bool = False, only: int | None = None) -> Outcome:
         """Poll every feed that is due (or every live feed with `force`; only feed `only` if given),
         fetching in parallel and storing in this thread."""
-        feeds = [f for f in self.feeds.all() if not f.retired] if force else self.feeds.due(now)
+        feeds = [f for f in self.feeds.all() if not f.retired and not f.paused] if force else self.feeds.due(now)
         if only is not None:
             feeds = [f for f in feeds if f.id == only]
         counts = {"feeds": len(feeds), "new": 0, "changed": 0, "not_modified": 0, "failed": 0}
         failures: list[str] = []
+        fetched = itertools.count(1)
+
+        def fetch(feed: FeedState) -> tuple[ports.FetchResult | FeedError, float]:
+            started = time.monotonic()
+            result = self._fetch(feed, now)
+            self.progress("collecting feeds", next(fetched), len(feeds))
+            return result, time.monotonic() - started
+
+        self.progress("collecting feeds", 0, len(feeds))
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(feeds)))) as pool:
-            results = list(pool.map(lambda f: self._fetch(f, now), feeds))
+            results = list(pool.map(fetch, feeds))
         unchanged: list[int] = []
-        for feed, result in zip(feeds, results, strict=True):
+        for feed, (result, seconds) in zip(feeds, results, strict=True):
             if isinstance(result, FeedError):
                 counts["failed"] += 1
                 failures.append(f"{feed.spec.name}: {result.reason}")  # one line a person can read
                 self.feeds.record_fetch(
                     feed.id, now, ok=False, error=str(result), retired=result.retired, retry_after=result.retry_after
                 )
-                log.warning("feed failed", extra={"url": feed.spec.url, "error": str(result)})
+                log.warning(
+                    "feed failed", extra={"url": feed.spec.url, "error": str(result), "seconds": round(seconds, 3)}
+                )
                 continue
-            log.info("feed collected", extra={"url": feed.spec.url, "status": result.status})
             if result.messages is None:  # a 304: recorded for all such feeds at once, below
                 counts["not_modified"] += 1
                 unchanged.append(feed.id)
+                _collected(feed, result.status, 0, 0, seconds)
                 continue
             new, changed = self.feeds.save_messages(feed.id, result.messages, now)
+            _collected(feed, result.status, new, changed, seconds)
             counts["new"] += new
             counts["changed"] += changed
             self.feeds.record_fetch(

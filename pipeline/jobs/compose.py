@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Required, TypedDict
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ from channels.limits import check_length
 from content_calendar.models import Channel, Occurrence, Strategy
 from content_calendar.plan import plan
 from pipeline.errors import TemplateError
+from pipeline.jobs.freshness import Fresh, choose, edition_window, sent_before
+from pipeline.progress import SILENT, Progress
 from pipeline.records import Edition, ItemStatus, NationalMessage, Outcome
 from pipeline.rendering.edition import render_inputs
 from pipeline.rendering.personalise import new_nonce
@@ -28,6 +30,8 @@ from pipeline.workspace import Story, Workspace
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=14)  # how far back a wake-up looks for occurrences it has not handled
 EMAIL_KINDS = frozenset({"email", "notify"})
+CANDIDATES = 100  # national messages read per edition before the freshness rules choose from them
+HISTORY = timedelta(days=400)  # how far back a list's earlier editions are read
 
 
 class ItemBase(TypedDict):
@@ -90,6 +94,7 @@ def _story_input(story: Story) -> dict[str, Any]:
         "image": story.image,
         "image_alt": story.image_alt,
         "day": story.day.isoformat(),
+        "slug": story.slug,  # so the list's next edition knows it had this story
     }
 
 
@@ -122,8 +127,11 @@ def queued(approval: str, problems: bool) -> Queued:
 
 
 class Composer:
-    def __init__(self, repos: Repositories, workspace: Workspace, renderer: Renderer) -> None:
+    def __init__(
+        self, repos: Repositories, workspace: Workspace, renderer: Renderer, progress: Progress = SILENT
+    ) -> None:
         self.repos, self.workspace, self.renderer = repos, workspace, renderer
+        self.progress = progress
 
     def run(self, now: datetime, only_entry: str | None = None, only_day: date | None = None) -> Outcome:
         """Compose everything due at `now` that the ledger lacks (or only one entry's occurrences, or
@@ -137,7 +145,8 @@ class Composer:
         if only_day is not None:
             due_now = [d for d in due_now if d.occurrence.key == f"{only_entry}@{only_day.isoformat()}"]
         done = self.repos.ledger.states_for([f"compose:{d.occurrence.key}" for d in due_now])
-        for due in due_now:
+        for step, due in enumerate(due_now):
+            self.progress("composing", step, len(due_now))
             key = f"compose:{due.occurrence.key}"
             if done.get(key) == "done" or not self.repos.ledger.claim(key, "compose", now, retry_failed=True).go:
                 continue  # done, or being composed right now by another process
@@ -153,6 +162,7 @@ class Composer:
                 continue
             counts[kind] += 1
             self.repos.ledger.finish(key, now, detail=kind)
+        self.progress("composing", len(due_now), len(due_now))
         return Outcome(counts, tuple(failures))
 
     def due(self, strategy: Strategy, now: datetime, only_entry: str | None = None) -> list[Due]:
@@ -160,7 +170,8 @@ class Composer:
         entries = [e for e in self.repos.calendar.entries() if only_entry in (None, e.id)]
         max_lead = max((c.lead_days for c in strategy.channels), default=0)
         local = now.astimezone(ZoneInfo(strategy.timezone))
-        occurrences = plan(strategy, entries, (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date())
+        first, last = (local - LOOKBACK).date(), (local + timedelta(days=max_lead)).date()
+        occurrences = plan(strategy, entries, first, last, self.repos.calendar.overrides())
         return due_for_composing(strategy, occurrences, now, {e.id: e.missed_after_hours for e in entries})
 
     def compose(self, strategy: Strategy, due: Due, now: datetime) -> str:
@@ -191,6 +202,7 @@ class Composer:
             return "missed"
         if channel.kind in EMAIL_KINDS:
             inputs = self.email_inputs(strategy, occ, now)
+            nothing_new = inputs["freshness"]["new"] == 0  # a person decides whether to send it anyway
             edition = self.render_edition(occ, channel, inputs, now)
             if edition.status != "composed":
                 raise TemplateError(edition.template, None, "; ".join(edition.problems))
@@ -203,7 +215,7 @@ class Composer:
                 html=edition.html,
                 edition_id=edition.id,
                 missed_after_hours=missed_after,
-                **queued(occ.approval, problems=False),
+                **queued("required" if nothing_new else occ.approval, problems=False),
             )
             return "editions"
         text, problems = self.post_text(strategy, occ, channel, now)
@@ -225,17 +237,7 @@ class Composer:
     # email editions -------------------------------------------------------------------------
     def email_inputs(self, strategy: Strategy, occ: Occurrence, now: datetime) -> dict[str, Any]:
         org = self.workspace.organisation
-        scope = _audience_scope(strategy, occ.audiences)
-        previous = self.repos.outbox.last_edition(occ.entry_id, before=occ.key)
-        since = previous.composed_at if previous else now - timedelta(days=45)
-        messages = self.repos.feeds.messages_for(scope, set(occ.objectives), since)
-        window_start = previous.composed_at.date() if previous else occ.start.date() - timedelta(days=45)
-        stories = [
-            s
-            for s in self.workspace.stories()
-            if window_start <= s.day <= occ.start.date()
-            and (scope & set(s.audiences) or set(occ.objectives) & set(s.objectives))
-        ]
+        fresh = self.fresh_content(strategy, occ)
         issue = occ.start.date()
         subject = f"{occ.title}: {issue:%B %Y}"
         lists = org.get("lists", {})
@@ -248,13 +250,34 @@ class Composer:
             "intro": lists.get(occ.channel, {}).get("intro", ""),
             "list_name": lists.get(occ.channel, {}).get("name", occ.title),
             "key_messages": list(occ.key_messages),
-            "stories": [_story_input(s) for s in stories[:4]],
-            "national": [_message_input(m, org.get("sources", {})) for m in messages],
+            "stories": [_story_input(s) for s in fresh.stories],
+            "national": [_message_input(m, org.get("sources", {})) for m in fresh.messages],
+            "freshness": fresh.summary(),
             "resources": org.get("resources", []),
             "org": {k: v for k, v in org.items() if isinstance(v, str)},
             "cta": org.get("cta"),
             "nonce": new_nonce(),
         }
+
+    def fresh_content(self, strategy: Strategy, occ: Occurrence) -> Fresh:
+        """The national messages and local stories new to the occurrence's list (`jobs.freshness`)."""
+        entry = next((e for e in self.repos.calendar.entries() if e.id == occ.entry_id), None)
+        tz, issue = ZoneInfo(strategy.timezone), occ.start.date()
+        previous = self.repos.outbox.last_edition(occ.entry_id, before=occ.key)
+        last_day = previous.composed_at.astimezone(tz).date() if previous else None
+        window = edition_window(issue, last_day, entry.window_days if entry else None)
+        since = datetime.combine(window.start, time(0), tzinfo=tz)
+        scope, objectives = _audience_scope(strategy, occ.audiences), set(occ.objectives)
+        pins = entry.pin if entry else ()
+        messages = self.repos.feeds.messages_for(scope, objectives, since, limit=CANDIDATES)
+        messages += [m for m in self.repos.feeds.messages_by_link(pins) if m not in messages]
+        stories = [
+            s
+            for s in self.workspace.stories()
+            if s.slug in pins or scope & set(s.audiences) or objectives & set(s.objectives)
+        ]
+        sent = sent_before(self.repos.outbox.list_history(occ.channel, occ.key, occ.start - HISTORY))
+        return choose(messages, stories, sent, window, pins, issue)
 
     def render_edition(self, occ: Occurrence, channel: Channel, inputs: dict[str, Any], now: datetime) -> Edition:
         template = inputs["template"]

@@ -23,8 +23,10 @@ from channels.base import ChannelError, Post
 from content_calendar.models import Strategy
 from pipeline.errors import Conflict
 from pipeline.jobs.decide import Decision, backoff, decide, delivery_metrics
-from pipeline.jobs.prepared import Personalisers, Prepared
+from pipeline.jobs.prepared import Kept, Personalisers, Prepared
+from pipeline.links import counted
 from pipeline.ports import AdapterLookup, ChannelAdapter
+from pipeline.progress import SILENT, Progress
 from pipeline.records import (
     Audited,
     Claim,
@@ -65,6 +67,7 @@ class Dispatcher:
         self.stop = threading.Event()  # set by SIGTERM: the current send finishes, nothing new starts
         self.batch = BATCH
         self.recheck_seconds = RECHECK_SECONDS
+        self.progress: Progress = SILENT  # how many of an item's recipients are done, for a terminal
         self._pool: ThreadPoolExecutor | None = None
         self.personalisers = personalisers or Personalisers()
 
@@ -125,11 +128,14 @@ class Dispatcher:
         if prepared is None:
             return 0, 0
         results = {"sent": 0, "failed": 0}
+        stage, total = f"sending {item.title}", len(prepared.deliveries)
+        self.progress(stage, total - sum(d.status == "pending" for d in prepared.deliveries), total)
         for number in prepared.batches(self.batch, now):
             if self.stop.is_set() or not self._still_to_send(item):
                 break
             for outcome, count in self.send_slice(prepared, number, now, failures).items():
                 results[outcome] = results.get(outcome, 0) + count
+            self.progress(stage, min(total, (number + 1) * self.batch), total)
         self.finish_item(item, now)
         return results["sent"], results["failed"]
 
@@ -156,7 +162,8 @@ class Dispatcher:
         active = {email: sub for email, _audience, sub in recipients}
         prefix = f"send:{item.channel}:{item.id}:"
         deliveries = self.repos.outbox.deliveries(item.id)
-        return Prepared(item, adapter, active, self._renderer(item, active), prefix, deliveries)
+        audiences = {email: audience for email, audience, _sub in recipients}
+        return Prepared(item, adapter, active, self._renderer(item, active, audiences), prefix, deliveries)
 
     def prepare_slice(
         self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime, ids: tuple[int, int]
@@ -172,15 +179,17 @@ class Dispatcher:
         try:
             if item.kind == "email":
                 emails = [d.recipient for d in deliveries]
-                found = list(self.repos.subscribers.recipients_among(self._scope(item, strategy), emails))
+                scope = self._scope(item, strategy)
+                found = list(self.repos.subscribers.recipients_among(scope, emails, item.channel))
             else:
                 found = self._recipients(item, strategy)
         except TokenError as exc:
             self._cannot_send(item, self.redact(str(exc)), failures, now)
             return None
         active = {email: sub for email, _audience, sub in found}
+        audiences = {email: audience for email, audience, _sub in found}
         prefix = f"send:{item.channel}:{item.id}:"
-        return Prepared(item, adapter, active, self._renderer(item, active), prefix, deliveries)
+        return Prepared(item, adapter, active, self._renderer(item, active, audiences), prefix, deliveries)
 
     def _adapter(
         self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime
@@ -273,7 +282,7 @@ class Dispatcher:
         """(address, audience matched, subscriber) for email; one pseudo-recipient "-" for a post."""
         if item.kind != "email":
             return [("-", item.audiences[0] if item.audiences else PUBLIC, None)]
-        return list(self.repos.subscribers.recipients(self._scope(item, strategy)))
+        return list(self.repos.subscribers.recipients(self._scope(item, strategy), item.channel))
 
     def _scope(self, item: OutboxItem, strategy: Strategy) -> set[str]:
         """The audiences an email goes to, with their children (it needs the key that signs links)."""
@@ -285,19 +294,27 @@ class Dispatcher:
         return scope
 
     def _renderer(
-        self, item: OutboxItem, subscribers: dict[str, Subscriber | None]
+        self, item: OutboxItem, subscribers: dict[str, Subscriber | None], audiences: dict[str, str] | None = None
     ) -> Callable[[str, str], tuple[str, str]]:
         """Per-recipient (html, text) given the recipient and their unsubscribe URL, from MJML
-        compiled once for the edition (`ItemPersonaliser`, which the item page's preview uses too)."""
+        compiled once for the edition (`ItemPersonaliser`, which the item page's preview uses too), and
+        kept per process for the item's next batches (`Personalisers`). With link counting, an email's
+        HTML links go through /r/, one form per audience (`counted`)."""
         key = (item.id, item.edition_id, item.content_hash)
-        personalise = self.personalisers.get(key, lambda: ItemPersonaliser(item.html, item.body, self.nonce(item)))
+        personalise, per_audience = self.personalisers.get(key, lambda: self._personalisers(item))
+        per_audience = per_audience if audiences else None
 
         def render(recipient: str, url: str) -> tuple[str, str]:
             sub = subscribers.get(recipient)
             reader = Reader(sub.name if sub else "", sub.organisation if sub else "", recipient, url)
-            return personalise.render(reader)
+            chosen = per_audience(audiences.get(recipient, "")) if per_audience and audiences else personalise
+            return chosen.render(reader)
 
         return render
+
+    def _personalisers(self, item: OutboxItem) -> Kept:
+        personalise = ItemPersonaliser(item.html, item.body, self.nonce(item))
+        return personalise, counted(self.settings, item, personalise)
 
     def nonce(self, item: OutboxItem) -> str | None:
         """The edition's personalisation nonce: None for a post or an email queued without an edition."""
@@ -305,8 +322,9 @@ class Dispatcher:
             return None
         return str(self.repos.outbox.edition_inputs(item.edition_id)["nonce"])
 
-    def unsubscribe_url(self, recipient: str) -> str:
-        return unsubscribe_url(self.settings.public_base_url, self.settings.secret_key, recipient)
+    def unsubscribe_url(self, recipient: str, list_code: str) -> str:
+        """The footer's and List-Unsubscribe's link: leaves the list (the channel) this email came from."""
+        return unsubscribe_url(self.settings.public_base_url, self.settings.secret_key, recipient, list_code)
 
     def deliver(
         self,
@@ -322,7 +340,7 @@ class Dispatcher:
         A success is recorded in the ledger only; the delivery rows catch up in one query when the
         item's loop ends (`sync_sent`)."""
         key = f"send:{item.channel}:{item.id}:{delivery.recipient}"
-        unsubscribe = self.unsubscribe_url(delivery.recipient) if item.kind == "email" else None
+        unsubscribe = self.unsubscribe_url(delivery.recipient, item.channel) if item.kind == "email" else None
         html, text = render(delivery.recipient, unsubscribe or "")
         post = Post(
             channel=item.channel,
@@ -521,5 +539,5 @@ class Batch:
 
 def unexpected(channel: str, exc: Exception) -> ChannelError:
     """An adapter's own bug or a surprising answer, logged with its traceback, as a transient error."""
-    log.exception("unexpected error from the %s adapter", channel)
+    log.exception("adapter failed unexpectedly", extra={"channel": channel, "error": type(exc).__name__})
     return ChannelError(channel, f"unexpected error: {type(exc).__name__}: {exc}"[:300], transient=True)

@@ -12,6 +12,9 @@ from pipeline.ports import ChannelAdapter
 from pipeline.records import Delivery, OutboxItem, Subscriber
 from pipeline.rendering.personalise import ItemPersonaliser
 
+# an item's personaliser, and its per-audience forms with counted links (None when links are not counted)
+Kept = tuple[ItemPersonaliser, Callable[[str], ItemPersonaliser] | None]
+
 
 class Personalisers:
     """An item's personaliser (its HTML and text split once), kept per process by item, edition and
@@ -20,10 +23,10 @@ class Personalisers:
 
     def __init__(self, size: int = 32) -> None:
         self.size = size
-        self._kept: dict[tuple[int, int | None, str], ItemPersonaliser] = {}
+        self._kept: dict[tuple[int, int | None, str], Kept] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[int, int | None, str], make: Callable[[], ItemPersonaliser]) -> ItemPersonaliser:
+    def get(self, key: tuple[int, int | None, str], make: Callable[[], Kept]) -> Kept:
         with self._lock:
             found = self._kept.get(key)
         if found is None:

@@ -67,7 +67,8 @@ def collect(ctx: AppContext, now: datetime, *, force: bool = False, feed_id: int
         timeout=settings.feed_timeout_seconds, max_bytes=settings.feed_max_bytes, rewrites=ctx.feed_rewrites
     )
     try:
-        return Collector(ctx.repos.feeds, fetcher, settings.feed_workers).run(now, force=force, only=feed_id)
+        collector = Collector(ctx.repos.feeds, fetcher, settings.feed_workers, ctx.progress)
+        return collector.run(now, force=force, only=feed_id)
     finally:
         fetcher.close()
 
@@ -78,7 +79,7 @@ def collect_feed(ctx: AppContext, feed_id: int, now: datetime) -> Outcome:
 
 # compose --------------------------------------------------------------------------------------
 def composer(ctx: AppContext) -> Composer:
-    return Composer(ctx.repos, ctx.workspace, ctx.renderer)
+    return Composer(ctx.repos, ctx.workspace, ctx.renderer, ctx.progress)
 
 
 def compose(ctx: AppContext, now: datetime, entry: str | None = None) -> Outcome:
@@ -94,6 +95,7 @@ def compose_occurrence(ctx: AppContext, entry: str, day: date, now: datetime) ->
 # dispatch -------------------------------------------------------------------------------------
 def dispatcher(ctx: AppContext, stop: threading.Event | None = None) -> Dispatcher:
     found = Dispatcher(ctx.repos, ctx.settings, ctx.adapter_for)
+    found.progress = ctx.progress
     if stop is not None:
         found.stop = stop
     return found
@@ -153,6 +155,35 @@ def write_report_files(ctx: AppContext, month: str, folder: Path, produced: date
     (folder / f"report-{month}.json").write_text(report_json(report), encoding="utf-8")
     (folder / f"report-{month}.csv").write_text(report_csv(report), encoding="utf-8")
     return [html, folder / f"report-{month}.json", folder / f"report-{month}.csv"]
+
+
+# measure --------------------------------------------------------------------------------------
+def measure_day(ctx: AppContext, now: datetime) -> Outcome:
+    """Each channel's own figures, once per local day (ledger key `measure:DAY`); a pull that raised
+    is tried again by the next trigger of the same day."""
+    from pipeline.jobs.measure import measure
+
+    key = measure_key(ctx, now)
+    if not ctx.repos.ledger.claim(key, "measure", now, retry_failed=True).go:
+        return Outcome()
+    try:
+        outcome = measure(ctx, now)
+    except BaseException:
+        ctx.repos.ledger.release([key])
+        raise
+    ctx.repos.ledger.finish(key, now, detail=outcome.summary())
+    return outcome
+
+
+def measure_key(ctx: AppContext, now: datetime) -> str:
+    return f"measure:{now.astimezone(ctx.settings.tz).date().isoformat()}"
+
+
+def daily_measure(ctx: AppContext, now: datetime) -> Outcome:
+    """The clock's measure job: today's pull, unless it is done."""
+    if ctx.repos.ledger.state(measure_key(ctx, now)) == "done":
+        return Outcome()
+    return run_job(ctx, "measure", now, lambda: measure_day(ctx, now))
 
 
 # a wake-up ------------------------------------------------------------------------------------

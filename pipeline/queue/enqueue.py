@@ -67,3 +67,10 @@ def enqueue_report(ctx: AppContext, now: datetime, app: Any) -> Outcome:
         return Outcome()
     spec = JobSpec("report_month", {"month": month}, queueing_lock=f"report:{month}")
     return Outcome({"enqueued": Enqueuer(ctx.repos.engine, app).defer([spec])})
+
+
+def enqueue_measure(ctx: AppContext, now: datetime, app: Any) -> Outcome:
+    """The clock's daily measure trigger in queue mode: one low-priority job (one waiting at a time)."""
+    day = now.astimezone(ctx.settings.tz).date().isoformat()
+    spec = JobSpec("measure", {"day": day}, queueing_lock=f"measure:{day}")
+    return Outcome({"enqueued": Enqueuer(ctx.repos.engine, app).defer([spec])})

@@ -138,6 +138,12 @@ def report_month(month: str) -> str:
     return _run("report", now, lambda: tasks.report_month(ctx, month, now))
 
 
+def measure(day: str) -> str:
+    """The day's pull of each channel's own figures (once per day, by the ledger)."""
+    ctx, now = context(), _now()
+    return _run("measure", now, lambda: tasks.measure_day(ctx, now))
+
+
 # name: (function, queue, priority)
 TASKS: dict[str, tuple[Callable[..., str], str, int]] = {
     "collect_feed": (collect_feed, COLLECT, PRIORITY[COLLECT]),
@@ -146,6 +152,7 @@ TASKS: dict[str, tuple[Callable[..., str], str, int]] = {
     "dispatch_batch": (dispatch_batch, SEND, PRIORITY[SEND]),
     "notify_staff": (notify_staff, SEND, PRIORITY[SEND] - 10),
     "report_month": (report_month, REPORT, PRIORITY[REPORT]),
+    "measure": (measure, REPORT, PRIORITY[REPORT] - 10),  # behind everything else: it can wait
 }
 
 

@@ -12,6 +12,7 @@ from content_calendar.plan import plan
 from pipeline.app import Pipeline
 from pipeline.errors import CommsError
 from pipeline.jobs.compose import EMAIL_KINDS
+from pipeline.jobs.freshness import notice
 from pipeline.rendering.edition import render_inputs
 from pipeline.rendering.personalise import Personaliser, recipient_values
 
@@ -20,13 +21,19 @@ SAMPLE = recipient_values(
 )
 
 
-def write_preview(p: Pipeline, entry_id: str, for_date: str | None, out: Path) -> list[Path]:
+def write_preview(
+    p: Pipeline, entry_id: str, for_date: str | None, out: Path, notices: list[str] | None = None
+) -> list[Path]:
+    """The files written; an edition with nothing new adds the approver's notice to `notices`."""
     strategy = p.repos.calendar.strategy()
     entries = [e for e in p.repos.calendar.entries() if e.id == entry_id]
     if strategy is None or not entries:
         raise CommsError(f"no calendar entry {entry_id!r}; run `comms calendar import` and check the id")
     start = date.fromisoformat(for_date) if for_date else datetime.now(UTC).date()
-    upcoming = [o for o in plan(strategy, entries, start, start + timedelta(days=400)) if o.status != "skipped"]
+    overrides = p.repos.calendar.overrides()
+    upcoming = [
+        o for o in plan(strategy, entries, start, start + timedelta(days=400), overrides) if o.status != "skipped"
+    ]
     if not upcoming:
         raise CommsError(f"{entry_id} has no occurrence on or after {start}")
     occ, channel = upcoming[0], strategy.channel(upcoming[0].channel)
@@ -38,6 +45,8 @@ def write_preview(p: Pipeline, entry_id: str, for_date: str | None, out: Path) -
         stem.with_suffix(".txt").write_text(text + ("\n\nProblems: " + "; ".join(problems) if problems else ""))
         return [stem.with_suffix(".txt")]
     inputs = composer.email_inputs(strategy, occ, datetime.now(UTC))
+    if notices is not None and (said := notice(inputs["freshness"])):
+        notices.append(said)
     html, text, _problems = render_inputs(p.renderer, inputs)
     paths = [stem.with_suffix(".html"), stem.with_suffix(".txt")]
     paths[0].write_text(Personaliser(html, inputs["nonce"]).render(SAMPLE), encoding="utf-8")

@@ -31,9 +31,10 @@ from zoneinfo import ZoneInfo
 from content_calendar.models import Occurrence, Strategy
 from content_calendar.plan import month_bounds
 from pipeline.errors import Invalid
-from pipeline.records import Delivery, MetricPoint, OutboxItem
+from pipeline.records import Delivery, MetricPoint, OutboxItem, Provenance
+from pipeline.reporting.provenance import sources
 
-ENGAGEMENT = ("opens", "clicks", "engagements", "shares")
+ENGAGEMENT = ("opens", "clicks", "engagements", "reactions", "comments", "shares")
 MEAN_METRICS = frozenset({"knowledge_uplift", "opinion_uplift", "feedback_uplift"})
 GREEN, AMBER = 1.0, 0.75  # a share of the target (or of the activities due) at least this is green, amber
 
@@ -68,6 +69,7 @@ class MonthData:
     deliveries: dict[int, tuple[Delivery, ...]]
     metrics: tuple[MetricPoint, ...]  # all three months
     edition_failures: dict[str, str] = field(default_factory=dict)  # occurrence key -> what went wrong
+    provenance: tuple[Provenance, ...] = ()  # where the month's figures came from, and when recorded
 
 
 ADDRESS = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
@@ -206,7 +208,7 @@ def _engagement(points: list[MetricPoint]) -> float | None:
 
 
 def _month_of(day: date) -> str:
-    return f"{day:%Y-%m}"
+    return f"{day.year:04d}-{day.month:02d}"  # not strftime: this runs for every metric row of the months
 
 
 def _reach(items: list[OutboxItem], deliveries: dict[int, tuple[Delivery, ...]]) -> dict[str, set[str]]:
@@ -312,11 +314,14 @@ def _objective_section(
     counts = _counts(mine)
     items = [a.item for a in acts if a.item is not None and code in a.objectives]
     reach = _reach(items, data.deliveries)
-    points = [p for p in data.metrics if p.objective == code]
-    this_month = [p for p in points if _month_of(p.day) == data.month]
+    by_month: dict[str, list[MetricPoint]] = defaultdict(list)
+    for p in data.metrics:
+        if p.objective == code:
+            by_month[_month_of(p.day)].append(p)
+    this_month = by_month.get(data.month, [])
     outcomes: list[dict[str, Any]] = []
     for metric, target in objective.targets:
-        trend = [_metric_value([p for p in points if _month_of(p.day) == m], metric) for m in data.months]
+        trend = [_metric_value(by_month.get(m, []), metric) for m in data.months]
         actual, previous = trend[-1], trend[-2] if len(trend) > 1 else None
         change = None if actual is None or previous is None else round(actual - previous, 3)
         due_target = target_to_date(metric, target, period)
@@ -331,6 +336,7 @@ def _objective_section(
                 "change": change,
                 "trend": trend,
                 "share": metric in MEAN_METRICS,
+                "sources": sources(data.provenance, code, metric, period.as_of, _channel_names(data.strategy)),
             }
         )
     if outcomes:
@@ -487,6 +493,7 @@ CSV_COLUMNS = (
     "period_first",
     "period_through",
     "to_date",
+    "sources",
 )
 
 
@@ -515,7 +522,7 @@ def report_csv(report: dict[str, Any]) -> str:
         ]
         for m in o["outcomes"] or [
             {"metric": "", "actual": None, "target": None, "target_to_date": None, "status": o["status"],
-             "change": None, "trend": []}
+             "change": None, "trend": [], "sources": []}
         ]:  # fmt: skip
             trend = " / ".join(_cell(v) for v in m["trend"])
             writer.writerow(
@@ -531,6 +538,7 @@ def report_csv(report: dict[str, Any]) -> str:
                     p["first"],
                     p["through"],
                     "yes" if p["to_date"] else "no",
+                    "; ".join(src["text"] for src in m["sources"]),
                 ]
             )
     return out.getvalue()

@@ -9,8 +9,15 @@ from content_calendar.plan import plan
 from pipeline.clock.triggers import next_wakeups
 from pipeline.context import AppContext
 from pipeline.errors import Invalid
-from pipeline.ports import AuditRepository, CalendarRepository, ControlRepository, FeedRepository, OutboxRepository
-from pipeline.records import FeedState, Freeze, ItemStatus, JobRun, NationalMessage, OutboxItem
+from pipeline.ports import (
+    AuditRepository,
+    CalendarRepository,
+    ControlRepository,
+    FeedRepository,
+    MeasureRepository,
+    OutboxRepository,
+)
+from pipeline.records import FeedState, Freeze, ItemStatus, JobRun, NationalMessage, OutboxItem, PullState
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
 from pipeline.services.permissions import Permission, require
@@ -45,6 +52,7 @@ class StatusView:
     awaiting_approval: tuple[OutboxItem, ...]
     changed_after_sent: tuple[NationalMessage, ...]
     feed_problems: tuple[FeedState, ...]
+    pulls: tuple[PullState, ...] = ()  # the last pull of each channel's own figures
 
 
 class ControlService:
@@ -56,14 +64,15 @@ class ControlService:
         feeds: FeedRepository,
         audit: AuditRepository | None = None,
         calendar: CalendarRepository | None = None,
+        measures: MeasureRepository | None = None,
     ) -> None:
         self.settings, self.control, self.outbox, self.feeds, self.audit = settings, control, outbox, feeds, audit
-        self.calendar = calendar
+        self.calendar, self.measures = calendar, measures
 
     @classmethod
     def of(cls, ctx: AppContext) -> ControlService:
         repos = ctx.repos
-        return cls(ctx.settings, repos.control, repos.outbox, repos.feeds, repos.audit, repos.calendar)
+        return cls(ctx.settings, repos.control, repos.outbox, repos.feeds, repos.audit, repos.calendar, repos.measures)
 
     def pause(self, actor: Actor, reason: str, now: datetime) -> Freeze:
         """Hold everything public until `resume`; composing and collecting carry on."""
@@ -96,7 +105,8 @@ class ControlService:
         strategy = self.calendar.strategy() if self.calendar is not None else None
         if strategy is not None and self.calendar is not None:
             today = now.astimezone(self.settings.tz).date()
-            for occ in plan(strategy, self.calendar.entries(), today, today + timedelta(days=NEXT_DUE_DAYS)):
+            entries, overrides = self.calendar.entries(), self.calendar.overrides()
+            for occ in plan(strategy, entries, today, today + timedelta(days=NEXT_DUE_DAYS), overrides):
                 if occ.status != "skipped" and occ.start >= now and occ.key not in known:
                     out.append(DueNext(occ.start, occ.title, occ.channel, "planned"))
         return sorted(out, key=lambda d: d.at)[:count]
@@ -116,4 +126,5 @@ class ControlService:
             awaiting_approval=tuple(self.outbox.items(status=ItemStatus.AWAITING_APPROVAL)),
             changed_after_sent=tuple(m for m in self.feeds.messages(RECENT_MESSAGES) if m.changed_after_sent),
             feed_problems=tuple(f for f in feeds if f.consecutive_failures or f.retired),
+            pulls=tuple(self.measures.pull_states()) if self.measures is not None else (),
         )

@@ -15,13 +15,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from content_calendar.models import Strategy
 from content_calendar.plan import month_bounds
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
 from pipeline.ports import CalendarRepository, MetricsRepository
-from pipeline.records import HAND, PIPELINE, Audited, Figure, FigureChange, ImportReplaced, MetricPoint
+from pipeline.progress import SILENT, Progress
+from pipeline.records import (
+    HAND,
+    LINK_CLICKS,
+    MEASURED,
+    PIPELINE,
+    Audited,
+    Figure,
+    FigureChange,
+    ImportReplaced,
+    MetricImport,
+    MetricPoint,
+)
 from pipeline.reporting.imports import (
     BUILT_IN,
     METRICS,
@@ -39,6 +52,31 @@ from pipeline.services.permissions import Permission, require
 
 FORMATS = (*BUILT_IN, "feedback")  # or a mapping .yaml file
 FEEDBACK_METRICS = ("knowledge_uplift", "opinion_uplift")
+
+
+class _Read(NamedTuple):
+    digest: str
+    points: list[MetricPoint]
+    options: str
+
+
+@dataclass(frozen=True)
+class MetricsPreview:
+    """What an import of a file would do: the figures it would add, and the earlier imports of the same
+    file whose figures it would replace."""
+
+    name: str
+    points: tuple[MetricPoint, ...]
+    replaces: tuple[MetricImport, ...]
+    options: str
+
+    @property
+    def months(self) -> tuple[str, ...]:
+        return tuple(sorted({f"{p.day:%Y-%m}" for p in self.points}))
+
+    @property
+    def replaced_figures(self) -> int:
+        return sum(i.rows for i in self.replaces)
 
 
 @dataclass(frozen=True)
@@ -65,6 +103,13 @@ def _hand_key(month: str, objective: str, metric: str, channel: str, audience: s
     return f"hand:{month}:{objective}:{metric}:{channel}:{audience}"
 
 
+def _bounds(month: str) -> tuple[date, date]:
+    try:
+        return month_bounds(month)
+    except ValueError as exc:
+        raise Invalid(f"month: {exc}") from None
+
+
 def _value(metric: str, value: float) -> None:
     if value < 0:
         raise Invalid("a value cannot be negative")
@@ -73,12 +118,16 @@ def _value(metric: str, value: float) -> None:
 
 
 class MetricsService:
+    progress: Progress = SILENT  # an import's steps (read, saved), drawn by the command line on a terminal
+
     def __init__(self, metrics: MetricsRepository, calendar: CalendarRepository) -> None:
         self.metrics, self.calendar = metrics, calendar
 
     @classmethod
     def of(cls, ctx: AppContext) -> MetricsService:
-        return cls(ctx.repos.metrics, ctx.repos.calendar)
+        service = cls(ctx.repos.metrics, ctx.repos.calendar)
+        service.progress = ctx.progress
+        return service
 
     def strategy(self) -> Strategy:
         found = self.calendar.strategy()
@@ -115,7 +164,7 @@ class MetricsService:
         _value(metric, value)
         if add and metric in MEAN_METRICS:
             raise Invalid(f"{metric} is a share, not a count: adding two shares means nothing; enter the new value")
-        _first, last = month_bounds(month)
+        _first, last = _bounds(month)
         if not objective:
             raise Invalid("objective: a figure by hand needs the objective it counts towards")
         self._codes(objective=objective, audience=audience, channel=channel)
@@ -145,15 +194,32 @@ class MetricsService:
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
+        """Figures by day then id; the first `limit` of them (a page lists a few hundred, not a month of
+        analytics rows)."""
         require(actor, Permission.VIEW)
         first: date | None = None
         last: date | None = None
         if month:
-            first, last = month_bounds(month)
+            first, last = _bounds(month)
         if metric is not None and metric not in METRICS:
             raise Invalid(f"unknown metric {metric!r}; one of {', '.join(METRICS)}")
-        return self.metrics.figures(first=first, last=last, objective=objective, metric=metric, source=source)
+        return self.metrics.figures(
+            first=first, last=last, objective=objective, metric=metric, source=source, limit=limit
+        )
+
+    def get(self, actor: Actor, figure_id: int) -> Figure:
+        require(actor, Permission.VIEW)
+        found = self.metrics.figure(figure_id)
+        if found is None:
+            raise NotFound(f"no figure #{figure_id}")
+        return found
+
+    @staticmethod
+    def changeable(figure: Figure) -> bool:
+        """A person may correct or remove it: every figure but the pipeline's own counts of its sends."""
+        return figure.source != PIPELINE
 
     def _changeable(self, figure_id: int) -> Figure:
         found = self.metrics.figure(figure_id)
@@ -163,6 +229,11 @@ class MetricsService:
             raise Invalid(
                 f"figure #{figure_id} is the pipeline's own count of its sends, made from the delivery records; "
                 "it cannot be changed by hand"
+            )
+        if found.source in (MEASURED, LINK_CLICKS):
+            raise Invalid(
+                f"figure #{figure_id} is {found.channel or 'a channel'}'s own count ({found.source}); the next pull "
+                "or click would put it back: it cannot be changed by hand (enter a figure by hand beside it instead)"
             )
         return found
 
@@ -198,6 +269,46 @@ class MetricsService:
         return self.metrics.remove(figure_id, audit=record)
 
     # a file ---------------------------------------------------------------------------------
+    def _read(self, path: Path, fmt: str, objective: str, audience: str, channel: str, month: str | None) -> _Read:
+        """The file's figures as an import would store them, and the options it is recorded with."""
+        digest = file_digest(path)  # a missing or unreadable file is named first
+        mapping = None if fmt == "feedback" else _mapping(fmt)
+        codes = self._codes(objective=objective, audience=audience, channel=channel, prefix="--")
+        if mapping is None:
+            objective = objective or self._feedback_objective()
+            points = read_feedback(path, objective=objective, month=month, channel=channel, audience=audience)
+        else:
+            points = read_import(
+                path, mapping, objective=objective, audience=audience, channel=channel, month=month, codes=codes
+            )
+        options = " ".join(
+            f"{k}={v}" for k, v in (("format", fmt), ("objective", objective), ("audience", audience),
+                                    ("channel", channel)) if v
+        )  # fmt: skip
+        return _Read(digest, points, options)
+
+    def preview_import(
+        self,
+        actor: Actor,
+        path: Path,
+        fmt: str = "generic",
+        *,
+        objective: str = "",
+        audience: str = "",
+        channel: str = "",
+        month: str | None = None,
+    ) -> MetricsPreview:
+        """What `import_file` would add and replace, read and checked the same way, storing nothing."""
+        require(actor, Permission.PLAN)
+        read = self._read(path, fmt, objective, audience, channel, month)
+        months = {f"{p.day:%Y-%m}" for p in read.points}
+        replaces = tuple(
+            i
+            for i in self.metrics.imports()
+            if i.content_hash == read.digest or (i.name == path.name and months & set(i.months))
+        )
+        return MetricsPreview(path.name, tuple(read.points), replaces, read.options)
+
     def import_file(
         self,
         actor: Actor,
@@ -213,20 +324,8 @@ class MetricsService:
         """`fmt`: a built-in export format, "feedback" (event feedback forms), or a mapping .yaml file.
         Replaces what an earlier import of the same file added."""
         require(actor, Permission.PLAN)
-        digest = file_digest(path)  # a missing or unreadable file is named first
-        mapping = None if fmt == "feedback" else _mapping(fmt)
-        codes = self._codes(objective=objective, audience=audience, channel=channel, prefix="--")
-        if mapping is None:
-            objective = objective or self._feedback_objective()
-            points = read_feedback(path, objective=objective, month=month, channel=channel, audience=audience)
-        else:
-            points = read_import(
-                path, mapping, objective=objective, audience=audience, channel=channel, month=month, codes=codes
-            )
-        options = " ".join(
-            f"{k}={v}" for k, v in (("format", fmt), ("objective", objective), ("audience", audience),
-                                    ("channel", channel)) if v
-        )  # fmt: skip
+        self.progress(f"importing {path.name}", 0, 2)
+        digest, points, options = self._read(path, fmt, objective, audience, channel, month)
 
         def record(done: ImportReplaced) -> Audited:
             replaced = "; ".join(
@@ -245,6 +344,7 @@ class MetricsService:
                 + ("; the figures are the same as before" if done.same else ""),
             )
 
+        self.progress(f"importing {path.name}", 1, 2)
         result = self.metrics.replace_import(
             name=path.name,
             content_hash=digest,
@@ -254,6 +354,7 @@ class MetricsService:
             by=actor.name,
             audit=record,
         )
+        self.progress(f"importing {path.name}", 2, 2)
         return MetricsImported(path.name, len(points), result)
 
     def _feedback_objective(self) -> str:

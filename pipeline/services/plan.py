@@ -6,18 +6,21 @@ plan whole, and only if every file is valid (`CalendarError` lists each problem 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
 from content_calendar.calendar import check_calendar, load_calendar
-from content_calendar.errors import Problem
+from content_calendar.collisions import Collision, find_collisions
+from content_calendar.errors import CalendarError, Problem
 from content_calendar.gaps import Gaps, find_gaps
-from content_calendar.models import Entry, Strategy
+from content_calendar.models import Entry, Override, Strategy
 from content_calendar.plan import Occurrence, month_bounds, plan
 from content_calendar.strategy import load_strategy
 from pipeline.context import AppContext
 from pipeline.ports import AuditRepository, CalendarRepository
+from pipeline.progress import SILENT, Progress
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
 from pipeline.services.permissions import Permission, require
@@ -30,6 +33,7 @@ class PlanCheck:
     entries: int
     objectives: int
     problems: tuple[Problem, ...]
+    warnings: tuple[Collision, ...] = ()  # stacked days and repeated post texts: shown, never a failure
 
     @property
     def ok(self) -> bool:
@@ -63,33 +67,89 @@ def calendar_files(workspace: Workspace, files: list[Path] | None = None) -> lis
 
 
 def check_plan(workspace: Workspace, files: list[Path] | None = None, strategy_path: Path | None = None) -> PlanCheck:
-    """Every problem in the calendar files, as FILE:LINE: field: message; nothing is stored."""
+    """Every problem in the calendar files, as FILE:LINE: field: message, and when there is none every
+    collision (`content_calendar.collisions`), as FILE:LINE: entry: day: message; nothing is stored."""
     strategy = load_strategy(strategy_path or workspace.strategy_path)
     paths = calendar_files(workspace, files)
     entries, problems = check_calendar(paths, strategy)
-    return PlanCheck(tuple(paths), len(entries), len(strategy.objectives), tuple(problems))
+    problems = sorted(problems + unknown_stories(workspace, entries))
+    warnings = () if problems else tuple(collisions(strategy, entries))
+    return PlanCheck(tuple(paths), len(entries), len(strategy.objectives), tuple(problems), warnings)
+
+
+def collisions(strategy: Strategy, entries: list[Entry]) -> list[Collision]:
+    """What the day rules stack and which posts repeat their text, over the calendar's span."""
+    return find_collisions(strategy, entries)
 
 
 def read_plan(workspace: Workspace, files: list[Path] | None = None) -> tuple[Strategy, list[Entry]]:
     strategy = load_strategy(workspace.strategy_path)
-    return strategy, load_calendar(calendar_files(workspace, files), strategy)
+    entries = load_calendar(calendar_files(workspace, files), strategy)
+    if problems := unknown_stories(workspace, entries):
+        raise CalendarError(problems)
+    return strategy, entries
 
 
-def month_plan(workspace: Workspace, month: str, files: list[Path] | None = None) -> MonthPlan:
+def unknown_stories(workspace: Workspace, entries: list[Entry]) -> list[Problem]:
+    """A pinned story (a `pin` that is not a link) must be a file in the workspace's stories/ folder."""
+    pinned = [(e, pin) for e in entries for pin in e.pin if not pin.startswith(("http://", "https://"))]
+    if not pinned:
+        return []
+    known = {s.slug for s in workspace.stories()}
+    return [
+        Problem(
+            e.source, e.line, "pin", f"no story {pin!r} in {workspace.root / 'stories'} (its file name, without .md)"
+        )
+        for e, pin in pinned
+        if pin not in known
+    ]
+
+
+def month_plan(
+    workspace: Workspace,
+    month: str,
+    files: list[Path] | None = None,
+    overrides: Mapping[str, Override] | None = None,
+) -> MonthPlan:
+    """The month of the calendar files, with the team's stored skips and moves applied."""
     strategy, entries = read_plan(workspace, files)
+    return plan_of(strategy, entries, month, overrides)
+
+
+def plan_of(
+    strategy: Strategy, entries: list[Entry], month: str, overrides: Mapping[str, Override] | None = None
+) -> MonthPlan:
     first, last = month_bounds(month)
-    return MonthPlan(strategy, tuple(entries), first, last, tuple(plan(strategy, entries, first, last)))
+    occurrences = plan(strategy, entries, first, last, overrides)
+    return MonthPlan(strategy, tuple(entries), first, last, tuple(occurrences))
 
 
-def month_gaps(workspace: Workspace, month: str, files: list[Path] | None = None) -> MonthGaps:
+def gaps_of(
+    strategy: Strategy, entries: list[Entry], month: str, overrides: Mapping[str, Override] | None = None
+) -> MonthGaps:
+    return MonthGaps(month, find_gaps(strategy, entries, month, overrides), code_names(strategy))
+
+
+def code_names(strategy: Strategy) -> dict[str, str]:
+    """Each code (objective, audience, channel) as a person reads it."""
+    names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
+    return names | {c.code: c.name for c in strategy.channels}
+
+
+def month_gaps(
+    workspace: Workspace,
+    month: str,
+    files: list[Path] | None = None,
+    overrides: Mapping[str, Override] | None = None,
+) -> MonthGaps:
     """Objectives with no activity, audiences not reached in three months, channels with nothing planned."""
     strategy, entries = read_plan(workspace, files)
-    names = {a.code: a.name for a in strategy.audiences} | {o.code: f"{o.code}. {o.title}" for o in strategy.objectives}
-    names |= {c.code: c.name for c in strategy.channels}
-    return MonthGaps(month, find_gaps(strategy, entries, month), names)
+    return gaps_of(strategy, entries, month, overrides)
 
 
 class PlanService:
+    progress: Progress = SILENT  # an import's steps (read and checked, saved), drawn on a terminal
+
     def __init__(
         self, workspace: Workspace, calendar: CalendarRepository, audit: AuditRepository | None = None
     ) -> None:
@@ -97,13 +157,18 @@ class PlanService:
 
     @classmethod
     def of(cls, ctx: AppContext) -> PlanService:
-        return cls(ctx.workspace, ctx.repos.calendar, ctx.repos.audit)
+        service = cls(ctx.workspace, ctx.repos.calendar, ctx.repos.audit)
+        service.progress = ctx.progress
+        return service
 
     def import_plan(self, actor: Actor, now: datetime, files: list[Path] | None = None) -> PlanImported:
         """Load strategy.yaml and the calendar files; replace the stored plan only if all are valid."""
         require(actor, Permission.PLAN)
+        self.progress("importing the calendar", 0, 2)
         strategy, entries = read_plan(self.workspace, files)
+        self.progress("importing the calendar", 1, 2)
         self.calendar.import_plan(strategy, entries, now)
+        self.progress("importing the calendar", 2, 2)
         if self.audit is not None:
             detail = f"{len(entries)} entries against {len(strategy.objectives)} objectives"
             self.audit.record(audited(actor, "plan.imported", now, "calendar", detail))

@@ -8,6 +8,7 @@
 - `checks`: the accessibility check of an email; a post's length against its destination's limit and
   every problem the channel's adapter finds.
 - `provenance`: each national message an edition used, flagged when it changed at the source.
+- `freshness`: the notice that an edition has nothing new since the list's last edition.
 - `send_test`: the email, personalised, to the signed-in person's own address only; never a delivery.
 """
 
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from channels.addresses import valid_address
 from channels.base import ChannelError, Post
-from channels.email_smtp import valid_address
 from channels.limits import LIMITS, check_length, length
 from content_calendar.models import Strategy
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
+from pipeline.jobs.freshness import notice
 from pipeline.ports import (
     AdapterLookup,
     AuditRepository,
@@ -179,18 +181,18 @@ class ItemPreviewService:
         return self._shown[key]
 
     def _render(self, item: OutboxItem) -> Preview:
-        reader = self.sample_reader()
+        reader = self.sample_reader(item.channel)
         if item.kind != "email":
             return Preview(item, item.subject or item.title, self._channel_name(item), "", item.body, reader)
         html, text = ItemPersonaliser(item.html, item.body, self._nonce(item)).render(reader)
         sender = self.settings.for_channel(item.channel).mail_from
         return Preview(item, item.subject or item.title, sender, str(html), str(text), reader)
 
-    def sample_reader(self) -> Reader:
+    def sample_reader(self, list_code: str | None = None) -> Reader:
         """A made-up reader; the unsubscribe link is shaped like a real one, on the public address."""
         base = self.settings.public_base_url
         url = (
-            unsubscribe_url(base, self.settings.secret_key, SAMPLE_EMAIL)
+            unsubscribe_url(base, self.settings.secret_key, SAMPLE_EMAIL, list_code)
             if self.settings.secret_key
             else f"{base.rstrip('/')}/unsubscribe"
         )
@@ -207,7 +209,7 @@ class ItemPreviewService:
             counted = Counter(d.audience for d in deliveries)
             return Recipients("email", len(deliveries), self._audiences(counted, strategy), by_status)
         scope = self.scope(item, strategy)
-        matched = Counter(self.subscribers.audience_counts(scope))
+        matched = Counter(self.subscribers.audience_counts(scope, item.channel))
         ordered = [c for c in self._scope_order(item, strategy) if c in scope]
         return Recipients("email", sum(matched.values()), self._audiences(matched, strategy, ordered))
 
@@ -259,12 +261,12 @@ class ItemPreviewService:
         except ChannelError as exc:
             return "", [f"the {kind} channel cannot be set up: {self.redact(str(exc))}"]
         except Exception as exc:  # an adapter's bug: a problem line, never a crash
-            log.exception("building the %s adapter failed", item.channel)
+            log.exception("adapter could not be built", extra={"channel": item.channel})
             return "", [f"the {kind} channel cannot be set up: unexpected {type(exc).__name__}"]
         try:
             return adapter.kind, list(adapter.validate(self._post(item, adapter)))
         except Exception as exc:
-            log.exception("the %s adapter's validate failed", item.channel)
+            log.exception("adapter check failed", extra={"channel": item.channel})
             return adapter.kind, [f"the {kind} channel could not check the post: unexpected {type(exc).__name__}"]
 
     @staticmethod
@@ -307,6 +309,13 @@ class ItemPreviewService:
                 )
             )
         return tuple(out)
+
+    def freshness(self, actor: Actor, item_id: int) -> str | None:
+        """The approver's notice when an edition has nothing new since the list's last edition, or None."""
+        item = self._item(actor, item_id)
+        if item.edition_id is None:
+            return None
+        return notice(self._edition_inputs(item.edition_id).get("freshness"))
 
     # a test to oneself ----------------------------------------------------------------------
     def send_test(self, actor: Actor, item_id: int, now: datetime) -> TestSent:

@@ -12,8 +12,14 @@ from zoneinfo import ZoneInfo
 from content_calendar.plan import month_bounds, plan
 from pipeline.context import AppContext
 from pipeline.errors import Invalid, NotFound
-from pipeline.ports import CalendarRepository, LedgerRepository, MetricsRepository, OutboxRepository
-from pipeline.records import DeliveryStatus, ItemStatus, OutboxItem
+from pipeline.ports import (
+    CalendarRepository,
+    LedgerRepository,
+    MeasureRepository,
+    MetricsRepository,
+    OutboxRepository,
+)
+from pipeline.records import DeliveryStatus, ItemStatus, MetricPoint, OutboxItem
 from pipeline.rendering.render import Renderer
 from pipeline.reporting.files import render_quarterly_html, render_report_html
 from pipeline.reporting.quarterly import QuarterMonth, build_quarterly, quarter_months
@@ -69,16 +75,40 @@ class ReportService:
         outbox: OutboxRepository,
         metrics: MetricsRepository,
         ledger: LedgerRepository | None = None,
+        measures: MeasureRepository | None = None,
     ) -> None:
         self.tz, self.renderer = tz, renderer
         self.calendar, self.outbox, self.metrics, self.ledger = calendar, outbox, metrics, ledger
+        self.measures = measures  # where each figure came from and when (the report's sources)
+        # A service lives for one request or command: a month read or reported twice in it (the page's
+        # monthly report and the quarter it falls in) is read and built once.
+        self._data: dict[str, MonthData] = {}
+        self._reports: dict[tuple[str, datetime], dict[str, Any]] = {}
+        self._totals: dict[str, list[MetricPoint]] = {}
 
     @classmethod
     def of(cls, ctx: AppContext) -> ReportService:
         repos = ctx.repos
-        return cls(ctx.settings.tz, ctx.renderer, repos.calendar, repos.outbox, repos.metrics, repos.ledger)
+        return cls(
+            ctx.settings.tz, ctx.renderer, repos.calendar, repos.outbox, repos.metrics, repos.ledger, repos.measures
+        )
 
     def month_data(self, month: str) -> MonthData:
+        if month not in self._data:
+            self._data[month] = self._month_data(month)
+        return self._data[month]
+
+    def _month_totals(self, month: str) -> list[MetricPoint]:
+        if month not in self._totals:
+            self._totals[month] = self.metrics.totals(*month_bounds(month))
+        return self._totals[month]
+
+    def _report(self, month: str, now: datetime) -> dict[str, Any]:
+        if (month, now) not in self._reports:
+            self._reports[(month, now)] = build_report(self.month_data(month), now)
+        return self._reports[(month, now)]
+
+    def _month_data(self, month: str) -> MonthData:
         strategy = self.calendar.strategy()
         if strategy is None:
             raise NotFound("no plan imported yet: run `comms calendar import` first")
@@ -96,18 +126,19 @@ class ReportService:
             strategy=strategy,
             month=month,
             months=months,
-            planned=tuple(plan(strategy, self.calendar.entries(), first, last)),
+            planned=tuple(plan(strategy, self.calendar.entries(), first, last, self.calendar.overrides())),
             items=tuple(items),
             deliveries={i.id: tuple(self.outbox.deliveries(i.id)) for i in items},
-            metrics=tuple(p for m in months for p in self.metrics.totals(*month_bounds(m))),
+            metrics=tuple(p for m in months for p in self._month_totals(m)),
             edition_failures=failures,
+            provenance=tuple(self.measures.provenance(first, last)) if self.measures is not None else (),
         )
 
     def monthly(self, actor: Actor, month: str, now: datetime) -> dict[str, Any]:
         """The monthly report against the objectives as produced at `now`, as a dict (see
         `pipeline.reporting.report`): a month not ended yet is reported to date."""
         require(actor, Permission.VIEW)
-        return build_report(self.month_data(month), now)
+        return self._report(month, now)
 
     def monthly_file(self, actor: Actor, month: str, fmt: str, produced: datetime) -> str:
         """The monthly report as html (for A4), csv or json."""
@@ -135,7 +166,10 @@ class ReportService:
             first, last = month_bounds(month)
             written = self.ledger.state(f"report:{month}") == "done" if self.ledger else False
             if local.date() < first:
-                planned = [o for o in plan(strategy, self.calendar.entries(), first, last) if o.status != "skipped"]
+                overrides = self.calendar.overrides()
+                planned = [
+                    o for o in plan(strategy, self.calendar.entries(), first, last, overrides) if o.status != "skipped"
+                ]
                 by_objective: dict[str, int] = {}
                 for occ in planned:
                     for code in occ.objectives:
@@ -143,7 +177,7 @@ class ReportService:
                 months.append(QuarterMonth(month, None, len(planned), by_objective, written))
                 continue
             data = self.month_data(month)
-            report = build_report(data, now)
+            report = self._report(month, now)
             end = datetime.fromisoformat(report["period"]["as_of"]) if report["period"]["to_date"] else None
             for item in data.items:
                 if end is not None and item.due_at > end:
@@ -182,7 +216,10 @@ class ReportService:
 
     def queue(self, actor: Actor, month: str, audience: str, channel: str, now: datetime) -> QueuedReport:
         """Queue the monthly report as an email to an audience (the board, members), awaiting approval
-        like any other item, with the actor recorded as who queued it."""
+        like any other item, with the actor recorded as who queued it. A person with a role needs to be
+        able to draft (a viewer reads the report, but cannot put an email in the queue)."""
+        if actor.role is not None:
+            require(actor, Permission.DRAFT)
         strategy = self.calendar.strategy()
         found = strategy.channel(channel) if strategy else None
         if found is None or found.kind != "email" or strategy is None or strategy.audience(audience) is None:
@@ -207,6 +244,15 @@ class ReportService:
             created_by=actor.name,
         )
         return QueuedReport(item)
+
+
+def current_month(now: datetime, tz: ZoneInfo) -> str:
+    return f"{now.astimezone(tz):%Y-%m}"
+
+
+def current_quarter(now: datetime, tz: ZoneInfo) -> str:
+    local = now.astimezone(tz)
+    return f"{local.year}Q{(local.month - 1) // 3 + 1}"
 
 
 def _occurrence_day(key: str) -> date:

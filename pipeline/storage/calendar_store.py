@@ -5,18 +5,48 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlmodel import delete, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, delete, select
 
-from content_calendar.codec import entry_from_dict, entry_to_dict, ranges_to_list, strategy_from_parts
-from content_calendar.models import Audience, Channel, Entry, Objective, Strategy
+from content_calendar.codec import entry_from_dict, entry_to_dict, plan_digest, ranges_to_list, strategy_from_parts
+from content_calendar.models import Audience, Channel, Entry, Objective, Override, Strategy
+from pipeline.errors import PlanChanged
+from pipeline.records import Audited
 from pipeline.storage.base import StoreBase
-from pipeline.storage.tables import AudienceRow, ChannelRow, EntryRow, MetaRow, ObjectiveRow
+from pipeline.storage.events import EventBus
+from pipeline.storage.tables import AudienceRow, ChannelRow, EntryRow, MetaRow, ObjectiveRow, OverrideRow
+
+
+def _override(r: OverrideRow) -> Override:
+    return Override(r.key, r.action, r.move_to, r.by, r.reason, r.at)  # type: ignore[arg-type]
 
 
 class CalendarStore(StoreBase):
-    def import_plan(self, strategy: Strategy, entries: list[Entry], now: datetime) -> None:
-        """Replace the strategy and every calendar entry at once. Nothing changes if anything fails."""
+    def __init__(self, engine: Engine, events: EventBus | None = None) -> None:
+        super().__init__(engine)
+        self.events = events
+
+    def _audit(self, s: Session, audit: Audited | None) -> None:
+        if audit is not None and self.events is not None:
+            self.events.publish(s.connection(), [audit])
+
+    def import_plan(
+        self,
+        strategy: Strategy,
+        entries: list[Entry],
+        now: datetime,
+        *,
+        expect_digest: str | None = None,
+        audit: Audited | None = None,
+    ) -> None:
+        """Replace the strategy and every calendar entry at once. Nothing changes if anything fails,
+        or if `expect_digest` is given and the stored entries no longer have it (`PlanChanged`)."""
         with self.session() as s:
+            if expect_digest is not None:
+                s.get(MetaRow, "strategy", with_for_update=True)  # one import at a time (PostgreSQL)
+                stored = [entry_from_dict(r.data) for r in s.exec(select(EntryRow))]
+                if plan_digest(stored) != expect_digest:
+                    raise PlanChanged("the stored plan changed since this difference was made: upload the file again")
             for table in (EntryRow, ObjectiveRow, AudienceRow, ChannelRow):
                 s.exec(delete(table))  # type: ignore[call-overload]
             for o in strategy.objectives:
@@ -47,6 +77,46 @@ class CalendarStore(StoreBase):
             s.add(row)
             for e in entries:
                 s.add(EntryRow(id=e.id, data=entry_to_dict(e), source=e.source, line=e.line, imported_at=now))
+            self._audit(s, audit)
+
+    def version(self) -> str | None:
+        with self.session() as s:
+            meta = s.get(MetaRow, "strategy")
+            return str(meta.value.get("version")) if meta is not None else None
+
+    def overrides(self) -> dict[str, Override]:
+        """Every skip and move a person made, by occurrence key."""
+        with self.session() as s:
+            return {r.key: _override(r) for r in s.exec(select(OverrideRow))}
+
+    def save_override(self, override: Override, audit: Audited | None = None) -> None:
+        """Record (or replace) the override of one occurrence, with its audit entry, in one transaction."""
+        with self.session() as s:
+            row = s.get(OverrideRow, override.key)
+            if row is not None:
+                s.delete(row)
+                s.flush()
+            s.add(
+                OverrideRow(
+                    key=override.key,
+                    entry_id=override.entry_id,
+                    action=override.action,
+                    move_to=override.to,
+                    by=override.by,
+                    reason=override.reason,
+                    at=override.at,
+                )
+            )
+            self._audit(s, audit)
+
+    def remove_override(self, key: str, audit: Audited | None = None) -> bool:
+        with self.session() as s:
+            row = s.get(OverrideRow, key)
+            if row is None:
+                return False
+            s.delete(row)
+            self._audit(s, audit)
+            return True
 
     def strategy(self) -> Strategy | None:
         snapshot = self._snapshot()

@@ -39,6 +39,7 @@ def _state(row: FeedRow) -> FeedState:
         row.retired,
         row.next_poll_at,
         row.items_seen,
+        bool(row.paused),
     )
 
 
@@ -58,8 +59,9 @@ def _message(row: MessageRow) -> NationalMessage:
 
 
 class FeedStore(StoreBase):
-    def upsert(self, specs: Iterable[FeedSpec]) -> int:
-        """Add or update feeds by URL; their fetch state (ETag, health) is kept."""
+    def upsert(self, specs: Iterable[FeedSpec], *, revive: bool = False) -> int:
+        """Add or update feeds by URL; their fetch state (ETag, health) is kept. With `revive`, a removed
+        (retired) feed of the same URL is polled again."""
         count = 0
         with self.session() as s:
             for spec in specs:
@@ -68,6 +70,8 @@ class FeedStore(StoreBase):
                 row.objectives, row.audiences = list(spec.objectives), list(spec.audiences)
                 row.include, row.exclude = list(spec.include), list(spec.exclude)
                 row.internal = spec.internal
+                if revive and row.retired:
+                    row.retired, row.consecutive_failures, row.next_poll_at = False, 0, None
                 s.add(row)
                 count += 1
         return count
@@ -81,12 +85,25 @@ class FeedStore(StoreBase):
             s.add(row)
             return True
 
+    def set_paused(self, url: str, paused: bool) -> bool:
+        with self.session() as s:
+            row = s.exec(select(FeedRow).where(FeedRow.url == url)).first()
+            if row is None or row.retired:
+                return False
+            row.paused = paused
+            s.add(row)
+            return True
+
     def all(self) -> list[FeedState]:
         with self.session() as s:
             return [_state(r) for r in s.exec(select(FeedRow).order_by(FeedRow.name))]
 
     def due(self, now: datetime) -> list[FeedState]:
-        return [f for f in self.all() if not f.retired and (f.next_poll_at is None or f.next_poll_at <= now)]
+        return [
+            f
+            for f in self.all()
+            if not f.retired and not f.paused and (f.next_poll_at is None or f.next_poll_at <= now)
+        ]
 
     def record_fetch(
         self,
@@ -200,6 +217,14 @@ class FeedStore(StoreBase):
                     if len(picked) == limit:
                         break
             return picked
+
+    def messages_by_link(self, links: Iterable[str]) -> list[NationalMessage]:
+        """The stored messages with these links (what an entry pins), whatever their age."""
+        wanted = sorted(set(links))
+        if not wanted:
+            return []
+        with self.session() as s:
+            return [_message(r) for r in s.exec(select(MessageRow).where(col(MessageRow.link).in_(wanted)))]
 
     def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
         if event.status == "sent":  # so a later change at the source is flagged

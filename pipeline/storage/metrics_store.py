@@ -25,8 +25,9 @@ from pipeline.errors import Conflict, NotFound
 from pipeline.records import Audited, Figure, FigureChange, ImportReplaced, MetricImport, MetricPoint
 from pipeline.storage.base import StoreBase
 from pipeline.storage.events import EventBus, ItemSettled
-from pipeline.storage.tables import MetricImportRow, MetricRow
+from pipeline.storage.tables import MetaRow, MetricImportRow, MetricMonthTotalRow, MetricRow, table
 
+VERSION_KEY = "metrics.version"  # meta row bumped by every change to the figures, in the change's transaction
 PG_IMPORT_LOCK = 7_220_485_307  # one import of figures at a time, so two never both replace the same one
 AuditFor = Callable[[FigureChange], Audited]
 
@@ -46,6 +47,8 @@ def _figure(r: MetricRow) -> Figure:
         r.import_id,
         r.recorded_by,
         r.recorded_at,
+        r.account,
+        r.gone_at,
     )
 
 
@@ -59,12 +62,33 @@ def _signature(rows: list[MetricRow] | list[MetricPoint]) -> Counter[tuple[objec
     return Counter((r.day, r.metric, r.channel, r.audience, r.objective, r.item_ref, r.value) for r in rows)
 
 
+def bump_version(s: Session) -> None:
+    """The figures changed: bump their version, in the caller's transaction. Every write to the metrics
+    table calls it (here and in `measure_store`), so a process's cached totals are never stale."""
+    row = s.get(MetaRow, VERSION_KEY, with_for_update=True) or MetaRow(key=VERSION_KEY, value=0)
+    row.value = int(row.value or 0) + 1
+    s.add(row)
+
+
 class MetricsStore(StoreBase):
     """Implements `ports.MetricsRepository`; writes audit records through `events`."""
 
     def __init__(self, engine: Engine, events: EventBus | None = None) -> None:
         super().__init__(engine)
         self.events = events or EventBus()
+        # A month's totals, kept per process with the version they were read at: a report reads up to
+        # four months, and millions of rows make each read cost more than the rest of the report.
+        self._totals: dict[tuple[date, date], tuple[int, list[MetricPoint]]] = {}
+
+    @staticmethod
+    def _changed(s: Session) -> None:
+        bump_version(s)
+
+    def _version(self) -> int:
+        meta = table(MetaRow)
+        with self.engine.connect() as conn:
+            value = conn.execute(core_select(meta.c.value).where(meta.c.key == VERSION_KEY)).scalar_one_or_none()
+        return int(value or 0)
 
     def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
         self.add(list(event.figures), conn=conn)
@@ -111,17 +135,42 @@ class MetricsStore(StoreBase):
             if p.import_key:
                 known.add(p.import_key)
             added += 1
+        if added:
+            self._changed(s)
         return added
 
     def totals(self, first: date, last: date) -> list[MetricPoint]:
         """Totals for the period, summed in SQL per (channel, audience, objective, metric): one point
-        per group, dated `first`, with `count` the rows summed (for means such as uplift)."""
-        keys = (col(MetricRow.channel), col(MetricRow.audience), col(MetricRow.objective), col(MetricRow.metric))
-        q = (
-            core_select(*keys, func.sum(MetricRow.value), func.count())
-            .where(col(MetricRow.day) >= first, col(MetricRow.day) <= last)
-            .group_by(*keys)
-        )
+        per group, dated `first`, with `count` the rows summed (for means such as uplift). Kept per
+        process until the figures change (every write bumps a version, read here by its key)."""
+        version = self._version()
+        cached = self._totals.get((first, last))
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
+        found = self._sum(first, last)
+        if len(self._totals) > 64:  # a long-running process reading many periods keeps only recent ones
+            self._totals.clear()
+        self._totals[(first, last)] = (version, found)
+        return list(found)
+
+    def _sum(self, first: date, last: date) -> list[MetricPoint]:
+        """Whole months are read from the totals the database keeps (`metric_month_totals`, kept by
+        triggers on every write); any other period is summed from the rows."""
+        if first.day == 1 and month_bounds(f"{last:%Y-%m}")[1] == last:
+            t = MetricMonthTotalRow
+            keys = (col(t.channel), col(t.audience), col(t.objective), col(t.metric))
+            q = (
+                core_select(*keys, func.sum(t.total), func.sum(t.rows))
+                .where(col(t.month) >= first, col(t.month) <= last, col(t.rows) > 0)
+                .group_by(*keys)
+            )
+        else:
+            keys = (col(MetricRow.channel), col(MetricRow.audience), col(MetricRow.objective), col(MetricRow.metric))
+            q = (
+                core_select(*keys, func.sum(MetricRow.value), func.count())
+                .where(col(MetricRow.day) >= first, col(MetricRow.day) <= last)
+                .group_by(*keys)
+            )
         with self.engine.connect() as conn:
             return [
                 MetricPoint(first, metric, float(total), "total", channel, audience, objective, count=int(n))
@@ -147,9 +196,10 @@ class MetricsStore(StoreBase):
         objective: str | None = None,
         metric: str | None = None,
         source: str | None = None,
+        limit: int | None = None,
     ) -> list[Figure]:
-        """Stored figures, by day then id. `source` matches a source exactly, or the file an import
-        read ("export.csv" matches "import:export.csv" and "feedback:export.csv")."""
+        """Stored figures, by day then id (the first `limit`). `source` matches a source exactly, or the
+        file an import read ("export.csv" matches "import:export.csv" and "feedback:export.csv")."""
         q = select(MetricRow).order_by(col(MetricRow.day), col(MetricRow.id))
         if first is not None:
             q = q.where(col(MetricRow.day) >= first)
@@ -161,6 +211,8 @@ class MetricsStore(StoreBase):
             q = q.where(MetricRow.metric == metric)
         if source is not None:
             q = q.where(col(MetricRow.source).in_([source, f"import:{source}", f"feedback:{source}"]))
+        if limit is not None:
+            q = q.limit(limit)
         with self.session() as s:
             return [_figure(r) for r in s.exec(q)]
 
@@ -214,6 +266,7 @@ class MetricsStore(StoreBase):
                 s.add(row)
                 s.flush()
                 change = FigureChange(_figure(row), previous, merged=max(0, len(rows) - 1))
+                self._changed(s)
                 self._audit(s, audit, change)
         except IntegrityError:
             raise Conflict("someone else recorded this figure at the same moment: run the command again") from None
@@ -231,6 +284,7 @@ class MetricsStore(StoreBase):
             s.add(row)
             s.flush()
             change = FigureChange(_figure(row), previous)
+            self._changed(s)
             self._audit(s, audit, change)
         return change
 
@@ -242,6 +296,7 @@ class MetricsStore(StoreBase):
             change = FigureChange(_figure(row), row.value)
             s.delete(row)
             s.flush()
+            self._changed(s)
             self._audit(s, audit, change)
         return change
 
@@ -300,6 +355,7 @@ class MetricsStore(StoreBase):
             same = bool(old) and _signature(old) == _signature(points)
             if old:
                 s.execute(delete(MetricRow).where(col(MetricRow.id).in_([r.id for r in old])))
+                self._changed(s)
             replaced = tuple(_import(r) for r in earlier)
             done = MetricImportRow(
                 name=name,

@@ -145,6 +145,24 @@ class OutboxStore(StoreBase):
             ).first()
             return _edition(row) if row else None
 
+    def list_history(self, channel: str, before: str, since: datetime) -> list[dict[str, Any]]:
+        """The inputs of the channel's editions composed since `since`, other than the occurrence `before`,
+        whose items were not cancelled or missed: what the list had, or has on its way."""
+        gone = (ItemStatus.CANCELLED.value, ItemStatus.MISSED.value)
+        with self.session() as s:
+            rows = s.exec(
+                select(EditionRow.inputs)
+                .join(OutboxRow, col(OutboxRow.edition_id) == col(EditionRow.id))
+                .where(
+                    EditionRow.channel == channel,
+                    EditionRow.occurrence_key != before,
+                    EditionRow.composed_at >= since,
+                    col(OutboxRow.status).not_in(gone),
+                )
+                .order_by(col(EditionRow.composed_at))
+            )
+            return [dict(inputs) for inputs in rows]
+
     def editions(self, limit: int = 100) -> list[Edition]:
         with self.session() as s:
             rows = s.exec(select(EditionRow).order_by(col(EditionRow.composed_at).desc()).limit(limit))
@@ -211,6 +229,19 @@ class OutboxStore(StoreBase):
             q = q.limit(limit)
         with self.engine.connect() as conn:
             return [ItemLine(*r) for r in conn.execute(q)]
+
+    def items_for_occurrences(self, keys: Collection[str]) -> dict[str, tuple[int, str]]:
+        """The item (id, status) composed for each of these occurrence keys; keys without one left out."""
+        o = table(OutboxRow)
+        found: dict[str, tuple[int, str]] = {}
+        wanted = list(dict.fromkeys(keys))
+        with self.engine.connect() as conn:
+            for at in range(0, len(wanted), 500):
+                q = core_select(o.c.occurrence_key, o.c.id, o.c.status).where(
+                    o.c.occurrence_key.in_(wanted[at : at + 500])
+                )
+                found |= {key: (item_id, status) for key, item_id, status in conn.execute(q)}
+        return found
 
     def on_subscriber_erased(self, conn: Connection, event: SubscriberErased) -> None:
         """An erased address leaves no copy here: its deliveries and any error text name the alias."""

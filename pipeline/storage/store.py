@@ -18,6 +18,7 @@ from pipeline.ports import (
     ControlRepository,
     FeedRepository,
     LedgerRepository,
+    MeasureRepository,
     MetricsRepository,
     OutboxRepository,
     SubscriberRepository,
@@ -39,6 +40,7 @@ from pipeline.storage.events import (
 )
 from pipeline.storage.feeds_store import FeedStore
 from pipeline.storage.ledger import DEFAULT_LEASE, LedgerStore
+from pipeline.storage.measure_store import MeasureStore
 from pipeline.storage.metrics_store import MetricsStore
 from pipeline.storage.outbox_store import OutboxStore
 from pipeline.storage.subscribers_store import SubscriberStore
@@ -59,6 +61,7 @@ class Repositories:
     outbox: OutboxRepository
     subscribers: SubscriberRepository
     users: UserRepository
+    measures: MeasureRepository
 
     @classmethod
     def on(cls, engine: Engine, *, lease: timedelta = DEFAULT_LEASE) -> Repositories:
@@ -80,7 +83,7 @@ class Repositories:
         return cls(
             engine=engine,
             audit=audit,
-            calendar=CalendarStore(engine),
+            calendar=CalendarStore(engine, events),
             control=control,
             feeds=feeds,
             ledger=ledger,
@@ -88,6 +91,7 @@ class Repositories:
             outbox=outbox,
             subscribers=subscribers,
             users=UserStore(engine),
+            measures=MeasureStore(engine),
         )
 
     @property

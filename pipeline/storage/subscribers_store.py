@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -21,7 +21,15 @@ from pipeline.storage.tables import MetaRow, SubscriberRow, SuppressionRow, tabl
 def _sub(r: SubscriberRow | Row[Any]) -> Subscriber:
     """A subscriber from its ORM row or a Core row of the same table."""
     return Subscriber(
-        r.email, r.name, r.organisation, tuple(r.audiences), r.consent_source, r.consent_date, r.status, r.id
+        r.email,
+        r.name,
+        r.organisation,
+        tuple(r.audiences),
+        r.consent_source,
+        r.consent_date,
+        r.status,
+        r.id,
+        tuple(r.left_lists or ()),
     )
 
 
@@ -34,13 +42,16 @@ class SubscriberStore(StoreBase):
     def __init__(self, engine: Engine, events: EventBus | None = None) -> None:
         super().__init__(engine)
         self.events = events
-        self._counts: dict[frozenset[str], tuple[int, dict[str, int]]] = {}
+        self._counts: dict[tuple[frozenset[str], str | None], tuple[int, dict[str, int]]] = {}
 
-    def upsert(self, subscribers: list[Subscriber]) -> tuple[int, int]:
-        """Add new addresses and update known ones (an unsubscribed address stays unsubscribed)."""
+    def upsert(self, subscribers: list[Subscriber], saved: Callable[[int], None] | None = None) -> tuple[int, int]:
+        """Add new addresses and update known ones (an unsubscribed address stays unsubscribed), in one
+        transaction; `saved` is told how many rows are done every 500 rows and at the end."""
         added = updated = 0
         with self.session() as s:
-            for sub in subscribers:
+            for done, sub in enumerate(subscribers):
+                if saved is not None and done % 500 == 0:
+                    saved(done)
                 email = sub.email.strip().lower()
                 row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email)).first()
                 if row is None:
@@ -53,6 +64,8 @@ class SubscriberStore(StoreBase):
                 s.add(row)
             if subscribers:
                 self._changed(s)
+        if saved is not None:
+            saved(len(subscribers))
         return added, updated
 
     def all(self, status: str | None = None) -> list[Subscriber]:
@@ -62,8 +75,19 @@ class SubscriberStore(StoreBase):
                 q = q.where(SubscriberRow.status == status)
             return [_sub(r) for r in s.exec(q)]
 
-    def recipients(self, audiences: set[str]) -> list[tuple[str, str, Subscriber]]:
-        """Active subscribers in any of `audiences`: (address, the audience matched, subscriber).
+    def find(self, email: str) -> Subscriber | None:
+        with self.session() as s:
+            row = s.exec(select(SubscriberRow).where(SubscriberRow.email == email.strip().lower())).first()
+            return None if row is None else _sub(row)
+
+    def emails(self) -> set[str]:
+        rows = table(SubscriberRow)
+        with self.engine.connect() as conn:
+            return set(conn.execute(core_select(rows.c.email)).scalars())
+
+    def recipients(self, audiences: set[str], list_code: str | None = None) -> list[tuple[str, str, Subscriber]]:
+        """Active subscribers in any of `audiences` who have not left `list_code`: (address, the audience
+        matched, subscriber).
 
         Read with Core and streamed in batches, keeping only the matches: a county holds 150,000
         residents, and ORM objects for all of them, to send one schools bulletin, cost hundreds of MB."""
@@ -73,11 +97,13 @@ class SubscriberStore(StoreBase):
         with self.engine.connect() as conn:
             for r in conn.execution_options(yield_per=2000).execute(q):
                 matched = next((a for a in r.audiences if a in audiences), None)
-                if matched is not None:
+                if matched is not None and not (list_code and list_code in (r.left_lists or ())):
                     out.append((r.email, matched, _sub(r)))
         return out
 
-    def recipients_among(self, audiences: set[str], emails: list[str]) -> list[tuple[str, str, Subscriber]]:
+    def recipients_among(
+        self, audiences: set[str], emails: list[str], list_code: str | None = None
+    ) -> list[tuple[str, str, Subscriber]]:
         """`recipients`, only among these addresses (a batch's): one query by address, not the whole list."""
         rows = table(SubscriberRow)
         q = core_select(rows).where(rows.c.status == "active", rows.c.email.in_(emails)).order_by(rows.c.email)
@@ -85,22 +111,23 @@ class SubscriberStore(StoreBase):
         with self.engine.connect() as conn:
             for r in conn.execute(q):
                 matched = next((a for a in r.audiences if a in audiences), None)
-                if matched is not None:
+                if matched is not None and not (list_code and list_code in (r.left_lists or ())):
                     out.append((r.email, matched, _sub(r)))
         return out
 
-    def audience_counts(self, audiences: set[str]) -> dict[str, int]:
+    def audience_counts(self, audiences: set[str], list_code: str | None = None) -> dict[str, int]:
         """Grouped by the stored list of audiences (a handful of distinct lists however many subscribers),
         each list then matched as `recipients` matches it. Kept per process until the list changes: every
         write to the list bumps a version in the same transaction, read here by its key."""
         if not audiences:
             return {}
         version = self._version()
-        cached = self._counts.get(frozenset(audiences))
+        key = (frozenset(audiences), list_code)
+        cached = self._counts.get(key)
         if cached is not None and cached[0] == version:
             return dict(cached[1])
-        counts = self._count(audiences)
-        self._counts[frozenset(audiences)] = (version, counts)
+        counts = self._count(audiences, list_code)
+        self._counts[key] = (version, counts)
         return dict(counts)
 
     def _version(self) -> int:
@@ -116,17 +143,17 @@ class SubscriberStore(StoreBase):
         row.value = int(row.value or 0) + 1
         s.add(row)
 
-    def _count(self, audiences: set[str]) -> dict[str, int]:
+    def _count(self, audiences: set[str], list_code: str | None) -> dict[str, int]:
         rows = table(SubscriberRow)
-        stored = cast(rows.c.audiences, String)
+        stored, left = cast(rows.c.audiences, String), cast(rows.c.left_lists, String)
         # Only lists that may name one of the audiences are grouped (the match itself is exact, below).
         mentions = or_(*(stored.contains(json.dumps(a), autoescape=True) for a in sorted(audiences)))
-        q = core_select(stored, func.count()).where(rows.c.status == "active", mentions).group_by(stored)
+        q = core_select(stored, left, func.count()).where(rows.c.status == "active", mentions).group_by(stored, left)
         counts: dict[str, int] = {}
         with self.engine.connect() as conn:
-            for listed, count in conn.execute(q):
+            for listed, gone, count in conn.execute(q):
                 matched = next((a for a in json.loads(listed or "[]") if a in audiences), None)
-                if matched is not None:
+                if matched is not None and not (list_code and list_code in json.loads(gone or "[]")):
                     counts[matched] = counts.get(matched, 0) + int(count)
         return counts
 
@@ -141,6 +168,27 @@ class SubscriberStore(StoreBase):
             s.add(row)
             self._changed(s)
             return True
+
+    def leave_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Takes the address off one list (its other lists still come); None if it is not on file."""
+        return self._lists(email, add=list_code)
+
+    def rejoin_list(self, email: str, list_code: str) -> Subscriber | None:
+        """Puts the address back on a list it left; None if it is not on file."""
+        return self._lists(email, remove=list_code)
+
+    def _lists(self, email: str, add: str = "", remove: str = "") -> Subscriber | None:
+        with self.session() as s:
+            q = select(SubscriberRow).where(SubscriberRow.email == email.strip().lower()).with_for_update()
+            row = s.exec(q).first()
+            if row is None:
+                return None
+            left = [code for code in (row.left_lists or []) if code not in (add, remove)]
+            row.left_lists = sorted([*left, add] if add else left)
+            s.add(row)
+            self._changed(s)
+            s.flush()
+            return _sub(row)
 
     def on_recipient_refused(self, conn: Connection, event: RecipientRefused) -> None:
         self.set_status(event.address, "bounced", event.at, event.reason, conn=conn)

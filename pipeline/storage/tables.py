@@ -57,6 +57,19 @@ class EntryRow(SQLModel, table=True):
     imported_at: datetime
 
 
+class OverrideRow(SQLModel, table=True):
+    """A person's change to one occurrence (skip it, or move it), keyed like the occurrence itself."""
+
+    __tablename__ = "calendar_overrides"
+    key: str = Field(primary_key=True, max_length=120)
+    entry_id: str = Field(index=True, max_length=80)
+    action: str = Field(max_length=10)
+    move_to: datetime | None = None
+    by: str
+    reason: str = _text()
+    at: datetime
+
+
 class FeedRow(SQLModel, table=True):
     __tablename__ = "feeds"
     id: int | None = Field(default=None, primary_key=True)
@@ -78,6 +91,7 @@ class FeedRow(SQLModel, table=True):
     retired: bool = False
     next_poll_at: datetime | None = None
     items_seen: int = 0
+    paused: bool = False  # not polled until resumed (0010)
 
 
 class MessageRow(SQLModel, table=True):
@@ -184,6 +198,7 @@ class SubscriberRow(SQLModel, table=True):
     status: str = "active"  # active | unsubscribed | bounced
     status_changed_at: datetime | None = None
     status_reason: str | None = None
+    left_lists: list[str] = _json()  # the lists (email channels' codes) left by their footer's link
 
 
 class MetricImportRow(SQLModel, table=True):
@@ -206,7 +221,12 @@ class MetricImportRow(SQLModel, table=True):
 class MetricRow(SQLModel, table=True):
     __tablename__ = "metrics"
     # AUTOINCREMENT on SQLite: a removed figure's id is never given to another (the audit log names ids)
-    __table_args__ = (Index("ix_metrics_day_metric", "day", "metric"), {"sqlite_autoincrement": True})
+    # ix_metrics_totals covers a period's totals (0010): summed from the index alone, never the rows
+    __table_args__ = (
+        Index("ix_metrics_day_metric", "day", "metric"),
+        Index("ix_metrics_totals", "day", "channel", "audience", "objective", "metric", "value"),
+        {"sqlite_autoincrement": True},
+    )
     id: int | None = Field(default=None, primary_key=True)
     day: date
     channel: str = ""
@@ -219,7 +239,22 @@ class MetricRow(SQLModel, table=True):
     import_key: str | None = Field(default=None, unique=True)
     import_id: int | None = Field(default=None, foreign_key="metric_imports.id", index=True)
     recorded_by: str = ""  # who added or last corrected it ("" for the pipeline's own counts)
-    recorded_at: datetime | None = None
+    recorded_at: datetime | None = None  # for a figure pulled from a channel's API: when it was fetched
+    account: str = ""  # the account at the source that reported it (a Page id, a handle, a GA4 property)
+    gone_at: datetime | None = None  # the post was deleted at the source; its last figures are kept
+
+
+class MeasurePullRow(SQLModel, table=True):
+    """The last pull of each channel's own figures (`comms metrics pull`, the daily measure job)."""
+
+    __tablename__ = "measure_pulls"
+    channel: str = Field(primary_key=True, max_length=100)
+    account: str = ""
+    last_attempt_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str = _text()
+    posts: int = 0
+    figures: int = 0
 
 
 class LedgerRow(SQLModel, table=True):
@@ -255,6 +290,20 @@ class ControlEventRow(SQLModel, table=True):
     by: str
     at: datetime
     reason: str = ""
+
+
+class MetricMonthTotalRow(SQLModel, table=True):
+    """Each month's sum and row count of `metrics` per group, kept by the database's own triggers
+    (migration 0015) in the writing transaction: never written by the application."""
+
+    __tablename__ = "metric_month_totals"
+    month: date = Field(primary_key=True)  # the first of the month
+    channel: str = Field(primary_key=True)
+    audience: str = Field(primary_key=True)
+    objective: str = Field(primary_key=True)
+    metric: str = Field(primary_key=True)
+    total: float
+    rows: int
 
 
 class MetaRow(SQLModel, table=True):

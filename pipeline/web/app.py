@@ -70,12 +70,18 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
     security.install(app)
     auth.install(app)
     sso.install(app, settings)
-    from pipeline.web import accounts, admin, items, public  # the pages, each a blueprint
+    from pipeline.web import accounts, admin, calendar, feeds, home, items, metrics, public, reports, subscribers
 
     public.exempt(csrf)
 
-    for bp in blueprints or (public.bp, auth.bp, sso.bp, items.bp, admin.bp, accounts.bp):
+    pages: tuple[Any, ...] = (public.bp, auth.bp, sso.bp, home.bp, items.bp, admin.bp, accounts.bp, calendar.bp)
+    pages += (reports.bp, metrics.bp, feeds.bp, subscribers.bp)
+    for bp in blueprints or pages:
         app.register_blueprint(bp)
+    if blueprints is None:  # the counted links of editions, /r/<token> (issue 19)
+        from pipeline.web import redirect
+
+        app.register_blueprint(redirect.bp)
     _errors(app)
     return app
 

@@ -177,7 +177,7 @@ def install(app: Flask) -> None:
 def safe_next(target: str | None) -> str:
     """Only a path on this site: never an open redirect to somewhere else. Browsers read `/\\host` and a
     path with a tab or newline in it as `//host`, so a backslash or any control character is refused too."""
-    home = url_for("items.queue")
+    home = url_for("home.home")
     if not target or not target.startswith("/") or target.startswith("//"):
         return home
     if "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):

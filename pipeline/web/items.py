@@ -61,7 +61,6 @@ def _back(item_id: int, anchor: str | None = None) -> Response:
 
 
 # the queue --------------------------------------------------------------------------------------
-@bp.route("/")
 @bp.route("/queue")
 @requires(Permission.VIEW)
 def queue() -> str:
@@ -93,6 +92,7 @@ def _page(item_id: int, *, status: int = 200, errors: Errors | None = None, **fo
         "recipients": items.recipients_by_audience(who, item_id),
         "checks": items.checks(who, item_id),
         "sources": items.provenance(who, item_id),
+        "stale": items.freshness(who, item_id),
         "history": history,
         "actions": _actions(who, it),
         "refusal": approval_refusal(who, it, history.approvals) if can(who, Permission.APPROVE) else None,

@@ -1,9 +1,12 @@
-"""What anyone may reach: the one-click unsubscribe (RFC 8058) and the health check.
+"""What anyone may reach: the one-click unsubscribe (RFC 8058), the way back, and the health check.
 
 GET /unsubscribe?token=T shows one button (link scanners in mail clients follow GETs, so a GET never
-unsubscribes anyone); POST /unsubscribe?token=T unsubscribes, which is what mail clients send for
-`List-Unsubscribe-Post: List-Unsubscribe=One-Click`. The token is the signed address, nothing else;
-the POST needs no CSRF token (a mail client has none), and changes nothing but that one address.
+unsubscribes anyone); POST /unsubscribe?token=T takes the address off the list the email came from, which
+is what mail clients send for `List-Unsubscribe-Post: List-Unsubscribe=One-Click`. The token is the signed
+address and list (`pipeline.tokens`; a link sent before lists were named means every list); the POST
+needs no CSRF token (a mail client has none), and changes nothing but that address on that list. The page
+that says it is done offers the way back: POST /resubscribe?token=T, a form with a CSRF token like any
+other, puts the address back on that list.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from flask_wtf.csrf import CSRFProtect
 from pipeline.errors import NotFound
 from pipeline.services.actor import Actor
 from pipeline.services.subscribers import SubscriberService
-from pipeline.tokens import TokenError, verify
+from pipeline.tokens import TokenError, Unsubscribe, read
 from pipeline.web.auth import now, public
 
 log = logging.getLogger(__name__)
 bp = Blueprint("public", __name__)
 ONE_CLICK = Actor.system("one-click unsubscribe")
+WAY_BACK = Actor.system("unsubscribe page")
 
 
 @bp.route("/healthz")
@@ -38,24 +42,62 @@ def healthz() -> Response:
     return Response("ok", mimetype="text/plain")
 
 
+def _service() -> SubscriberService:
+    return SubscriberService.of(current_app.extensions["comms"])
+
+
+def _link() -> tuple[Unsubscribe | None, str]:
+    token = request.args.get("token", "")
+    try:
+        return read(token, current_app.extensions["comms"].settings.secret_key), token
+    except TokenError:
+        return None, token
+
+
+def _page(state: str, link: Unsubscribe | None, token: str = "", choice: object = None) -> tuple[str, int]:
+    service = _service()
+    organisation = service.workspace.organisation.get("name", "us") if service.workspace else "us"
+    return render_template(
+        "web/unsubscribe.html",
+        state=state,
+        organisation=organisation,
+        email=link.email if link else "",
+        every_list=link is not None and link.list_code is None,
+        list_name=service.list_name(link.list_code) if link else "",
+        token=token,
+        choice=choice,
+    ), (400 if state == "invalid" else 200)
+
+
 @bp.route("/unsubscribe", methods=["GET", "POST"])
 @public
 def unsubscribe() -> tuple[str, int]:
-    ctx = current_app.extensions["comms"]
-    organisation = ctx.workspace.organisation.get("name", "us")
-    token = request.args.get("token", "")
+    link, token = _link()
+    if link is None:
+        return _page("invalid", None)
+    if request.method == "GET":
+        return _page("ask", link, token)
+    choice = None
+    with contextlib.suppress(NotFound):  # erased meanwhile: nothing more to stop
+        choice = _service().leave(ONE_CLICK, link.email, link.list_code, now())
+    log.info("unsubscribed", extra={"via": "one-click", "list": link.list_code or "every list"})
+    return _page("done", link, token, choice)
+
+
+@bp.route("/resubscribe", methods=["GET", "POST"])
+@public
+def resubscribe() -> tuple[str, int]:
+    link, token = _link()
+    if link is None:
+        return _page("invalid", None)
+    if request.method == "GET":
+        return _page("ask_back", link, token)
     try:
-        email = verify(token, ctx.settings.secret_key)
-    except TokenError:
-        return render_template("web/unsubscribe.html", state="invalid", organisation=organisation), 400
-    if request.method == "POST":
-        with contextlib.suppress(NotFound):  # erased meanwhile: nothing more to stop
-            SubscriberService.of(ctx).unsubscribe(ONE_CLICK, email, now(), reason="one-click unsubscribe")
-        log.info("unsubscribed", extra={"via": "one-click"})
-        return render_template("web/unsubscribe.html", state="done", email=email, organisation=organisation), 200
-    return render_template(
-        "web/unsubscribe.html", state="ask", email=email, token=token, organisation=organisation
-    ), 200
+        choice = _service().rejoin(WAY_BACK, link.email, link.list_code, now())
+    except NotFound:
+        return _page("gone", link, token)
+    log.info("subscribed again", extra={"list": link.list_code or "every list"})
+    return _page("back", link, token, choice)
 
 
 def exempt(csrf: CSRFProtect) -> None:

@@ -39,7 +39,7 @@ def _from_environment() -> Flask:
 
     try:
         settings = load_settings()
-        logs.configure(settings.log_level, secrets=secret_values(settings))
+        logs.configure(settings.log_level, secrets=secret_values(settings), fmt=settings.log_format)
         app, _context = build(settings)
     except SettingsError as exc:
         raise AppImportError(f"settings: {exc}") from None

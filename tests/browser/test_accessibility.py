@@ -11,7 +11,8 @@ from tests.browser.conftest import PASSWORD, Workspace, axe_violations, email_of
 
 pytestmark = pytest.mark.browser
 
-PAGES = ["/queue", "/audit", "/freeze", "/users"]
+PAGES = ["/queue", "/audit", "/freeze", "/users", "/calendar", "/calendar/upload"]
+PAGES += ["/", "/reports", "/metrics", "/feeds", "/subscribers"]
 
 
 def test_the_sign_in_page_and_its_errors_pass_axe(served: Workspace, page: Any) -> None:

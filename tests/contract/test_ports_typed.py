@@ -18,12 +18,14 @@ from channels.bluesky import BlueskyAdapter
 from channels.email_smtp import SmtpAdapter
 from channels.facebook import FacebookAdapter
 from channels.file import FileAdapter
+from channels.ga4 import Ga4Measurer
 from channels.hootsuite import HootsuiteCsvAdapter
 from channels.http import ApiChannel
 from channels.linkedin import LinkedInAdapter
 from channels.mastodon import MastodonAdapter
 from channels.memory import MemoryAdapter
 from channels.notify import NotifyAdapter
+from channels.port import Measurer
 from channels.sharepoint import SharePointNewsAdapter
 from channels.viva_engage import VivaEngageAdapter
 from channels.wordpress import WordPressAdapter
@@ -37,6 +39,7 @@ from pipeline.storage.calendar_store import CalendarStore
 from pipeline.storage.control_store import ControlStore
 from pipeline.storage.feeds_store import FeedStore
 from pipeline.storage.ledger import LedgerStore
+from pipeline.storage.measure_store import MeasureStore
 from pipeline.storage.metrics_store import MetricsStore
 from pipeline.storage.outbox_store import OutboxStore
 from pipeline.storage.subscribers_store import SubscriberStore
@@ -101,6 +104,52 @@ def _wordpress(a: WordPressAdapter) -> ports.ChannelAdapter:
     return a
 
 
+def _ga4(a: Ga4Measurer) -> ports.ChannelAdapter:
+    return a
+
+
+# Measuring: every adapter that reads figures back is a Measurer (channels.port) ------------------
+
+
+def _measures_facebook(a: FacebookAdapter) -> Measurer:
+    return a
+
+
+def _measures_x(a: XAdapter) -> Measurer:
+    return a
+
+
+def _measures_linkedin(a: LinkedInAdapter) -> Measurer:
+    return a
+
+
+def _measures_mastodon(a: MastodonAdapter) -> Measurer:
+    return a
+
+
+def _measures_bluesky(a: BlueskyAdapter) -> Measurer:
+    return a
+
+
+def _measures_sharepoint(a: SharePointNewsAdapter) -> Measurer:
+    return a
+
+
+def _measures_ga4(a: Ga4Measurer) -> Measurer:
+    return a
+
+
+MEASURER_CHECKS: list[Callable[..., Measurer]] = [
+    _measures_facebook,
+    _measures_x,
+    _measures_linkedin,
+    _measures_mastodon,
+    _measures_bluesky,
+    _measures_sharepoint,
+    _measures_ga4,
+]
+
+
 def _channel_settings(s: Settings) -> ports.ChannelSettings:
     return s
 
@@ -139,6 +188,10 @@ def _metrics(r: MetricsStore) -> ports.MetricsRepository:
     return r
 
 
+def _measures(r: MeasureStore) -> ports.MeasureRepository:
+    return r
+
+
 def _outbox(r: OutboxStore) -> ports.OutboxRepository:
     return r
 
@@ -170,6 +223,7 @@ ADAPTER_CHECKS: list[Callable[..., ports.ChannelAdapter]] = [
     _sharepoint,
     _viva_engage,
     _wordpress,
+    _ga4,
 ]
 REPOSITORY_CHECKS: list[Callable[..., object]] = [
     _calendar,
@@ -177,6 +231,7 @@ REPOSITORY_CHECKS: list[Callable[..., object]] = [
     _feeds,
     _ledger,
     _metrics,
+    _measures,
     _outbox,
     _subscribers,
     _users,
@@ -204,6 +259,12 @@ def test_every_channel_adapter_is_checked_against_the_port() -> None:
     }
     assert SmtpAdapter in adapters and XAdapter in adapters
     assert adapters - _checked(ADAPTER_CHECKS) == set()
+
+
+def test_every_measuring_adapter_is_checked_against_the_measure_port() -> None:
+    measuring = {c for c in _classes(channels) if callable(getattr(c, "measure", None)) and hasattr(c, "kind")}
+    assert XAdapter in measuring and Ga4Measurer in measuring
+    assert measuring - _checked(MEASURER_CHECKS) == set()
 
 
 def test_every_repository_is_checked_against_its_port() -> None:

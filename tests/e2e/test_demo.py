@@ -1,8 +1,16 @@
-"""The demo, end to end: a month of the Thurrock example, with a real SMTP server counting."""
+"""The demo, end to end: a month of the Thurrock example, with a real SMTP server counting.
+
+Its report is compared with golden files (tests/golden/demo-report-2026-11.html and .json). To accept a
+change on purpose, regenerate them and review the diff before committing:
+
+    COMMS_UPDATE_GOLDEN=1 .venv/bin/pytest tests/e2e/test_demo.py -k golden
+"""
 
 from __future__ import annotations
 
 import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import html5lib
@@ -11,13 +19,31 @@ import pytest
 from pipeline.demo import run_demo
 from tests.conftest import EXAMPLE
 
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+PRODUCED = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)  # the demo's "now" (the report's "produced on")
+
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("demo")
-    first = run_demo("2026-11", out, EXAMPLE, echo=lambda _line: None)
-    second = run_demo("2026-11", out, EXAMPLE, echo=lambda _line: None)
+    first = run_demo("2026-11", out, EXAMPLE, echo=lambda _line: None, clock=lambda: PRODUCED)
+    second = run_demo("2026-11", out, EXAMPLE, echo=lambda _line: None, clock=lambda: PRODUCED)
     return out, first, second
+
+
+@pytest.mark.parametrize("kind", ["html", "json"])
+def test_the_demo_report_matches_its_golden_file(demo, kind: str) -> None:  # type: ignore[no-untyped-def]
+    """The whole month (plan, feeds, editions, sends, imported figures) as the committee reads it; the
+    second run wrote it again from the same database, and nothing in it depends on when it ran."""
+    _out, first, _ = demo
+    got = first.outputs[f"report_{kind}"].read_text(encoding="utf-8")
+    path = GOLDEN / f"demo-report-2026-11.{kind}"
+    if os.environ.get("COMMS_UPDATE_GOLDEN") == "1":
+        path.write_text(got, encoding="utf-8", newline="")
+        pytest.skip(f"wrote {path.name}: review the diff before committing it")
+    assert path.is_file(), f"{path} is missing: run with COMMS_UPDATE_GOLDEN=1 to write it"
+    assert got == path.read_bytes().decode("utf-8"), f"{path.name} differs (COMMS_UPDATE_GOLDEN=1 rewrites it)"
+    assert "Produced on 1 December 2026 at 09:30" in got or kind == "json"
 
 
 def _emails(out: Path) -> list:  # type: ignore[type-arg]

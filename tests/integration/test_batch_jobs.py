@@ -81,19 +81,22 @@ def test_a_batch_job_sends_only_its_slice_and_the_last_one_settles(
     assert p.repos.outbox.item(item.id).status == "sent"
 
 
-def test_one_who_unsubscribed_after_planning_is_skipped_by_their_batch(
+def test_one_who_unsubscribed_or_left_the_list_after_planning_is_skipped_by_their_batch(
     approved: tuple[Pipeline, OutboxItem], mailbox: tuple[Mailbox, Any]
 ) -> None:
     p, item = approved
     box, _ = mailbox
     _outcome, plans = plan_batches(dispatcher(p), item.id, SEND_AT)
     rows = p.repos.outbox.deliveries(item.id)
-    gone = rows[6].recipient
+    gone, left = rows[6].recipient, rows[11].recipient
     p.repos.subscribers.set_status(gone, "unsubscribed", SEND_AT)
+    p.repos.subscribers.leave_list(left, item.channel)  # this list only: still subscribed to others
     for b in plans:
         send_batch(dispatcher(p), item.id, b.number, SEND_AT, (b.first_id, b.last_id))
-    assert gone not in {r for r, _m in box.received} and len(box.received) == 13
-    assert {r.recipient: r.status for r in p.repos.outbox.deliveries(item.id)}[gone] == "skipped"
+    received = {r for r, _m in box.received}
+    assert gone not in received and left not in received and len(box.received) == 12
+    statuses = {r.recipient: r.status for r in p.repos.outbox.deliveries(item.id)}
+    assert statuses[gone] == statuses[left] == "skipped"
     assert p.repos.outbox.item(item.id).status == "sent"
 
 

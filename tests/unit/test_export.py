@@ -1,66 +1,83 @@
-"""Exports: JSON, the month grid, and iCalendar that expands to exactly our own plan."""
+"""Exports: JSON, the month grid, and a month of iCalendar events in local time with their zone."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dateutil.rrule import rruleset, rrulestr
-from icalendar import Calendar
+from icalendar import Calendar, Event
 
 from content_calendar.calendar import load_calendar
-from content_calendar.export import month_grid, to_ics, to_json
+from content_calendar.export import IcsItem, month_grid, to_ics, to_json
 from content_calendar.gaps import find_gaps
-from content_calendar.models import Entry
-from content_calendar.plan import plan, plan_month
+from content_calendar.models import Entry, Override
+from content_calendar.plan import plan_month
 from tests.conftest import EXAMPLE
 
 LONDON = ZoneInfo("Europe/London")
 
 
-def _expand_ics(ics: bytes, first: date, last: date) -> set[tuple[str, datetime]]:
-    """Expand our own ICS the way a calendar client would: RRULE/RDATE minus EXDATE, plus overrides."""
-    cal = Calendar.from_ical(ics)
-    lo = datetime.combine(first, time.min, tzinfo=LONDON)
-    hi = datetime.combine(last, time.max, tzinfo=LONDON)
-    out: set[tuple[str, datetime]] = set()
-    overrides: dict[str, set[datetime]] = {}
-    for event in cal.walk("VEVENT"):
-        uid = str(event["uid"]).split("@")[0]
-        if "recurrence-id" in event:
-            overrides.setdefault(uid, set()).add(event["recurrence-id"].dt)
-    for event in cal.walk("VEVENT"):
-        uid = str(event["uid"]).split("@")[0]
-        start = event["dtstart"].dt
-        if "recurrence-id" in event or ("rrule" not in event and "rdate" not in event):
-            if lo <= start <= hi:
-                out.add((uid.split("-20")[0] if "recurrence-id" not in event else uid, start))
-            continue
-        rules = rruleset()
-        if "rrule" in event:
-            rules.rrule(rrulestr(event["rrule"].to_ical().decode(), dtstart=start))
-        for rdate in event.get("rdate", []) if isinstance(event.get("rdate"), list) else [event.get("rdate")]:
-            for d in rdate.dts if rdate else []:
-                rules.rdate(d.dt)
-        exdates = event.get("exdate", [])
-        for ex in exdates if isinstance(exdates, list) else [exdates]:
-            for d in ex.dts:
-                rules.exdate(d.dt)
-        for moment in rules.between(lo, hi, inc=True):
-            if moment not in overrides.get(uid, set()):
-                out.add((uid, moment))
-    return out
+def _events(ics: bytes) -> dict[str, Event]:
+    return {str(e["uid"]).removesuffix("@comms-pipeline"): e for e in Calendar.from_ical(ics).walk("VEVENT")}
 
 
-def test_ics_round_trip_matches_our_expansion(strategy) -> None:  # type: ignore[no-untyped-def]
+def test_ics_is_one_month_in_local_time_across_the_clock_changes(strategy) -> None:  # type: ignore[no-untyped-def]
     entries = load_calendar(sorted((EXAMPLE / "calendar").glob("*")), strategy)
-    first, last = date(2026, 9, 1), date(2027, 8, 31)
-    ics = to_ics(strategy, entries, last, datetime(2026, 11, 22, tzinfo=UTC))
-    ours = {(o.entry_id, o.start) for o in plan(strategy, entries, first, last) if o.status != "skipped"}
-    theirs = _expand_ics(ics, first, last)
-    assert theirs == ours
-    assert any(o.status == "moved" for o in plan(strategy, entries, first, last)), "the year exercises a move"
+    weekly = Entry(
+        "staff-note", "Staff note", "intranet", ("team-thurrock",), ("2",), "intranet", date(2026, 9, 1), time(9, 15)
+    )
+    entries.append(replace(weekly, repeat="FREQ=WEEKLY;BYDAY=MO,WE,FR", on_bank_holiday="skip"))
+    for month, change in (("2026-10", date(2026, 10, 25)), ("2027-03", date(2027, 3, 28))):
+        ours = plan_month(strategy, entries, month)
+        ics = to_ics(strategy, ours, datetime(2026, 11, 22, tzinfo=UTC))
+        cal = Calendar.from_ical(ics)
+        (zone,) = cal.walk("VTIMEZONE")
+        assert str(zone["tzid"]) == "Europe/London"
+        assert {str(t["tzname"]) for t in zone.walk("DAYLIGHT") + zone.walk("STANDARD")} >= {"BST", "GMT"}
+        events = _events(ics)
+        assert set(events) == {o.key for o in ours}  # that month, and only that month
+        assert all(o.start.strftime("%Y-%m") == month for o in ours)
+        for occ in ours:
+            start = events[occ.key]["dtstart"]
+            assert start.params["TZID"] == "Europe/London"  # a local time a client converts by the VTIMEZONE
+            assert start.dt == occ.start and start.dt.utcoffset() == occ.start.utcoffset()
+        before = [o for o in ours if o.start.date() < change]
+        after = [o for o in ours if o.start.date() > change]
+        assert before and after, "the month has events on both sides of the change"
+        offsets = {o.start.utcoffset() for o in before}, {o.start.utcoffset() for o in after}
+        bst, gmt = timedelta(hours=1), timedelta(0)
+        assert offsets == (({bst}, {gmt}) if month == "2026-10" else ({gmt}, {bst}))
+        # the wall-clock time is the entry's time on both sides
+        by_id = {e.id: e for e in entries}
+        assert all(events[o.key]["dtstart"].dt.time() == by_id[o.entry_id].at for o in ours)
+
+
+def test_ics_names_objectives_describes_and_links_and_shows_overrides(strategy) -> None:  # type: ignore[no-untyped-def]
+    entries = load_calendar(sorted((EXAMPLE / "calendar").glob("*")), strategy)
+    ours = plan_month(strategy, entries, "2026-12")
+    first, second = ours[0], ours[1]
+    moved_to = datetime(2026, 12, 10, 14, 0, tzinfo=LONDON)
+    overrides = {
+        first.key: Override(first.key, "skip", None, "ola@x", "clash", datetime(2026, 11, 20, tzinfo=UTC)),
+        second.key: Override(second.key, "move", moved_to, "ola@x", "later", datetime(2026, 11, 20, tzinfo=UTC)),
+    }
+    changed = plan_month(strategy, entries, "2026-12", overrides)
+    items = {second.key: IcsItem("https://comms.example/items/42", "awaiting_approval")}
+    events = _events(to_ics(strategy, changed, datetime(2026, 11, 22, tzinfo=UTC), items))
+    skipped, moved, plain = events[first.key], events[second.key], events[ours[2].key]
+    assert str(skipped["status"]) == "CANCELLED"
+    assert moved["dtstart"].dt == moved_to and str(moved["status"]) == "CONFIRMED"
+    assert str(moved["url"]) == "https://comms.example/items/42"
+    assert "Item (awaiting_approval): https://comms.example/items/42" in str(moved["description"])
+    assert "moved from" in str(moved["description"]) and "by ola@x: later" in str(moved["description"])
+    assert "url" not in plain and "Not composed yet" in str(plain["description"])
+    titles = {f"{o.code}. {o.title}" for o in strategy.objectives}
+    for occ in changed:
+        categories = [str(c) for c in events[occ.key]["categories"].cats]
+        assert {f"{c}. {strategy.objective(c).title}" for c in occ.objectives} <= set(categories)
+        assert set(categories) - titles == {strategy.channel(occ.channel).name}
 
 
 def test_json_has_every_field_and_offsets(strategy) -> None:  # type: ignore[no-untyped-def]

@@ -63,7 +63,20 @@ def _rule_of(app: Flask, rule: Rule) -> tuple[bool, Permission | None]:
 
 def test_the_walk_covers_every_blueprint(app: Flask) -> None:
     blueprints = {rule.endpoint.split(".")[0] for rule in app.url_map.iter_rules() if "." in rule.endpoint}
-    assert {"public", "auth", "sso", "items", "admin", "accounts"} <= blueprints
+    assert {
+        "public",
+        "auth",
+        "sso",
+        "items",
+        "admin",
+        "accounts",
+        "calendar",
+        "home",
+        "reports",
+        "metrics",
+        "feeds",
+        "subscribers",
+    } <= blueprints
     for rule in app.url_map.iter_rules():
         public, permission = _rule_of(app, rule)
         assert public or isinstance(permission, Permission), f"{rule.rule} ({rule.endpoint}) has no access rule"

@@ -134,7 +134,7 @@ def test_the_sixth_wrong_password_locks_the_account_across_app_instances(app: Fl
 )
 def test_next_never_leads_to_another_site(app: Flask, target: str) -> None:
     response = sign_in(app.test_client(), email_of("viewer"), next_=target)
-    assert response.status_code == 302 and response.headers["Location"] == "/queue"
+    assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
 def test_the_address_is_the_browser_s_only_behind_trusted_proxies(team: Path, tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_next_keeps_a_path_on_this_site(app: Flask) -> None:
     client = app.test_client()
     response = sign_in(client, email_of("approver"), next_="/audit?action=item.")
     assert response.headers["Location"] == "/audit?action=item."
-    assert client.get("/signin?next=https://evil.example.org/").headers["Location"] == "/queue"
+    assert client.get("/signin?next=https://evil.example.org/").headers["Location"] == "/"
 
 
 def test_deactivating_someone_ends_their_session_at_their_next_request(app: Flask) -> None:

@@ -101,7 +101,7 @@ def test_an_approver_signs_in_with_the_role_from_the_claim(
 def test_the_email_may_come_from_preferred_username_and_the_role_word_alone(app: Flask, provider: Provider) -> None:
     provider.claims = {"preferred_username": "Ola.Author@Council.example.gov.uk", "roles": "author"}
     client = app.test_client()
-    assert through_the_provider(client, provider).headers["Location"] == "/queue"
+    assert through_the_provider(client, provider).headers["Location"] == "/"
     assert "ola.author@council.example.gov.uk</a> (author)" in text(client.get("/queue"))
 
 

@@ -86,7 +86,7 @@ def test_the_queue_sorts_items_into_its_sections(workspace: Workspace, signed_in
 def test_an_empty_queue_says_so_in_words(workspace: Workspace, signed_in: SignIn) -> None:
     for item_id in (workspace.email_id, workspace.post_id):
         OutboxService.of(workspace.ctx).cancel(BOB, item_id, datetime.now(UTC))
-    page = signed_in("approver").get("/").text
+    page = signed_in("approver").get("/queue").text
     for said in (
         "Nothing is waiting for your approval.",
         "Nothing approved is due to go out in the next 48 hours.",

@@ -1,0 +1,58 @@
+"""Queue mode: the clock's daily measure trigger defers one low-priority `comms:measure` job (one waiting
+at a time, however often it fires), and the task pulls once per day by the ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pipeline.app import make_pipeline
+from pipeline.queue import tasks as queue_tasks
+from pipeline.queue.app import PRIORITY, REPORT, deferring_app, ensure_queue_schema
+from pipeline.queue.enqueue import enqueue_measure
+from pipeline.settings import load_settings
+from tests.integration.test_concurrency import environment
+from tests.integration.test_queue_workers import queue_db  # noqa: F401  (the fixture)
+
+PULL = datetime(2026, 11, 20, 6, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def queued(queue_db: str, tmp_path: Path) -> Iterator[object]:  # noqa: F811
+    env = {**environment(queue_db, tmp_path), "COMMS_QUEUE": "procrastinate"}
+    p = make_pipeline(load_settings(environ=env, env_file=None))
+    p.import_plan(now=datetime(2026, 11, 1, tzinfo=UTC))
+    ensure_queue_schema(p)
+    yield p
+    p.repos.engine.dispose()
+
+
+def test_the_measure_trigger_defers_one_low_priority_job_a_day(queued, queue_db: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    app = deferring_app(queued.settings)
+    for minutes in (0, 5, 10):  # the trigger fired again (a restart, two clocks)
+        enqueue_measure(queued, PULL + timedelta(minutes=minutes), app)
+    engine = create_engine(queue_db)
+    with engine.connect() as conn:
+        jobs = conn.execute(
+            text("select queue_name, priority, args::text from procrastinate_jobs where task_name = 'comms:measure'")
+        ).all()
+    engine.dispose()
+    assert jobs == [(REPORT, PRIORITY[REPORT] - 10, '{"day": "2026-11-20"}')]
+    assert PRIORITY[REPORT] - 10 < min(PRIORITY.values()), "behind every other job"
+
+
+def test_the_task_pulls_once_a_day(queued) -> None:  # type: ignore[no-untyped-def]
+    queue_tasks.bind(queued)
+    try:
+        first = queue_tasks.measure("2026-11-20")
+        again = queue_tasks.measure("2026-11-20")
+    finally:
+        queue_tasks.bind(None)
+    assert first == "channels=0 posts=0 figures=0 gone=0"  # a pull's summary: nothing published yet
+    today = datetime.now(UTC).astimezone(queued.settings.tz).date().isoformat()
+    assert queued.repos.ledger.state(f"measure:{today}") == "done"
+    assert again == "nothing to do"
