@@ -8,7 +8,9 @@ Each run: a fresh schema with the plan, N headteachers and one approved email du
 in-process run times `Dispatcher.run` in this process; a queue run starts its workers first (their start
 is not timed), then times from deferring the item's job to the item settling as sent. The modes are
 interleaved run by run; the median of each is printed, with the ratio to the in-process median and the
-database's commit rate over the run (`pg_stat_database`, the whole database: other users add to it).
+database's commit rate over the run (`pg_stat_database`, the whole database: other users add to it), and
+the sender's CPU time per email (this process's for in-process; the workers' own, read when they exit,
+for the queue: what one email costs a core, whatever else shares the machine).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -95,14 +98,22 @@ def commits() -> int:
     return found
 
 
-def run_in_process(p: Pipeline, item_id: int) -> float:
-    started = time.perf_counter()
+def run_in_process(p: Pipeline, item_id: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process)."""
+    started, cpu = time.perf_counter(), time.process_time()
     p.dispatcher().run(datetime.now(UTC), only_item=item_id)
     assert status(p, item_id) == "sent", status(p, item_id)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def run_queue(p: Pipeline, item_id: int, env: dict[str, str], workers: int) -> float:
+def children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def run_queue(p: Pipeline, item_id: int, env: dict[str, str], workers: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the workers, start-up included)."""
+    cpu = children_cpu()
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "worker", "--concurrency", "1", "--queue", "send"],
@@ -122,13 +133,14 @@ def run_queue(p: Pipeline, item_id: int, env: dict[str, str], workers: int) -> f
         Enqueuer(p.repos.engine, deferring_app(p.settings)).defer([JobSpec("dispatch_item", {"item_id": item_id})])
         while status(p, item_id) != "sent":
             time.sleep(0.05)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
     finally:
         for proc in procs:
             proc.terminate()
         for proc in procs:
             _out, err = proc.communicate(timeout=60)
             assert "Traceback" not in err, err
+    return seconds, children_cpu() - cpu
 
 
 def _registered(p: Pipeline) -> int:
@@ -136,8 +148,8 @@ def _registered(p: Pipeline) -> int:
         return int(conn.execute(text("select count(*) from procrastinate_workers")).scalar_one())
 
 
-def one_run(mode: str, emails: int, port: int, tmp: Path) -> tuple[float, float]:
-    """(seconds, commits per second) for one run of `mode` on a fresh schema."""
+def one_run(mode: str, emails: int, port: int, tmp: Path) -> tuple[float, float, float]:
+    """(seconds, commits per second, CPU seconds of the sender) for one run of `mode` on a fresh schema."""
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL)
     with admin.begin() as conn:
@@ -147,12 +159,12 @@ def one_run(mode: str, emails: int, port: int, tmp: Path) -> tuple[float, float]
         p, item_id = prepare(env, emails)
         before = commits()
         if mode == "in-process":
-            seconds = run_in_process(p, item_id)
+            seconds, cpu = run_in_process(p, item_id)
         else:
-            seconds = run_queue(p, item_id, env, int(mode.split()[0]))
+            seconds, cpu = run_queue(p, item_id, env, int(mode.split()[0]))
         rate = (commits() - before) / seconds
         p.close()
-        return seconds, rate
+        return seconds, rate, cpu
     finally:
         with admin.begin() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
@@ -173,7 +185,7 @@ def main() -> None:
         ready.wait(10)
         sinks.append(sink)
     modes = ["in-process", "1 worker", "2 workers"]
-    results: dict[str, list[tuple[float, float]]] = {m: [] for m in modes}
+    results: dict[str, list[tuple[float, float, float]]] = {m: [] for m in modes}
     tmp = Path("/tmp") / f"queue-bench-{os.getpid()}"
     try:
         for n in range(args.repeat):
@@ -183,13 +195,16 @@ def main() -> None:
     finally:
         for sink in sinks:
             sink.terminate()
-    base = statistics.median(s for s, _r in results["in-process"])
-    print(f"\n| mode | {args.emails:,} emails, median of {args.repeat} | emails/s | ratio to in-process | commits/s |")
-    print("|---|---|---|---|---|")
+    base = statistics.median(s for s, _r, _c in results["in-process"])
+    head = f"{args.emails:,} emails, median of {args.repeat}"
+    print(f"\n| mode | {head} | emails/s | ratio to in-process | commits/s | sender CPU ms/email |")
+    print("|---|---|---|---|---|---|")
     for mode in modes:
-        seconds = statistics.median(s for s, _r in results[mode])
-        rate = statistics.median(r for _s, r in results[mode])
-        print(f"| {mode} | {seconds:.2f} s | {args.emails / seconds:,.0f} | {seconds / base:.2f} | {rate:,.0f} |")
+        seconds = statistics.median(s for s, _r, _c in results[mode])
+        rate = statistics.median(r for _s, r, _c in results[mode])
+        cpu = statistics.median(c for _s, _r, c in results[mode]) * 1000 / args.emails
+        cells = f"{seconds:.2f} s | {args.emails / seconds:,.0f} | {seconds / base:.2f} | {rate:,.0f} | {cpu:.2f}"
+        print(f"| {mode} | {cells} |")
 
 
 if __name__ == "__main__":

@@ -349,6 +349,12 @@ class SubscriberRepository(Protocol):
         channel's code): (address, the audience matched, subscriber)."""
         ...
 
+    def recipients_among(
+        self, audiences: set[str], emails: list[str], list_code: str | None = None
+    ) -> list[tuple[str, str, Subscriber]]:
+        """`recipients`, only among these addresses."""
+        ...
+
     def audience_counts(self, audiences: set[str], list_code: str | None = None) -> dict[str, int]:
         """How many active subscribers `recipients(audiences, list_code)` would return, by the audience
         matched (audiences nobody matched are absent). Counted in the database, without reading each one."""
@@ -520,8 +526,16 @@ class OutboxRepository(Protocol):
         ...
 
     def deliveries(
-        self, item_id: int, status: str | None = None, recipients: list[str] | None = None
+        self,
+        item_id: int,
+        status: str | None = None,
+        recipients: list[str] | None = None,
+        ids: tuple[int, int] | None = None,
     ) -> list[Delivery]: ...
+
+    def has_pending(self, item_id: int) -> bool:
+        """Whether any of the item's deliveries is still pending."""
+        ...
 
     def record_attempt(
         self,
@@ -550,9 +564,9 @@ class OutboxRepository(Protocol):
         transaction. Only one process makes the move: False if the item was no longer approved."""
         ...
 
-    def sync_sent(self, item_id: int, key_prefix: str, now: datetime) -> int:
-        """Marks pending deliveries sent whose ledger key (`key_prefix` + recipient) is done; returns
-        how many."""
+    def sync_sent(self, item_id: int, key_prefix: str, now: datetime, recipients: list[str] | None = None) -> int:
+        """Marks pending deliveries sent whose ledger key (`key_prefix` + recipient) is done (only these
+        `recipients`', if given); returns how many."""
         ...
 
     def reset_failed_deliveries(self, item_id: int) -> int:

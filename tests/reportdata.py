@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from content_calendar.calendar import load_calendar
 from content_calendar.plan import plan
 from content_calendar.strategy import load_strategy
-from pipeline.jobs.dispatch import delivery_metrics
+from pipeline.jobs.decide import delivery_metrics
 from pipeline.records import Delivery, MetricPoint, OutboxItem
 from pipeline.reporting.imports import BUILT_IN, read_feedback, read_import
 from pipeline.reporting.report import MonthData

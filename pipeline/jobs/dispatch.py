@@ -1,7 +1,8 @@
 """Dispatch: send approved items whose time has come, exactly once per (channel, item, recipient).
 
-`decide()` is pure: given the items, the freeze and the strategy at `now`, it says what to do with
-each. `Dispatcher` performs it. Each send is claimed in the ledger before the attempt and finished
+`decide()` (`pipeline.jobs.decide`) is pure: given the items, the freeze and the strategy at `now`, it
+says what to do with each. `Dispatcher` performs it; the queue's jobs call it batch by batch
+(`pipeline.jobs.batch_jobs`). Each send is claimed in the ledger before the attempt and finished
 after it; a claim found `started` (a crash between send and record) is sent again with the same
 key, and the channel's own idempotency (Message-ID, Idempotency-Key, a file named by the key)
 makes the second attempt harmless.
@@ -16,13 +17,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from channels.base import ChannelError, Post
-from content_calendar.models import Entry, Strategy
-from content_calendar.rules import election_period, pre_election_policy
+from content_calendar.models import Strategy
 from pipeline.errors import Conflict
+from pipeline.jobs.decide import Decision, backoff, decide, delivery_metrics
+from pipeline.jobs.prepared import Kept, Personalisers, Prepared
 from pipeline.links import counted
 from pipeline.ports import AdapterLookup, ChannelAdapter
 from pipeline.progress import SILENT, Progress
@@ -32,7 +33,6 @@ from pipeline.records import (
     Delivery,
     ItemSettled,
     ItemStatus,
-    MetricPoint,
     OutboxItem,
     Outcome,
     RecipientRefused,
@@ -52,49 +52,14 @@ BATCH = 500  # recipients claimed together; a restart resumes from the unsent on
 PUBLIC = "public"
 
 
-@dataclass(frozen=True)
-class Decision:
-    item: OutboxItem
-    action: str  # send | missed | frozen | changed | pre_election | wait
-    reason: str = ""
-
-
-def decide(
-    items: list[OutboxItem], now: datetime, frozen: bool, strategy: Strategy, entries: dict[str, Entry]
-) -> list[Decision]:
-    """What to do with each approved item at `now`. Pure."""
-    out = []
-    for item in items:
-        if item.status != "approved" or item.due_at > now:
-            continue
-        if now > item.due_at + timedelta(hours=item.missed_after_hours):
-            out.append(Decision(item, "missed", f"not sent within {item.missed_after_hours} h of its time"))
-            continue
-        if frozen:
-            out.append(Decision(item, "frozen", "sending is paused"))
-            continue
-        if not item.approval_current:
-            out.append(Decision(item, "changed", "refused: its content is not what was approved; approve it again"))
-            continue
-        period = election_period(item.due_at.date(), strategy.pre_election)
-        entry, channel = entries.get(item.entry_id), strategy.channel(item.channel)
-        if period is not None and entry is not None and pre_election_policy(entry, channel) != "keep":
-            out.append(Decision(item, "pre_election", f"held in the pre-election period {period.name}".strip()))
-            continue
-        out.append(Decision(item, "send"))
-    return out
-
-
-def backoff(attempts: int, retry_after: float | None, rng: random.Random) -> timedelta:
-    """Exponential backoff with jitter (1, 2, 4 ... minutes, capped at an hour), never sooner than
-    the channel's Retry-After."""
-    base = min(60.0 * 2 ** max(attempts - 1, 0), 3600.0) * rng.uniform(0.8, 1.2)
-    return timedelta(seconds=max(base, retry_after or 0.0))
-
-
 class Dispatcher:
     def __init__(
-        self, repos: Repositories, settings: Settings, adapter_for: AdapterLookup, seed: int | None = None
+        self,
+        repos: Repositories,
+        settings: Settings,
+        adapter_for: AdapterLookup,
+        seed: int | None = None,
+        personalisers: Personalisers | None = None,
     ) -> None:
         self.repos, self.settings, self.adapter_for = repos, settings, adapter_for
         self.rng = random.Random(seed)
@@ -104,6 +69,7 @@ class Dispatcher:
         self.recheck_seconds = RECHECK_SECONDS
         self.progress: Progress = SILENT  # how many of an item's recipients are done, for a terminal
         self._pool: ThreadPoolExecutor | None = None
+        self.personalisers = personalisers or Personalisers()
 
     def pool(self) -> ThreadPoolExecutor:
         """The threads that send email over the SMTP pool's connections, one set for the whole run."""
@@ -117,10 +83,7 @@ class Dispatcher:
         try:
             return self._run(now, only_item)
         finally:
-            if self._pool is not None:
-                self._pool.shutdown()
-                self._pool = None
-            self.repos.ledger.close()
+            self.close()
 
     def _run(self, now: datetime, only_item: int | None) -> Outcome:
         strategy = self.repos.calendar.strategy()
@@ -180,21 +143,19 @@ class Dispatcher:
         self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime, ensure: bool = True
     ) -> Prepared | None:
         """The item's adapter, recipients and delivery rows (made once, in a stable order, unless `ensure`
-        is False: a batch job's item was planned, rows and all), or None when it cannot be sent at all
-        (no adapter, no recipients: the item fails, saying why)."""
-        channel = strategy.channel(item.channel)
+        is False: the item was planned, rows and all), or None when it cannot be sent at all (no
+        adapter, no recipients: the item fails, saying why)."""
+        adapter = self._adapter(item, strategy, failures, now)
+        if adapter is None:
+            return None
         try:
-            adapter = self.adapter_for(item.channel, channel.kind if channel else "unknown")
             recipients = self._recipients(item, strategy)
-        except (ChannelError, TokenError) as exc:
-            why = self.redact(str(exc))
-            self.repos.outbox.settle(item.id, "failed", now, reason=why)
-            failures.append(f"item {item.id}: {why}")
+        except TokenError as exc:
+            self._cannot_send(item, self.redact(str(exc)), failures, now)
             return None
         if not recipients:
             why = f"no recipients: no active subscriber is in the audiences {', '.join(item.audiences)}"
-            self.repos.outbox.settle(item.id, "failed", now, reason=why)
-            failures.append(f"item {item.id}: no recipients")
+            self._cannot_send(item, why, failures, now, short="no recipients")
             return None
         if ensure:
             self.repos.outbox.ensure_deliveries(item.id, [(email, audience) for email, audience, _sub in recipients])
@@ -203,6 +164,46 @@ class Dispatcher:
         deliveries = self.repos.outbox.deliveries(item.id)
         audiences = {email: audience for email, audience, _sub in recipients}
         return Prepared(item, adapter, active, self._renderer(item, active, audiences), prefix, deliveries)
+
+    def prepare_slice(
+        self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime, ids: tuple[int, int]
+    ) -> Prepared | None:
+        """One batch of a planned item, read alone: its delivery rows with ids `first..last` (a slice of
+        the stable order) and, of the subscribers, only those rows' recipients. The result holds just
+        that slice, so it is its own batch 0."""
+        adapter = self._adapter(item, strategy, failures, now)
+        if adapter is None:
+            return None
+        deliveries = self.repos.outbox.deliveries(item.id, ids=ids)
+        found: list[tuple[str, str, Subscriber | None]]
+        try:
+            if item.kind == "email":
+                emails = [d.recipient for d in deliveries]
+                scope = self._scope(item, strategy)
+                found = list(self.repos.subscribers.recipients_among(scope, emails, item.channel))
+            else:
+                found = self._recipients(item, strategy)
+        except TokenError as exc:
+            self._cannot_send(item, self.redact(str(exc)), failures, now)
+            return None
+        active = {email: sub for email, _audience, sub in found}
+        audiences = {email: audience for email, audience, _sub in found}
+        prefix = f"send:{item.channel}:{item.id}:"
+        return Prepared(item, adapter, active, self._renderer(item, active, audiences), prefix, deliveries)
+
+    def _adapter(
+        self, item: OutboxItem, strategy: Strategy, failures: list[str], now: datetime
+    ) -> ChannelAdapter | None:
+        channel = strategy.channel(item.channel)
+        try:
+            return self.adapter_for(item.channel, channel.kind if channel else "unknown")
+        except ChannelError as exc:
+            self._cannot_send(item, self.redact(str(exc)), failures, now)
+            return None
+
+    def _cannot_send(self, item: OutboxItem, why: str, failures: list[str], now: datetime, short: str = "") -> None:
+        self.repos.outbox.settle(item.id, "failed", now, reason=why)
+        failures.append(f"item {item.id}: {short or why}")
 
     def send_slice(self, prepared: Prepared, number: int, now: datetime, failures: list[str]) -> dict[str, int]:
         """Send batch `number` of the item's deliveries (a slice of `self.batch` in their stable order):
@@ -216,51 +217,18 @@ class Dispatcher:
         item = prepared.item
         return Batch(self, item, prepared.adapter, prepared.render, now, failures, prepared.prefix, pending).send()
 
-    def finish_item(self, item: OutboxItem, now: datetime) -> None:
-        """Bring the delivery rows up to the ledger, and settle the item once nothing is pending."""
-        self.repos.outbox.sync_sent(item.id, f"send:{item.channel}:{item.id}:", now)
+    def finish_item(self, item: OutboxItem, now: datetime, recipients: list[str] | None = None) -> None:
+        """Bring the delivery rows up to the ledger (only these `recipients`', a batch's, if given), and
+        settle the item once nothing is pending."""
+        self.repos.outbox.sync_sent(item.id, f"send:{item.channel}:{item.id}:", now, recipients)
         self._settle(item, now)
 
-    # the queue's two jobs (pipeline.queue): plan an item's batches, then send one batch ---------------
-    def plan_batches(self, item_id: int, now: datetime) -> tuple[Outcome, list[int]]:
-        """The item's decision at `now`, carried out unless it is to send; to send: the numbers of its
-        batches that hold a recipient still to send (each becomes a job). With none left, it settles."""
-        try:
-            strategy = self.repos.calendar.strategy()
-            if strategy is None:
-                return Outcome(failures=("no plan imported yet",)), []
-            counts: dict[str, int] = {"missed": 0, "held": 0}
-            failures: list[str] = []
-            for decision in self._decisions(strategy, now, item_id):
-                if self._act(decision, now, counts, failures):
-                    prepared = self.prepare(decision.item, strategy, failures, now)
-                    numbers = prepared.batches(self.batch, now) if prepared else []
-                    if prepared is not None and not numbers:
-                        self.finish_item(decision.item, now)
-                    return Outcome(counts, tuple(failures)), numbers
-            return Outcome(counts, tuple(failures)), []
-        finally:
-            self.repos.ledger.close()
-
-    def send_batch(self, item_id: int, number: int, now: datetime) -> Outcome:
-        """Send one batch of an item (a queue job): only while the item is still to be sent at `now`;
-        the item settles when its last recipient is done, whichever batch that is."""
-        try:
-            strategy = self.repos.calendar.strategy()
-            decisions = self._decisions(strategy, now, item_id) if strategy is not None else []
-            if strategy is None or not decisions or decisions[0].action != "send":
-                return Outcome()  # held, missed or refused: the item's next planning job says so
-            failures: list[str] = []
-            prepared = self.prepare(decisions[0].item, strategy, failures, now, ensure=False)
-            counts = self.send_slice(prepared, number, now, failures) if prepared else {}
-            if prepared is not None:
-                self.finish_item(prepared.item, now)
-            return Outcome({k: counts.get(k, 0) for k in ("sent", "failed")}, tuple(failures))
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown()
-                self._pool = None
-            self.repos.ledger.close()
+    def close(self) -> None:
+        """Stop the sending threads, and close the database connections they kept."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+        self.repos.ledger.close()
 
     def _unapproved(self, item: OutboxItem, now: datetime, reason: str) -> None:
         """An approved item whose content hash is not the approved one (changed outside the life cycle):
@@ -314,21 +282,27 @@ class Dispatcher:
         """(address, audience matched, subscriber) for email; one pseudo-recipient "-" for a post."""
         if item.kind != "email":
             return [("-", item.audiences[0] if item.audiences else PUBLIC, None)]
+        return list(self.repos.subscribers.recipients(self._scope(item, strategy), item.channel))
+
+    def _scope(self, item: OutboxItem, strategy: Strategy) -> set[str]:
+        """The audiences an email goes to, with their children (it needs the key that signs links)."""
+        if not self.settings.secret_key:
+            raise TokenError("COMMS_SECRET_KEY is not set; unsubscribe links cannot be signed (set it in .env)")
         scope: set[str] = set()
         for code in item.audiences:
             scope |= strategy.audience_with_children(code)
-        if not self.settings.secret_key:
-            raise TokenError("COMMS_SECRET_KEY is not set; unsubscribe links cannot be signed (set it in .env)")
-        return list(self.repos.subscribers.recipients(scope, item.channel))
+        return scope
 
     def _renderer(
         self, item: OutboxItem, subscribers: dict[str, Subscriber | None], audiences: dict[str, str] | None = None
     ) -> Callable[[str, str], tuple[str, str]]:
         """Per-recipient (html, text) given the recipient and their unsubscribe URL, from MJML
-        compiled once for the edition (`ItemPersonaliser`, which the item page's preview uses too).
-        With link counting, an email's HTML links go through /r/, one form per audience (`counted`)."""
-        personalise = ItemPersonaliser(item.html, item.body, self.nonce(item))
-        per_audience = counted(self.settings, item, personalise) if audiences else None
+        compiled once for the edition (`ItemPersonaliser`, which the item page's preview uses too), and
+        kept per process for the item's next batches (`Personalisers`). With link counting, an email's
+        HTML links go through /r/, one form per audience (`counted`)."""
+        key = (item.id, item.edition_id, item.content_hash)
+        personalise, per_audience = self.personalisers.get(key, lambda: self._personalisers(item))
+        per_audience = per_audience if audiences else None
 
         def render(recipient: str, url: str) -> tuple[str, str]:
             sub = subscribers.get(recipient)
@@ -337,6 +311,10 @@ class Dispatcher:
             return chosen.render(reader)
 
         return render
+
+    def _personalisers(self, item: OutboxItem) -> Kept:
+        personalise = ItemPersonaliser(item.html, item.body, self.nonce(item))
+        return personalise, counted(self.settings, item, personalise)
 
     def nonce(self, item: OutboxItem) -> str | None:
         """The edition's personalisation nonce: None for a post or an email queued without an edition."""
@@ -440,6 +418,8 @@ class Dispatcher:
     def _settle(self, item: OutboxItem, now: datetime) -> None:
         """Once no delivery is pending, the item is sent (if anything went) or failed, with its figures
         and the national messages it used, in one transaction and by one process only."""
+        if self.repos.outbox.has_pending(item.id):  # one row read, not the item's whole list
+            return
         deliveries = self.repos.outbox.deliveries(item.id)
         if any(d.status == "pending" for d in deliveries):
             return
@@ -453,31 +433,6 @@ class Dispatcher:
             used = tuple(int(m["id"]) for m in inputs.get("national", []) if m.get("id"))
         event = ItemSettled(item.id, status, now, tuple(delivery_metrics(item, deliveries)), used)
         self.repos.outbox.settle(item.id, status, now, reason=note, event=event)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """An item ready to send: its adapter, the active recipients, the renderer, and every delivery row in
-    a stable order (by id), which is what batch numbers count in."""
-
-    item: OutboxItem
-    adapter: ChannelAdapter
-    active: dict[str, Subscriber | None]
-    render: Callable[[str, str], tuple[str, str]]
-    prefix: str
-    deliveries: list[Delivery]
-
-    def pending_in(self, number: int, size: int, now: datetime) -> list[Delivery]:
-        """Batch `number`'s deliveries still to send at `now` (pending, and not waiting for a retry)."""
-        return [
-            d
-            for d in self.deliveries[number * size : (number + 1) * size]
-            if d.status == "pending" and (d.next_attempt_at is None or d.next_attempt_at <= now)
-        ]
-
-    def batches(self, size: int, now: datetime) -> list[int]:
-        """The numbers of the batches with something to send at `now`."""
-        return [n for n in range((len(self.deliveries) + size - 1) // size) if self.pending_in(n, size, now)]
 
 
 class Batch:
@@ -586,29 +541,3 @@ def unexpected(channel: str, exc: Exception) -> ChannelError:
     """An adapter's own bug or a surprising answer, logged with its traceback, as a transient error."""
     log.exception("adapter failed unexpectedly", extra={"channel": channel, "error": type(exc).__name__})
     return ChannelError(channel, f"unexpected error: {type(exc).__name__}: {exc}"[:300], transient=True)
-
-
-def delivery_metrics(item: OutboxItem, deliveries: list[Delivery]) -> list[MetricPoint]:
-    """The pipeline's own figures for one item: sent and bounced, per audience and objective."""
-    points = []
-    by_audience: dict[tuple[str, str], int] = {}
-    for d in deliveries:
-        metric = {"sent": "sent", "failed": "bounced"}.get(d.status)
-        if metric:
-            by_audience[(d.audience, metric)] = by_audience.get((d.audience, metric), 0) + 1
-    for (audience, metric), value in sorted(by_audience.items()):
-        for objective in item.objectives or ("",):
-            points.append(
-                MetricPoint(
-                    day=item.due_at.date(),
-                    metric=metric,
-                    value=float(value),
-                    source="pipeline",
-                    channel=item.channel,
-                    audience=audience,
-                    objective=objective,
-                    item_ref=f"outbox:{item.id}",
-                    import_key=f"pipeline:{item.id}:{audience}:{objective}:{metric}",
-                )
-            )
-    return points

@@ -23,7 +23,9 @@ import procrastinate
 from pipeline.context import AppContext
 from pipeline.errors import CommsError
 from pipeline.jobs import notify, tasks
+from pipeline.jobs.batch_jobs import BatchPlan, plan_batches, send_batch
 from pipeline.jobs.dispatch import Dispatcher
+from pipeline.jobs.prepared import Personalisers
 from pipeline.queue.app import COLLECT, COMPOSE, PRIORITY, REPORT, SEND, Enqueuer, JobSpec
 from pipeline.records import Outcome
 from pipeline.storage.ledger import LedgerStore
@@ -39,11 +41,12 @@ class JobCrashed(Exception):
 class _Bound:
     context: AppContext | None = None
     app: object | None = None  # the deferring App (`pipeline.queue.app.deferring_app`)
+    personalisers = Personalisers()  # an item's personaliser, kept for its next batches in this process
 
 
 def bind(ctx: AppContext | None, app: object | None = None) -> None:
     """Give the tasks this process's context, and the App that defers follow-up jobs (None: unbind)."""
-    _Bound.context, _Bound.app = ctx, app
+    _Bound.context, _Bound.app, _Bound.personalisers = ctx, app, Personalisers()
 
 
 def context() -> AppContext:
@@ -80,7 +83,8 @@ def job_dispatcher(ctx: AppContext) -> Dispatcher:
     worker). It claims as this process, so a claim it gives back is this process's to give."""
     process = ctx.repos.ledger
     ledger = LedgerStore(ctx.repos.engine, owner=process.owner, lease=process.lease, clock=process.clock)
-    return Dispatcher(replace(ctx.repos, ledger=ledger), ctx.settings, ctx.adapter_for)
+    repos = replace(ctx.repos, ledger=ledger)
+    return Dispatcher(repos, ctx.settings, ctx.adapter_for, personalisers=_Bound.personalisers)
 
 
 def collect_feed(feed_id: int) -> str:
@@ -99,24 +103,29 @@ def dispatch_item(item_id: int) -> str:
     ctx, now = context(), _now()
 
     def plan() -> Outcome:
-        outcome, numbers = job_dispatcher(ctx).plan_batches(item_id, now)
-        specs = [batch_job(item_id, n) for n in numbers]
+        outcome, plans = plan_batches(job_dispatcher(ctx), item_id, now)
+        specs = [batch_job(item_id, plan) for plan in plans]
         deferred = Enqueuer(ctx.repos.engine, _Bound.app).defer(specs) if specs else 0
         return Outcome({**outcome.counts, "batches": deferred}, outcome.failures)
 
     return _run("dispatch", now, plan)
 
 
-def batch_job(item_id: int, number: int) -> JobSpec:
-    """A batch's job: one waiting at a time (queueing lock), and one running at a time (lock), so two
-    workers never hold the same batch."""
-    key = f"send:{item_id}:{number}"
-    return JobSpec("dispatch_batch", {"item_id": item_id, "batch": number}, queueing_lock=key, lock=key)
+def batch_job(item_id: int, plan: BatchPlan) -> JobSpec:
+    """A batch's job, carrying the ids of its first and last delivery row (the job reads only those):
+    one waiting at a time (queueing lock), and one running at a time (lock), so two workers never hold
+    the same batch."""
+    key = f"send:{item_id}:{plan.number}"
+    args = {"item_id": item_id, "batch": plan.number, "first_id": plan.first_id, "last_id": plan.last_id}
+    return JobSpec("dispatch_batch", args, queueing_lock=key, lock=key)
 
 
-def dispatch_batch(item_id: int, batch: int) -> str:
+def dispatch_batch(item_id: int, batch: int, first_id: int | None = None, last_id: int | None = None) -> str:
+    """Send one batch; a job deferred without its row ids (before they were carried) reads the item's
+    whole list to find its slice."""
     ctx, now = context(), _now()
-    return _run("dispatch", now, lambda: job_dispatcher(ctx).send_batch(item_id, batch, now))
+    ids = (first_id, last_id) if first_id is not None and last_id is not None else None
+    return _run("dispatch", now, lambda: send_batch(job_dispatcher(ctx), item_id, batch, now, ids))
 
 
 def notify_staff() -> str:

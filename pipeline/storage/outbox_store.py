@@ -7,7 +7,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any, Unpack
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import String, func, literal, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
@@ -477,16 +477,22 @@ class OutboxStore(StoreBase):
                 conn.execute(dialect.insert(deliveries).on_conflict_do_nothing(), new)
 
     def deliveries(
-        self, item_id: int, status: str | None = None, recipients: list[str] | None = None
+        self,
+        item_id: int,
+        status: str | None = None,
+        recipients: list[str] | None = None,
+        ids: tuple[int, int] | None = None,
     ) -> list[Delivery]:
-        """The item's deliveries (only these `recipients`, if given), read with Core (thousands per item;
-        ORM objects cost a millisecond each)."""
+        """The item's deliveries by id (only these `recipients`, or only ids `first..last` inclusive, if
+        given), read with Core (thousands per item; ORM objects cost a millisecond each)."""
         deliveries = table(DeliveryRow)
         q = core_select(deliveries).where(deliveries.c.outbox_id == item_id).order_by(deliveries.c.id)
         if status:
             q = q.where(deliveries.c.status == status)
         if recipients is not None:
             q = q.where(deliveries.c.recipient.in_(recipients))
+        if ids is not None:
+            q = q.where(deliveries.c.id.between(*ids))
         with self.engine.connect() as conn:
             return [
                 Delivery(
@@ -556,33 +562,31 @@ class OutboxStore(StoreBase):
                 self.events.publish(conn, (event,))
         return bool(moved)
 
-    def sync_sent(self, item_id: int, key_prefix: str, now: datetime) -> int:
-        """Mark pending deliveries sent where the ledger says their send is done (one query each way)."""
+    def has_pending(self, item_id: int) -> bool:
+        deliveries = table(DeliveryRow)
+        mine = deliveries.c.outbox_id == item_id, deliveries.c.status == "pending"
+        with self.engine.connect() as conn:
+            return conn.execute(core_select(deliveries.c.id).where(*mine).limit(1)).first() is not None
+
+    def sync_sent(self, item_id: int, key_prefix: str, now: datetime, recipients: list[str] | None = None) -> int:
+        """Mark pending deliveries sent where the ledger says their send is done (key `key_prefix` +
+        recipient), in one statement (UPDATE ... FROM the ledger, by its key); only these
+        `recipients`' (a batch's), if given. Returns how many."""
         deliveries, ledger = table(DeliveryRow), table(LedgerRow)
-        with self.engine.begin() as conn:
-            done: dict[str, str] = dict(
-                conn.execute(
-                    select(ledger.c.key, ledger.c.detail).where(
-                        ledger.c.key.startswith(key_prefix), ledger.c.state == "done"
-                    )
-                ).all()
+        stmt = (
+            update(deliveries)
+            .where(
+                deliveries.c.outbox_id == item_id,
+                deliveries.c.status == "pending",
+                ledger.c.key == literal(key_prefix, String) + deliveries.c.recipient,
+                ledger.c.state == "done",
             )
-            pending = conn.execute(
-                select(deliveries.c.id, deliveries.c.recipient).where(
-                    deliveries.c.outbox_id == item_id, deliveries.c.status == "pending"
-                )
-            ).all()
-            rows = [{"row_id": i, "mid": done[key_prefix + r]} for i, r in pending if key_prefix + r in done]
-            if rows:
-                stmt = (
-                    update(deliveries)
-                    .where(deliveries.c.id == bindparam("row_id"))
-                    .values(
-                        status="sent", sent_at=now, external_id=bindparam("mid"), attempts=deliveries.c.attempts + 1
-                    )
-                )
-                conn.execute(stmt, rows)
-            return len(rows)
+            .values(status="sent", sent_at=now, external_id=ledger.c.detail, attempts=deliveries.c.attempts + 1)
+        )
+        if recipients is not None:
+            stmt = stmt.where(deliveries.c.recipient.in_(recipients))
+        with self.engine.begin() as conn:
+            return int(conn.execute(stmt).rowcount)
 
     def reset_failed_deliveries(self, item_id: int) -> int:
         """Make the item's failed deliveries pending again and reopen their send claims, in one

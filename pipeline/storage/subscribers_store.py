@@ -101,6 +101,20 @@ class SubscriberStore(StoreBase):
                     out.append((r.email, matched, _sub(r)))
         return out
 
+    def recipients_among(
+        self, audiences: set[str], emails: list[str], list_code: str | None = None
+    ) -> list[tuple[str, str, Subscriber]]:
+        """`recipients`, only among these addresses (a batch's): one query by address, not the whole list."""
+        rows = table(SubscriberRow)
+        q = core_select(rows).where(rows.c.status == "active", rows.c.email.in_(emails)).order_by(rows.c.email)
+        out = []
+        with self.engine.connect() as conn:
+            for r in conn.execute(q):
+                matched = next((a for a in r.audiences if a in audiences), None)
+                if matched is not None and not (list_code and list_code in (r.left_lists or ())):
+                    out.append((r.email, matched, _sub(r)))
+        return out
+
     def audience_counts(self, audiences: set[str], list_code: str | None = None) -> dict[str, int]:
         """Grouped by the stored list of audiences (a handful of distinct lists however many subscribers),
         each list then matched as `recipients` matches it. Kept per process until the list changes: every

@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.app import Pipeline
 from pipeline.errors import Conflict, Invalid, NotAllowed
-from pipeline.jobs.dispatch import decide
+from pipeline.jobs.decide import decide
 from pipeline.records import ItemStatus, OutboxItem
 from pipeline.services.actor import Actor, Role
 from pipeline.services.audit import AuditService
