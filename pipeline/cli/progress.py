@@ -58,9 +58,10 @@ class TerminalBar:
             if new:
                 self.tasks[stage] = self.bar.add_task(stage, total=total)
             self.bar.update(self.tasks[stage], completed=done, total=total)
-            if new:  # drawn at once, however quickly it ends (later steps at the bar's own pace)
-                self.bar.refresh()
-            if total is not None and done >= total:  # this stage is over: its line goes
+            over = total is not None and done >= total
+            if new or over:  # its first and last state drawn at once, however quickly it runs (the rest
+                self.bar.refresh()  # at the bar's own pace)
+            if over:  # this stage is over: its line goes
                 self.bar.remove_task(self.tasks.pop(stage))
             if not self.tasks:  # nothing under way: the bar is cleared before anything else is printed
                 self.bar.stop()

@@ -84,7 +84,7 @@ def test_comms_web_serves_sign_in_and_stops_cleanly_on_sigterm(web: tuple[subpro
         },  # type: ignore[union-attr]
         timeout=10,
     )
-    assert signed.status_code == 200 and signed.url == f"{base}/queue"
+    assert signed.status_code == 200 and signed.url == f"{base}/"  # home: today at a glance
     assert "admin@council.example.gov.uk</a> (admin)" in signed.text
     assert browser.get(f"{base}/users", timeout=10).status_code == 200
     token = sign("someone@example.org", "process-test-secret")

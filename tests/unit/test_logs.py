@@ -24,12 +24,14 @@ SECRET = "smtp-password-0005"
 
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
+    root, collect = logging.getLogger(), logging.getLogger("pipeline.jobs.collect")
+    handlers, level, collect_level = root.handlers[:], root.level, collect.level
+    collect.setLevel(logging.NOTSET)  # `comms collect`, run in-process by an earlier test, quietens it
     yield
     for handler in root.handlers:
         handler.close()
     root.handlers[:], root.level = handlers, level
+    collect.setLevel(collect_level)
 
 
 def _events(path: Path) -> list[dict[str, object]]:
