@@ -17,12 +17,13 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, func, insert, update
 from sqlalchemy import select as core_select
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from pipeline.records import MEASURED, MetricPoint, Provenance, PublishedPost, PullState
 from pipeline.storage.base import StoreBase
-from pipeline.storage.metrics_store import bump_version
+from pipeline.storage.metrics_store import bump_version, figures_version
 from pipeline.storage.tables import DeliveryRow, MeasurePullRow, MetricRow, OutboxRow
 
 MEASURER = "measure"  # recorded_by of a figure a channel's API reported
@@ -35,6 +36,10 @@ def _state(r: MeasurePullRow) -> PullState:
 
 class MeasureStore(StoreBase):
     """Implements `ports.MeasureRepository`."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self._provenance: dict[tuple[date, date], tuple[int, list[Provenance]]] = {}
 
     # what to measure ------------------------------------------------------------------------
     def published(self, *, since: date | None = None, channels: Sequence[str] | None = None) -> list[PublishedPost]:
@@ -152,7 +157,19 @@ class MeasureStore(StoreBase):
         return True
 
     def provenance(self, first: date, last: date) -> list[Provenance]:
-        """Per (objective, metric, source, channel, account): how many figures, recorded when, how many gone."""
+        """Per (objective, metric, source, channel, account): how many figures, recorded when, how many gone.
+        Kept per process until the figures change (their version, as `MetricsStore.totals`)."""
+        version = figures_version(self.engine)
+        cached = self._provenance.get((first, last))
+        if cached is not None and cached[0] == version:
+            return list(cached[1])
+        found = self._read_provenance(first, last)
+        if len(self._provenance) > 64:
+            self._provenance.clear()
+        self._provenance[(first, last)] = (version, found)
+        return list(found)
+
+    def _read_provenance(self, first: date, last: date) -> list[Provenance]:
         keys = (
             col(MetricRow.objective),
             col(MetricRow.metric),

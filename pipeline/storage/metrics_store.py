@@ -70,6 +70,14 @@ def bump_version(s: Session) -> None:
     s.add(row)
 
 
+def figures_version(engine: Engine) -> int:
+    """The figures' version (see `bump_version`): what a process's cached reads of them were read at."""
+    meta = table(MetaRow)
+    with engine.connect() as conn:
+        value = conn.execute(core_select(meta.c.value).where(meta.c.key == VERSION_KEY)).scalar_one_or_none()
+    return int(value or 0)
+
+
 class MetricsStore(StoreBase):
     """Implements `ports.MetricsRepository`; writes audit records through `events`."""
 
@@ -85,10 +93,7 @@ class MetricsStore(StoreBase):
         bump_version(s)
 
     def _version(self) -> int:
-        meta = table(MetaRow)
-        with self.engine.connect() as conn:
-            value = conn.execute(core_select(meta.c.value).where(meta.c.key == VERSION_KEY)).scalar_one_or_none()
-        return int(value or 0)
+        return figures_version(self.engine)
 
     def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
         self.add(list(event.figures), conn=conn)

@@ -221,10 +221,16 @@ class MetricImportRow(SQLModel, table=True):
 class MetricRow(SQLModel, table=True):
     __tablename__ = "metrics"
     # AUTOINCREMENT on SQLite: a removed figure's id is never given to another (the audit log names ids)
-    # ix_metrics_totals covers a period's totals (0010): summed from the index alone, never the rows
+    # Whole months' totals are kept in metric_month_totals (0015); ix_metrics_read covers the rest of a
+    # report's reads of a period (any other period's totals, where each figure came from): from the index
+    # alone, never the rows
     __table_args__ = (
         Index("ix_metrics_day_metric", "day", "metric"),
-        Index("ix_metrics_totals", "day", "channel", "audience", "objective", "metric", "value"),
+        Index(
+            "ix_metrics_read",
+            *("day", "objective", "metric", "source", "channel", "account", "audience", "value"),
+            *("recorded_at", "gone_at"),
+        ),
         {"sqlite_autoincrement": True},
     )
     id: int | None = Field(default=None, primary_key=True)

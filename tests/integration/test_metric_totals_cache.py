@@ -119,3 +119,24 @@ def test_the_months_kept_totals_follow_every_write_and_agree_with_the_rows(store
         conn.commit()
     metrics._totals.clear()
     assert _kept(store, FIRST, LAST)[("", "", "6", "referrals")][0] == 1000 + 1.5 + 22.5 + 46.5 + 7 + 5
+
+
+def test_where_figures_came_from_follows_a_write_by_another_process(store: Repositories) -> None:
+    """The report's provenance is kept per process like the totals, and read again after any change."""
+    from pipeline.records import MEASURED
+    from pipeline.storage.measure_store import MeasureStore
+
+    reader, writer = store.measures, MeasureStore(store.engine)
+    assert reader.provenance(FIRST, LAST) == []
+    point = MetricPoint(
+        date(2026, 10, 6), "impressions", 40, MEASURED, channel="facebook", objective="1", item_ref="p1",
+        import_key="measured:facebook:p1:impressions",
+    )  # fmt: skip
+    writer.store_measured([point], at=AT)
+    (seen,) = reader.provenance(FIRST, LAST)
+    assert (seen.channel, seen.metric, seen.gone) == ("facebook", "impressions", 0)
+    writer.mark_gone("facebook", ["p1"], at=AT)
+    (seen,) = reader.provenance(FIRST, LAST)
+    assert seen.gone == 1, "a post found deleted shows at the next read"
+    MetricsStore(store.engine).add([MetricPoint(date(2026, 10, 8), "referrals", 2, "import:a.csv", import_key="z")])
+    assert len(reader.provenance(FIRST, LAST)) == 2, "an imported figure too"

@@ -1,6 +1,7 @@
 """metric_month_totals: each month's sum and row count per (channel, audience, objective, metric), kept
 by triggers on `metrics` in the writing transaction, so a report reads a few hundred totals rather
-than summing millions of rows; every writer (imports, corrections, pulls, counted clicks) is covered
+than summing millions of rows; every writer (imports, corrections, pulls, counted clicks) is covered.
+ix_metrics_read (replacing ix_metrics_totals) covers a period's other reads, where its figures came from
 
 Revision ID: 0015
 Revises: 0010
@@ -40,7 +41,14 @@ def _take(month: str) -> str:
     )
 
 
+READ_COLUMNS = [
+    'day', 'objective', 'metric', 'source', 'channel', 'account', 'audience', 'value', 'recorded_at', 'gone_at'
+]
+
+
 def upgrade() -> None:
+    op.drop_index('ix_metrics_totals', table_name='metrics')
+    op.create_index('ix_metrics_read', 'metrics', READ_COLUMNS)
     op.create_table(
         'metric_month_totals',
         sa.Column('month', sa.Date(), nullable=False),
@@ -86,3 +94,7 @@ def downgrade() -> None:
         for verb in ("insert", "delete", "update"):
             op.execute(f"DROP TRIGGER IF EXISTS metric_month_totals_{verb}")
     op.drop_table('metric_month_totals')
+    op.drop_index('ix_metrics_read', table_name='metrics')
+    op.create_index(
+        'ix_metrics_totals', 'metrics', ['day', 'channel', 'audience', 'objective', 'metric', 'value']
+    )
