@@ -89,7 +89,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         "To go live: copy .env.example to .env, fill in your SMTP server and each channel's lines, "
         "then `comms channels check` (it posts nothing)."
     )
-    print("\nOpen the web workspace on the demo's database (the queue, each item, the audit log, the freeze):")
+    print(
+        "\nOpen the web workspace on the demo's database (today at a glance, the approval queue, the calendar, "
+        "the report, the figures, the feeds, the subscribers, the audit log):"
+    )
     print(f"  {_program()} --env-file {result.web_env} web")
     print(f"then go to {result.web_url}/ in a browser and sign in as one of (new passwords every run):")
     for account in result.accounts:
