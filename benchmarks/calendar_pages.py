@@ -22,9 +22,7 @@ import json
 import random
 import re
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,7 +34,7 @@ from typing import Any
 import requests
 
 from benchmarks.fixtures import EXAMPLE
-from pipeline.localservers import free_port
+from benchmarks.web import SERVERS, _p95, gunicorn, server_times, signed_in
 
 ENTRIES, USERS, SECONDS, UPLOADS = 2_000, 10, 20, 5
 PASSWORD = "benchmark password one"
@@ -139,13 +137,7 @@ def bare(tmp: Path, n: int, runs: int) -> dict[str, float]:
 
 
 def _session(base: str, k: int) -> requests.Session:
-    s = requests.Session()
-    page = s.get(f"{base}/signin", timeout=30).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-    assert token, "no CSRF token on the sign-in page"
-    form = {"csrf_token": token.group(1), "email": f"author{k}@thurrock.gov.uk", "password": PASSWORD}
-    assert s.post(f"{base}/signin", data=form, timeout=30, allow_redirects=False).status_code == 302
-    return s
+    return signed_in(base, f"author{k}@thurrock.gov.uk", PASSWORD)
 
 
 def _person(s: requests.Session, url: str, until: float, failures: list[int]) -> None:
@@ -157,34 +149,12 @@ def _person(s: requests.Session, url: str, until: float, failures: list[int]) ->
 
 
 def _times(log: Path, path: str) -> list[float]:
-    out = []
-    for line in log.read_text().splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == path and parts[1] in ("200", "400"):
-            out.append(int(parts[2]) / 1_000_000)
-    return out
-
-
-def _p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[18] if len(values) >= 20 else max(values)
+    return server_times(log, path, ("200", "400"))  # an upload with problems is answered 400
 
 
 def serve_and_load(tmp: Path, n: int, seconds: int) -> dict[str, Any]:
-    port, log = free_port(), tmp / "access.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--worker-class", "gthread", "--workers", "4", "--threads", "2",
-         "--timeout", "60", "--bind", f"127.0.0.1:{port}", "--access-logfile", str(log),
-         "--access-logformat", "%(U)s %(s)s %(D)s", "pipeline.web.wsgi:app"],
-        env=_env(tmp), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    log = tmp / "access.log"
+    with gunicorn(SERVERS["gthread-4x2"], _env(tmp), log, timeout=60) as base:
         sessions = [_session(base, k) for k in range(USERS)]
         for s in sessions:  # each process warm (templates compiled, plan read) before the clock starts
             s.get(f"{base}/calendar?month={MONTH}", timeout=60)
@@ -203,9 +173,6 @@ def serve_and_load(tmp: Path, n: int, seconds: int) -> dict[str, Any]:
         upload = _upload(base, sessions[0], log, n)
         return {"month_p95": _p95(month), "month_p50": statistics.median(month), "served": len(month),
                 "failures": len(failures), **upload}  # fmt: skip
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
 
 
 def _upload(base: str, s: requests.Session, log: Path, n: int) -> dict[str, Any]:

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -158,19 +160,49 @@ def bare(tmp: Path, item_id: int, runs: int) -> dict[str, float]:
     return out
 
 
+def signed_in(base: str, email: str, password: str = PASSWORD) -> requests.Session:
+    """A person signed in through the real sign-in form."""
+    s = requests.Session()
+    page = s.get(f"{base}/signin", timeout=30).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token, "no CSRF token on the sign-in page"
+    form = {"csrf_token": token.group(1), "email": email, "password": password}
+    done = s.post(f"{base}/signin", data=form, timeout=30, allow_redirects=False)
+    assert done.status_code == 302, f"sign-in failed: {done.status_code}"
+    return s
+
+
+def cookie(s: requests.Session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in s.cookies)
+
+
 def _cookies(base: str) -> list[str]:
     """Each person signed in through the real form: their session cookie."""
-    out = []
-    for n in range(USERS):
-        s = requests.Session()
-        page = s.get(f"{base}/signin", timeout=30).text
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-        assert token, "no CSRF token on the sign-in page"
-        form = {"csrf_token": token.group(1), "email": f"approver{n}@thurrock.gov.uk", "password": PASSWORD}
-        done = s.post(f"{base}/signin", data=form, timeout=30, allow_redirects=False)
-        assert done.status_code == 302, f"sign-in failed: {done.status_code}"
-        out.append("; ".join(f"{c.name}={c.value}" for c in s.cookies))
-    return out
+    return [cookie(signed_in(base, f"approver{n}@thurrock.gov.uk")) for n in range(USERS)]
+
+
+@contextmanager
+def gunicorn(server: list[str], env: dict[str, str], log: Path, timeout: int = 30) -> Iterator[str]:
+    """The workspace served by gunicorn with these worker options, each request's path, status and server
+    time (microseconds) in `log`: its address once /healthz answers; stopped with SIGTERM."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", *server, "--timeout", str(timeout), "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", str(log), "--access-logformat", "%(U)s %(s)s %(D)s", "pipeline.web.wsgi:app"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if requests.get(f"{base}/healthz", timeout=5).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)
 
 
 LUA = """
@@ -205,11 +237,12 @@ def load(tmp: Path, base: str, path: str, cookies: list[str], seconds: int, thin
             "non_2xx": int(non_2xx.group(1)) if non_2xx else 0, "wrk_p99": p99.group(1) if p99 else "?"}  # fmt: skip
 
 
-def server_times(log: Path, path: str) -> list[float]:
+def server_times(log: Path, path: str, statuses: tuple[str, ...] = ("200",)) -> list[float]:
+    """The server time (seconds) of each request for `path` answered with one of `statuses`."""
     times = []
     for line in log.read_text().splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[0] == path and parts[1] == "200":
+        if len(parts) == 3 and parts[0] == path and parts[1] in statuses:
             times.append(int(parts[2]) / 1_000_000)
     return times
 
@@ -233,20 +266,8 @@ SERVERS = {
 
 
 def serve_and_load(tmp: Path, name: str, item_id: int, seconds: int) -> dict[str, Any]:
-    port, log = free_port(), tmp / f"access-{name}.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *SERVERS[name], "--timeout", "30", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", str(log), "--access-logformat", "%(U)s %(s)s %(D)s", "pipeline.web.wsgi:app"],
-        env={**_env(tmp), "COMMS_WEB_WATCHDOG": "false"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    log = tmp / f"access-{name}.log"
+    with gunicorn(SERVERS[name], {**_env(tmp), "COMMS_WEB_WATCHDOG": "false"}, log) as base:
         cookies = _cookies(base)
         out: dict[str, Any] = {}
         for mode, think_ms in MODES.items():
@@ -257,9 +278,6 @@ def serve_and_load(tmp: Path, name: str, item_id: int, seconds: int) -> dict[str
                 done.update(p95=_p95(times), p50=statistics.median(times), served=len(times))
                 out[f"{page}-{mode}"] = done
         return out
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
 
 
 def run(quick: bool) -> dict[str, Any]:

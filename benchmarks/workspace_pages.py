@@ -21,7 +21,6 @@ import json
 import random
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -33,8 +32,7 @@ from typing import Any
 
 import requests
 
-from benchmarks.web import LUA, MODES, PASSWORD, SERVERS, USERS, _env, _p95, server_times
-from pipeline.localservers import free_port
+from benchmarks.web import LUA, MODES, PASSWORD, SERVERS, USERS, _env, _p95, cookie, gunicorn, server_times, signed_in
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 MONTH, QUARTER = "2026-11", "2026Q4"
@@ -127,15 +125,7 @@ def bare(tmp: Path, runs: int) -> dict[str, float]:
 
 
 def _cookies(base: str) -> list[str]:
-    out = []
-    for n in range(USERS):
-        s = requests.Session()
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', s.get(f"{base}/signin", timeout=30).text)
-        assert token, "no CSRF token on the sign-in page"
-        form = {"csrf_token": token.group(1), "email": f"admin{n}@thurrock.gov.uk", "password": PASSWORD}
-        assert s.post(f"{base}/signin", data=form, timeout=30, allow_redirects=False).status_code == 302
-        out.append("; ".join(f"{c.name}={c.value}" for c in s.cookies))
-    return out
+    return [cookie(signed_in(base, f"admin{n}@thurrock.gov.uk")) for n in range(USERS)]
 
 
 def _load(tmp: Path, base: str, path: str, cookies: list[str], seconds: int) -> dict[str, Any]:
@@ -150,20 +140,8 @@ def _load(tmp: Path, base: str, path: str, cookies: list[str], seconds: int) -> 
 
 
 def serve_and_load(tmp: Path, seconds: int) -> dict[str, Any]:
-    port, log = free_port(), tmp / "access.log"
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", *SERVERS["gthread-4x2"], "--timeout", "60", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", str(log), "--access-logformat", "%(U)s %(s)s %(D)s", "pipeline.web.wsgi:app"],
-        env={**_env(tmp), "COMMS_WEB_WATCHDOG": "false"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(300):
-            try:
-                if requests.get(f"{base}/healthz", timeout=5).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
+    log = tmp / "access.log"
+    with gunicorn(SERVERS["gthread-4x2"], {**_env(tmp), "COMMS_WEB_WATCHDOG": "false"}, log, timeout=60) as base:
         cookies = _cookies(base)
         out: dict[str, Any] = {}
         for page, path in PAGES.items():
@@ -175,9 +153,6 @@ def serve_and_load(tmp: Path, seconds: int) -> dict[str, Any]:
             done.update(p95=_p95(times), p50=statistics.median(times), served=len(times))
             out[page] = done
         return out
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(30)
 
 
 def main(argv: list[str] | None = None) -> int:
