@@ -158,7 +158,7 @@ class MeasureStore(StoreBase):
 
     def provenance(self, first: date, last: date) -> list[Provenance]:
         """Per (objective, metric, source, channel, account): how many figures, recorded when, how many gone.
-        Kept per process until the figures change (their version, as `MetricsStore.totals`)."""
+        Kept per process until the figures change (their version, `bump_version`)."""
         version = figures_version(self.engine)
         cached = self._provenance.get((first, last))
         if cached is not None and cached[0] == version:

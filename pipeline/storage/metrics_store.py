@@ -64,7 +64,8 @@ def _signature(rows: list[MetricRow] | list[MetricPoint]) -> Counter[tuple[objec
 
 def bump_version(s: Session) -> None:
     """The figures changed: bump their version, in the caller's transaction. Every write to the metrics
-    table calls it (here and in `measure_store`), so a process's cached totals are never stale."""
+    table calls it (here and in `measure_store`), so a process's cached reads of them (where the report's
+    figures came from, `MeasureStore.provenance`) are never stale."""
     row = s.get(MetaRow, VERSION_KEY, with_for_update=True) or MetaRow(key=VERSION_KEY, value=0)
     row.value = int(row.value or 0) + 1
     s.add(row)
@@ -84,16 +85,10 @@ class MetricsStore(StoreBase):
     def __init__(self, engine: Engine, events: EventBus | None = None) -> None:
         super().__init__(engine)
         self.events = events or EventBus()
-        # A month's totals, kept per process with the version they were read at: a report reads up to
-        # four months, and millions of rows make each read cost more than the rest of the report.
-        self._totals: dict[tuple[date, date], tuple[int, list[MetricPoint]]] = {}
 
     @staticmethod
     def _changed(s: Session) -> None:
         bump_version(s)
-
-    def _version(self) -> int:
-        return figures_version(self.engine)
 
     def on_item_settled(self, conn: Connection, event: ItemSettled) -> None:
         self.add(list(event.figures), conn=conn)
@@ -145,22 +140,10 @@ class MetricsStore(StoreBase):
         return added
 
     def totals(self, first: date, last: date) -> list[MetricPoint]:
-        """Totals for the period, summed in SQL per (channel, audience, objective, metric): one point
-        per group, dated `first`, with `count` the rows summed (for means such as uplift). Kept per
-        process until the figures change (every write bumps a version, read here by its key)."""
-        version = self._version()
-        cached = self._totals.get((first, last))
-        if cached is not None and cached[0] == version:
-            return list(cached[1])
-        found = self._sum(first, last)
-        if len(self._totals) > 64:  # a long-running process reading many periods keeps only recent ones
-            self._totals.clear()
-        self._totals[(first, last)] = (version, found)
-        return list(found)
-
-    def _sum(self, first: date, last: date) -> list[MetricPoint]:
-        """Whole months are read from the totals the database keeps (`metric_month_totals`, kept by
-        triggers on every write); any other period is summed from the rows."""
+        """Totals for the period per (channel, audience, objective, metric): one point per group, dated
+        `first`, with `count` the rows summed (for means such as uplift). Whole months are read from the
+        totals the database keeps (`metric_month_totals`, kept by triggers on every write, so never
+        stale); any other period is summed from the rows."""
         if first.day == 1 and month_bounds(f"{last:%Y-%m}")[1] == last:
             t = MetricMonthTotalRow
             keys = (col(t.channel), col(t.audience), col(t.objective), col(t.metric))

@@ -1,5 +1,6 @@
-"""A month's metric totals are kept per process until the figures change: a change made by another
-process (another store on the same database) shows at the next read, on SQLite and PostgreSQL."""
+"""A month's metric totals, kept by the database, and where the figures came from, kept per process until
+the figures change: a change made by another process (another store on the same database) shows at the
+next read, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -117,7 +118,6 @@ def test_the_months_kept_totals_follow_every_write_and_agree_with_the_rows(store
 
         conn.execute(text("UPDATE metric_month_totals SET total = total + 1000 WHERE metric = 'referrals'"))
         conn.commit()
-    metrics._totals.clear()
     assert _kept(store, FIRST, LAST)[("", "", "6", "referrals")][0] == 1000 + 1.5 + 22.5 + 46.5 + 7 + 5
 
 
