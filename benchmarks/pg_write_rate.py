@@ -6,7 +6,8 @@ ceiling the database puts on sending, for the national model in `benchmarks/RESU
 On a fresh schema of the local PostgreSQL, with the project's own store code:
 - **finish** (the per-email hot path): W processes, each marking its share of `--keys` claimed send
   keys done with `LedgerStore.finish_fast`, one committed UPDATE each; commits/s for W = 1, 2, 4, 8.
-- **claim** (per batch): `LedgerStore.claim_many` on `--keys` new keys, 500 a transaction: keys/s.
+- **claim** (per batch): `LedgerStore.claim_many` on `--keys` new keys, 500 a transaction: keys/s. Each
+  round claims on a ledger that the earlier rounds grew and churned (claimed, then finished).
 - **deliveries** (per item): `OutboxStore.ensure_deliveries` for `--keys` recipients: rows/s.
 - **size**: bytes per ledger row and per delivery row, tables with their indexes (`pg_total_relation_size`).
 """
@@ -67,6 +68,8 @@ def main() -> None:
     try:
         url = f"{PG_URL}?options=-csearch_path%3D{schema}"
         p, item_id = prepare(environment(url, 25, Path("/tmp/wrate")), 1)
+        with p.repos.engine.connect() as conn:  # with it off, nothing is analysed or vacuumed as the ledger grows
+            print(f"server: autovacuum {conn.execute(text('SHOW autovacuum')).scalar_one()}", flush=True)
         ledger, now = LedgerStore(p.repos.engine), datetime.now(UTC)
         rows = [(f"r{i}@residents.example.org", "residents") for i in range(args.keys)]
         began = time.perf_counter()
