@@ -22,10 +22,35 @@ from wtforms.validators import ValidationError
 from pipeline.services.reports import current_month, current_quarter
 from pipeline.web.auth import ctx, now
 
-MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
-QUARTER = re.compile(r"(\d{4})Q([1-4])")
 YEARS = range(2000, 2100)
 SHOWN = 20  # characters of a bad value quoted back in the message
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How a period is written: its field's name, its pattern (the year first) and examples."""
+
+    name: str
+    pattern: re.Pattern[str]
+    example: str
+    span: str  # the first and last of YEARS, written so
+
+    def valid(self, text: str) -> bool:
+        found = self.pattern.fullmatch(text)
+        return found is not None and int(found.group(1)) in YEARS
+
+    def problem(self, text: str) -> str:
+        """Why `text` is not one ("" when it is)."""
+        if self.valid(text):
+            return ""
+        if self.pattern.fullmatch(text):
+            return f"{self.name} must be from {self.span}, not “{text[:SHOWN]}”"
+        return f"{self.name} must look like {self.example}, not “{text[:SHOWN]}”"
+
+
+MONTH = Shape("Month", re.compile(r"(\d{4})-(0[1-9]|1[0-2])"), "2026-11", "2000-01 to 2099-12")
+QUARTER = Shape("Quarter", re.compile(r"(\d{4})Q([1-4])"), "2026Q4", "2000Q1 to 2099Q4")
+is_month, is_quarter = MONTH.valid, QUARTER.valid
 
 
 @dataclass(frozen=True)
@@ -40,66 +65,36 @@ class Asked:
         return [(field_id, self.error)] if self.error else []
 
 
-def is_month(text: str) -> bool:
-    found = MONTH.fullmatch(text)
-    return found is not None and int(found.group(1)) in YEARS
-
-
-def is_quarter(text: str) -> bool:
-    found = QUARTER.fullmatch(text)
-    return found is not None and int(found.group(1)) in YEARS
-
-
-def month_problem(text: str) -> str:
-    """Why `text` is not a month ("" when it is one)."""
-    if is_month(text):
-        return ""
-    if MONTH.fullmatch(text):
-        return f"Month must be from 2000-01 to 2099-12, not “{text[:SHOWN]}”"
-    return f"Month must look like 2026-11, not “{text[:SHOWN]}”"
-
-
-def quarter_problem(text: str) -> str:
-    """Why `text` is not a quarter ("" when it is one)."""
-    if is_quarter(text):
-        return ""
-    if QUARTER.fullmatch(text):
-        return f"Quarter must be from 2000Q1 to 2099Q4, not “{text[:SHOWN]}”"
-    return f"Quarter must look like 2026Q4, not “{text[:SHOWN]}”"
+def _read(shape: Shape, asked: str, this: str) -> Asked:
+    """`asked` if it is one; else `this`, with the reason when something was asked."""
+    if not asked:
+        return Asked(this)
+    problem = shape.problem(asked)
+    return Asked(this, problem) if problem else Asked(asked)
 
 
 def month_of(text: str | None, moment: datetime, tz: ZoneInfo) -> Asked:
     """The month a page shows for what its address asked (`text`, None when absent)."""
-    asked = (text or "").strip()
-    this = current_month(moment, tz)
-    if not asked:
-        return Asked(this)
-    problem = month_problem(asked)
-    return Asked(this, problem) if problem else Asked(asked)
+    return _read(MONTH, (text or "").strip(), current_month(moment, tz))
 
 
 def quarter_of(text: str | None, moment: datetime, tz: ZoneInfo) -> Asked:
     """The quarter a page shows for what its address asked (`2026q4` is read as 2026Q4)."""
-    asked = (text or "").strip().upper()
-    this = current_quarter(moment, tz)
-    if not asked:
-        return Asked(this)
-    problem = quarter_problem(asked)
-    return Asked(this, problem) if problem else Asked(asked)
+    return _read(QUARTER, (text or "").strip().upper(), current_quarter(moment, tz))
 
 
-def asked_month(name: str = "month") -> Asked:
-    """The month the request's address asks for (`?month=`), read by `month_of`."""
-    return month_of(request.args.get(name), now(), ctx().settings.tz)
+def asked_month(moment: datetime | None = None) -> Asked:
+    """The month the request's address asks for (`?month=`), as of `moment` (default: the pages' now)."""
+    return month_of(request.args.get("month"), moment or now(), ctx().settings.tz)
 
 
-def asked_quarter(name: str = "quarter") -> Asked:
-    """The quarter the request's address asks for (`?quarter=`), read by `quarter_of`."""
-    return quarter_of(request.args.get(name), now(), ctx().settings.tz)
+def asked_quarter(moment: datetime | None = None) -> Asked:
+    """The quarter the request's address asks for (`?quarter=`), as of `moment` (default: the pages' now)."""
+    return quarter_of(request.args.get("quarter"), moment or now(), ctx().settings.tz)
 
 
 def month_field(form: Form, field: Field) -> None:
     """A form field's validator holding a typed month to the same rule as an address's."""
-    problem = month_problem(field.data or "")
+    problem = MONTH.problem(field.data or "")
     if problem:
         raise ValidationError(problem)

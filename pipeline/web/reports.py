@@ -54,8 +54,8 @@ def _page(
     errors: list[tuple[str | None, str]] | None = None,
 ) -> tuple[str, int]:
     c, who, moment = ctx(), actor(), now()
-    asked = Asked(month) if month else asked_month()  # a month in the path was checked by its route
-    quarters = asked_quarter()
+    asked = Asked(month) if month else asked_month(moment)  # a month in the path was checked by its route
+    quarters = asked_quarter(moment)
     month, quarter = asked.value, quarters.value
     asked_wrong = asked.problems("month") + quarters.problems("quarter")
     status = 400 if asked_wrong else status
