@@ -138,6 +138,24 @@ class FeedService:
         require(actor, Permission.VIEW)
         return tuple(self.feeds.messages(limit))
 
+    def named(self, actor: Actor, name: str) -> FeedState:
+        """The feed a person names (on the command line): by its URL, or by its name as listed, in any
+        case. NotFound when no polled feed has it (a removed one says so); Invalid when two feeds share
+        the name, listing their URLs, either of which names one."""
+        require(actor, Permission.VIEW)
+        wanted = name.strip()
+        feeds = [f for f in self.feeds.all() if f.spec.url == wanted or f.spec.name.casefold() == wanted.casefold()]
+        live = [f for f in feeds if not f.retired]
+        if len(live) == 1:
+            return live[0]
+        if len(live) > 1:
+            urls = ", ".join(f.spec.url for f in live)
+            raise Invalid(f"{len(live)} feeds are called {wanted!r}: name one by its URL ({urls})")
+        if feeds:
+            gone = "is no longer polled (removed, or gone for good); `comms feeds add` brings it back"
+            raise NotFound(f"feed {wanted!r} {gone}")
+        raise NotFound(f"no feed called {wanted!r} (`comms feeds list` shows each feed's name and URL)")
+
     def pause(self, actor: Actor, url: str, paused: bool = True) -> None:
         """Stop polling a feed until it is resumed (`paused=False`); its messages stay usable."""
         require(actor, Permission.PLAN)

@@ -9,7 +9,6 @@ rule is the core's. A refusal renders the page again with the reason, and change
 from __future__ import annotations
 
 import calendar as pycal
-import re
 from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
@@ -27,18 +26,10 @@ from pipeline.services.plan_upload import PlanUpload
 from pipeline.web.auth import actor, ctx, now, requires
 from pipeline.web.calendar_forms import ApplyForm, Filters, MoveForm, RestoreForm, SkipForm, UploadForm
 from pipeline.web.forms import sentence
+from pipeline.web.periods import asked_month
 
 bp = Blueprint("calendar", __name__)
-MONTH = re.compile(r"\d{4}-\d{2}")
 Page = tuple[str, int]
-
-
-def _month() -> str:
-    """The month asked for (?month=YYYY-MM), else this month in UK time."""
-    asked = request.args.get("month", "")
-    if MONTH.fullmatch(asked) and 2000 <= int(asked[:4]) <= 2099 and 1 <= int(asked[5:]) <= 12:
-        return asked
-    return f"{now().astimezone(ctx().settings.tz):%Y-%m}"
 
 
 def _step(month: str, by: int) -> str:
@@ -95,7 +86,8 @@ def _names(strategy: Strategy) -> dict[str, dict[str, str]]:
 @bp.route("/calendar")
 @requires(Permission.VIEW)
 def month() -> Page:
-    month = _month()
+    asked = asked_month()
+    month = asked.value
     try:
         shown: CalendarMonth | None = CalendarService.of(ctx()).month(actor(), month)
     except NotFound:
@@ -121,7 +113,9 @@ def month() -> Page:
         filtered=any(args.get(k) for k in ("objective", "audience", "channel")),
         previous=_step(month, -1),
         next=_step(month, 1),
-    ), 200
+        errors=asked.problems(None),
+        error_title=bool(asked.error),
+    ), 400 if asked.error else 200
 
 
 @bp.route("/calendar.csv")
@@ -135,7 +129,10 @@ def download_csv() -> Response:
 @bp.route("/calendar.ics")
 @requires(Permission.VIEW)
 def download_ics() -> Response:
-    month = _month()
+    asked = asked_month()
+    if asked.error:  # a download of another month than the one asked for would mislead
+        abort(400, f"{asked.error}.")
+    month = asked.value
     body = CalendarService.of(ctx()).ics(actor(), month, now())
     return Response(
         body,

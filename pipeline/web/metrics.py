@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.wrappers import Response
 from wtforms import BooleanField, FloatField, HiddenField, SelectField, StringField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from content_calendar.errors import CalendarError
 from pipeline.errors import CommsError
@@ -25,10 +25,10 @@ from pipeline.services.reports import current_month
 from pipeline.web import uploads
 from pipeline.web.auth import actor, ctx, now, requires
 from pipeline.web.forms import choices, file_problems, sentence
+from pipeline.web.periods import asked_month, month_field
 
 bp = Blueprint("metrics", __name__)
 Page = tuple[str, int]
-MONTH = Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", message="Enter the month as YYYY-MM, for example 2026-11")
 FORMAT_NAMES = {
     "generic": "A generic CSV (date, channel, audience, objective, metric, value)",
     "facebook": "A Facebook Page export",
@@ -48,7 +48,7 @@ def figure_value(value: float) -> str:
 class FigureForm(FlaskForm):
     objective = SelectField("Objective", validators=[DataRequired("Choose the objective the figure counts towards")])
     metric = SelectField("Metric", choices=choices((m, m.replace("_", " ")) for m in METRICS))
-    month = StringField("Month", validators=[DataRequired("Enter the month, for example 2026-11"), MONTH])
+    month = StringField("Month", validators=[DataRequired("Enter the month, for example 2026-11"), month_field])
     value = FloatField("Value", validators=[InputRequired("Enter the value, a number")])
     channel = SelectField("Channel (optional)", validators=[Optional()])
     audience = SelectField("Audience (optional)", validators=[Optional()])
@@ -69,7 +69,7 @@ class ImportOptions(FlaskForm):
     objective = SelectField("Objective (when the file does not say)", validators=[Optional()])
     channel = SelectField("Channel (when the file does not say)", validators=[Optional()])
     audience = SelectField("Audience (when the file does not say)", validators=[Optional()])
-    month = StringField("Month (when the file does not say)", validators=[Optional(), MONTH, Length(max=7)])
+    month = StringField("Month (when the file does not say)", validators=[Optional(), month_field, Length(max=7)])
 
 
 class ImportForm(ImportOptions):
@@ -112,13 +112,16 @@ def _page(
     errors: list[tuple[str | None, str]] | None = None,
 ) -> Page:
     c, who = ctx(), actor()
-    month = (request.args.get("month") or current_month(now(), c.settings.tz)).strip()
+    asked = asked_month()
+    month, errors = asked.value, asked.problems("filter-month") + (errors or [])
+    status = 400 if asked.error else status
     objective = (request.args.get("objective") or "").strip() or None
     service = MetricsService.of(c)
     figure, upload = _forms(figure, upload)
-    context: dict[str, Any] = {"title": "Metrics", "month": month, "objective": objective or ""}
+    context: dict[str, Any] = {"title": "Metrics", "month": month, "month_error": asked.error}
+    context["objective"] = objective or ""
     try:
-        context["figures"] = service.list(who, month=month or None, objective=objective, limit=SHOWN + 1)
+        context["figures"] = service.list(who, month=month, objective=objective, limit=SHOWN + 1)
     except CommsError as exc:
         context["figures"], errors = [], [*(errors or []), (None, sentence(exc))]
     strategy = c.repos.calendar.strategy()

@@ -4,7 +4,6 @@ page (the headline and each objective, then the A4 report itself in a sandboxed 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -17,19 +16,12 @@ from pipeline.errors import CommsError, NotFound
 from pipeline.reporting.files import number
 from pipeline.reporting.report import RATING_NAMES
 from pipeline.services.permissions import Permission
-from pipeline.services.reports import (
-    MONTHLY_FORMATS,
-    QUARTERLY_FORMATS,
-    ReportService,
-    current_month,
-    current_quarter,
-)
+from pipeline.services.reports import MONTHLY_FORMATS, QUARTERLY_FORMATS, ReportService
 from pipeline.web.auth import actor, ctx, now, requires
 from pipeline.web.forms import choices, sentence
+from pipeline.web.periods import Asked, asked_month, asked_quarter, is_month, is_quarter
 
 bp = Blueprint("reports", __name__)
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-QUARTER = re.compile(r"\d{4}Q[1-4]")
 MEDIA = {"html": "text/html", "csv": "text/csv", "json": "application/json"}
 
 
@@ -48,13 +40,6 @@ def _queue_form() -> QueueReportForm:
     return form
 
 
-def _period(name: str, pattern: re.Pattern[str], default: str, example: str) -> str:
-    value = (request.args.get(name) or default).strip().upper()
-    if not pattern.fullmatch(value):
-        abort(400, f"The {name} looks like {example}, not “{value[:20]}”.")
-    return value
-
-
 @bp.route("/reports")
 @requires(Permission.VIEW)
 def reports() -> tuple[str, int]:
@@ -69,11 +54,14 @@ def _page(
     errors: list[tuple[str | None, str]] | None = None,
 ) -> tuple[str, int]:
     c, who, moment = ctx(), actor(), now()
-    tz = c.settings.tz
-    month = month or _period("month", MONTH, current_month(moment, tz), "2026-11")
-    quarter = _period("quarter", QUARTER, current_quarter(moment, tz), "2026Q4")
+    asked = Asked(month) if month else asked_month(moment)  # a month in the path was checked by its route
+    quarters = asked_quarter(moment)
+    month, quarter = asked.value, quarters.value
+    asked_wrong = asked.problems("month") + quarters.problems("quarter")
+    status = 400 if asked_wrong else status
     service = ReportService.of(c)
     context: dict[str, Any] = {"title": "Reports", "month": month, "quarter": quarter, "form": form}
+    context.update(month_error=asked.error, quarter_error=quarters.error)
     try:
         context["report"] = service.monthly(who, month, moment)
     except NotFound as exc:
@@ -88,15 +76,16 @@ def _page(
         rating_names=RATING_NAMES,
         monthly_formats=MONTHLY_FORMATS,
         quarterly_formats=QUARTERLY_FORMATS,
-        errors=(errors or []) + [(f.id, e) for f in form for e in f.errors],
+        errors=asked_wrong + (errors or []) + [(f.id, e) for f in form for e in f.errors],
     )
+    context["error_title"] = bool(context["errors"])
     return render_template("web/reports.html", **context), status
 
 
 @bp.route("/reports/monthly/<month>.<fmt>")
 @requires(Permission.VIEW)
 def monthly_file(month: str, fmt: str) -> Response:
-    if not MONTH.fullmatch(month) or fmt not in MONTHLY_FORMATS:
+    if not is_month(month) or fmt not in MONTHLY_FORMATS:
         abort(404, "There is no such report: a month looks like 2026-11, and the formats are html, csv and json.")
     body = ReportService.of(ctx()).monthly_file(actor(), month, fmt, now())
     return _file(body, fmt, f"report-{month}.{fmt}")
@@ -105,7 +94,7 @@ def monthly_file(month: str, fmt: str) -> Response:
 @bp.route("/reports/quarterly/<quarter>.<fmt>")
 @requires(Permission.VIEW)
 def quarterly_file(quarter: str, fmt: str) -> Response:
-    if not QUARTER.fullmatch(quarter) or fmt not in QUARTERLY_FORMATS:
+    if not is_quarter(quarter) or fmt not in QUARTERLY_FORMATS:
         abort(404, "There is no such summary: a quarter looks like 2026Q4, and the formats are html and json.")
     body = ReportService.of(ctx()).quarterly_file(actor(), quarter, fmt, now())
     return _file(body, fmt, f"committee-summary-{quarter}.{fmt}")
@@ -124,7 +113,7 @@ def _file(body: str, fmt: str, name: str) -> Response:
 @bp.route("/reports/monthly/<month>/queue", methods=["POST"])
 @requires(Permission.DRAFT)
 def queue(month: str) -> tuple[str, int] | BaseResponse:
-    if not MONTH.fullmatch(month):
+    if not is_month(month):
         abort(404, "A month looks like 2026-11.")
     form = _queue_form()
     if not form.validate_on_submit():

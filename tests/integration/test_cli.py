@@ -102,13 +102,49 @@ def test_channels_check_reports_each_channel_and_fails_if_one_does(
     out = capsys.readouterr().out
     assert "ok      facebook (facebook)" in out and "(routed to file)" in out
     assert "FAILED  headteacher-bulletin (email)" in out and "cannot connect" in out
-    assert "4 of 8 channel(s) ready; 4 need attention" in out
+    assert "FAILED  staff (email, staff notifications)" in out, "staff mail goes through the same server"
+    assert "4 of 9 channel(s) ready; 5 need attention" in out
     with smtp_server(Mailbox()) as (_host, port):
         monkeypatch.setenv("COMMS_SMTP_PORT", str(port))
         assert main(["channels", "check"]) == 0
         assert main(["channels", "check", "--channel", "x"]) == 0
         assert "1 of 1 channel(s) ready" in capsys.readouterr().out
         assert main(["channels", "check", "--channel", "nope"]) == 2
+
+
+def test_channels_check_proves_the_staff_channel_with_its_own_settings(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Staff mail (approvers' digests, lapse reminders, failure alerts) is in no plan, but goes as
+    channel `staff`, with the shared SMTP settings or its own: checked like the plan's channels."""
+    from pipeline.localservers import Mailbox, free_port, smtp_server
+
+    monkeypatch.setenv("COMMS_FILE_CHANNELS", "*")
+    monkeypatch.setenv("COMMS_OUTBOX_DIR", str(env / "outbox"))
+    monkeypatch.setenv("COMMS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("COMMS_CHANNEL__STAFF__SMTP_PORT", str(free_port()))  # nothing listens there
+    monkeypatch.setenv("COMMS_CHANNEL__STAFF__SMTP_PASSWORD", "staff-relay-secret")
+    monkeypatch.setenv("COMMS_CHANNEL__STAFF__SMTP_USERNAME", "staff-relay")
+    box = Mailbox()
+    with smtp_server(box) as (_host, port):
+        monkeypatch.setenv("COMMS_SMTP_PORT", str(port))
+        assert main(["channels", "check"]) == 1
+        out = capsys.readouterr().out
+        assert "ok      headteacher-bulletin (email)" in out, "the plan's email channels use the shared server"
+        staff = next(line for line in out.splitlines() if line.startswith("FAILED  staff (email, staff notifications)"))
+        assert "staff: cannot connect to 127.0.0.1:" in staff
+        assert "8 of 9 channel(s) ready; 1 need attention" in out
+        assert "staff-relay-secret" not in out
+        assert main(["channels", "check", "--channel", "staff"]) == 1
+        assert capsys.readouterr().out.endswith("0 of 1 channel(s) ready; 1 need attention\n")
+        monkeypatch.setenv("COMMS_CHANNEL__STAFF__SMTP_PORT", str(port))
+        monkeypatch.delenv("COMMS_CHANNEL__STAFF__SMTP_PASSWORD")
+        monkeypatch.delenv("COMMS_CHANNEL__STAFF__SMTP_USERNAME")
+        assert main(["channels", "check", "--channel", "staff"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"ok      staff (email, staff notifications)  127.0.0.1:{port} answered 250")
+        assert "1 of 1 channel(s) ready" in out
+    assert box.received == [], "a check posts nothing"
 
 
 def test_db_status_and_upgrade(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

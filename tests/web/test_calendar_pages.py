@@ -103,3 +103,33 @@ def _hidden(page: str, name: str) -> str:
     marker = f'name="{name}" type="hidden" value="'
     start = page.index(marker) + len(marker)
     return page[start : page.index('"', start)]
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        ("2026-13", "Month must look like 2026-11, not “2026-13”"),
+        ("abc", "Month must look like 2026-11, not “abc”"),
+        ("2026-1", "Month must look like 2026-11, not “2026-1”"),
+        ("1999-11", "Month must be from 2000-01 to 2099-12, not “1999-11”"),
+    ],
+)
+def test_a_bad_month_in_the_address_shows_this_month_with_the_reason(planned: Flask, asked: str, message: str) -> None:
+    client = client_as(planned, "viewer")
+    shown = client.get(f"/calendar?month={asked}&view=list")
+    page = text(shown)
+    assert shown.status_code == 400
+    assert "<h1>November 2026</h1>" in page, "this month (the clock is at 25 November 2026)"
+    assert 'class="error-summary"' in page and message in page and "<title>Error: Calendar" in page
+    assert "Traceback" not in page
+    ics = client.get(f"/calendar.ics?month={asked}")
+    assert ics.status_code == 400 and message in text(ics), "a download of another month would mislead"
+
+
+def test_no_month_in_the_address_is_this_month(planned: Flask) -> None:
+    client = client_as(planned, "viewer")
+    shown = client.get("/calendar")
+    assert shown.status_code == 200 and "<h1>November 2026</h1>" in text(shown)
+    assert 'class="error-summary"' not in text(shown)
+    ics = client.get("/calendar.ics")
+    assert ics.status_code == 200 and 'filename="calendar-2026-11.ics"' in ics.headers["Content-Disposition"]

@@ -4,7 +4,10 @@ the core's rules (codes checked, no silent doubling, a re-import replaces), ever
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
+import pytest
+import time_machine
 from flask.testing import FlaskClient
 
 from pipeline.app import Pipeline
@@ -58,7 +61,7 @@ def test_a_code_not_in_the_strategy_or_a_bad_value_is_refused_and_nothing_stored
     negative = _add(author, value="-4")
     assert negative.startswith("400") and "a value cannot be negative" in negative.lower()
     month = _add(author, month="2026-13")
-    assert month.startswith("400") and "YYYY-MM" in month
+    assert month.startswith("400") and "Month must look like 2026-11, not “2026-13”" in month
     assert _figures(team) == []
 
 
@@ -153,3 +156,29 @@ def test_a_month_of_many_figures_lists_the_first_few_hundred(team: Pipeline, sig
     page = signed_in("viewer").get("/metrics?month=2026-10").text
     assert "Figures for 2026-10 (more than 500)" in page and "The first 500 are listed" in page
     assert page.count("data-figure=") == 500
+
+
+@pytest.mark.parametrize(
+    ("asked", "message"),
+    [
+        ("2026-13", "Month must look like 2026-11, not “2026-13”"),
+        ("abc", "Month must look like 2026-11, not “abc”"),
+        ("2026-1", "Month must look like 2026-11, not “2026-1”"),
+    ],
+)
+def test_a_bad_month_in_the_address_lists_this_month_with_the_reason(
+    team: Pipeline, signed_in: SignIn, asked: str, message: str
+) -> None:
+    MetricsService.of(team).add(
+        Actor.system(), objective="6", metric="referrals", value=4, month="2026-11", now=datetime.now(UTC)
+    )
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        shown = signed_in("viewer").get(f"/metrics?month={asked}")
+        absent = signed_in("viewer").get("/metrics")
+    page = shown.text
+    assert shown.status_code == 400 and "<title>Error: Metrics" in page
+    assert f'<li><a href="#filter-month">{message}</a></li>' in page, "in the error summary, linked to its field"
+    assert 'id="filter-month-error"' in page and 'name="month" value="2026-11"' in page
+    assert "Figures for 2026-11 (1)" in page, "this month's figures, as with no month at all"
+    assert absent.status_code == 200 and "Figures for 2026-11 (1)" in absent.text
+    assert 'class="error-summary"' not in absent.text

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+import time_machine
+
 from pipeline.app import Pipeline
 from pipeline.records import ItemStatus
 from pipeline.services.actor import Actor, Role
@@ -76,3 +79,36 @@ def test_an_author_queues_the_report_and_a_viewer_cannot(team: Pipeline, signed_
     assert done.headers["Location"] == f"/items/{item.id}"
     assert item.status == ItemStatus.AWAITING_APPROVAL and item.created_by == ROLES["author"]
     assert item.occurrence_key == "report:2026-10:elected-members"
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("month=2026-13", "month", "Month must look like 2026-11, not “2026-13”"),
+        ("month=abc", "month", "Month must look like 2026-11, not “abc”"),
+        ("month=2026-1&quarter=2026Q3", "month", "Month must look like 2026-11, not “2026-1”"),
+        ("month=2026-10&quarter=2026Q5", "quarter", "Quarter must look like 2026Q4, not “2026Q5”"),
+    ],
+)
+def test_a_bad_month_or_quarter_in_the_address_shows_this_one_with_the_reason(
+    team: Pipeline, signed_in: SignIn, query: str, field: str, message: str
+) -> None:
+    with time_machine.travel(datetime(2026, 11, 20, 12, 0, tzinfo=UTC), tick=False):
+        shown = signed_in("viewer").get(f"/reports?{query}")
+    page = shown.text
+    assert shown.status_code == 400 and "<title>Error: Reports" in page
+    assert f'<li><a href="#{field}">{message}</a></li>' in page, "in the error summary, linked to its field"
+    assert f'id="{field}-error"><span class="visually-hidden">Error:</span> {message}</span>' in page
+    if field == "month":
+        assert 'name="month" value="2026-11"' in page and "Monthly report: 1 to 20 November 2026" in page
+    else:
+        assert 'name="quarter" value="2026Q4"' in page and "Monthly report: 1 to 31 October 2026" in page
+
+
+def test_no_month_in_the_address_is_this_month_and_quarter(team: Pipeline, signed_in: SignIn) -> None:
+    with time_machine.travel(datetime(2026, 6, 30, 23, 30, tzinfo=UTC), tick=False):  # 00:30 on 1 July in London
+        shown = signed_in("viewer").get("/reports?month=")
+        lower = signed_in("viewer").get("/reports?month=2026-05&quarter=%202026q2%20")
+    assert shown.status_code == 200 and 'class="error-summary"' not in shown.text
+    assert 'name="month" value="2026-07"' in shown.text and 'name="quarter" value="2026Q3"' in shown.text
+    assert lower.status_code == 200 and 'name="quarter" value="2026Q2"' in lower.text
