@@ -11,6 +11,8 @@ from pipeline.queue.app import QUEUES
 # procrastinate (the `postgres` extra) is imported only by `comms worker` itself: every other command, and
 # the embedded default installed with a plain `pip install .`, runs without it.
 
+_COUNTED = ("todo", "doing", "stalled", "failed", "succeeded")  # the columns of `comms jobs`' counts
+
 
 def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     worker = commands.add_parser(
@@ -29,9 +31,10 @@ def add(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         parser.add_argument("--queue", choices=QUEUES, help="only this queue's jobs")
         parser.add_argument("--limit", type=int, default=30)
     retry = sub.add_parser("retry", help="run a failed or stalled job again")
-    retry.add_argument("job_id", type=int)
     cancel = sub.add_parser("cancel", help="cancel a waiting job (a running one is asked to stop)")
-    cancel.add_argument("job_id", type=int)
+    for parser in (retry, cancel):
+        parser.add_argument("job_id", type=int)
+        parser.add_argument("--by", default=None, help="who is acting, for the audit log (default: your login name)")
     jobs.set_defaults(func=cmd_jobs)
 
 
@@ -46,25 +49,27 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_jobs(args: argparse.Namespace) -> int:
     view = JobsView.of(common.pipeline(args))
+    who = common.actor(args)
     if args.action == "retry":
-        view.retry(args.job_id)
+        view.retry(who, args.job_id, common.now())
         print(f"job {args.job_id} is back in the queue")
         return 0
     if args.action == "cancel":
-        print(f"job {args.job_id} cancelled" if view.cancel(args.job_id) else f"job {args.job_id}: asked to stop")
+        cancelled = view.cancel(who, args.job_id, common.now())
+        print(f"job {args.job_id} cancelled" if cancelled else f"job {args.job_id}: asked to stop")
         return 0
-    counts = view.counts()
+    shown = view.overview(who, status=args.status, queue=args.queue, limit=args.limit)
     print("Queues:")
-    for queue in QUEUES:
-        found = counts.get(queue, {})
-        print(f"  {queue:8} " + "  ".join(f"{s}={found.get(s, 0)}" for s in ("todo", "doing", "failed", "succeeded")))
+    for queue in shown.queues:
+        found = shown.counts.get(queue, {})
+        print(f"  {queue:8} " + "  ".join(f"{s}={found.get(s, 0)}" for s in _COUNTED))
     tz = common.settings(args).tz
-    jobs = view.jobs(args.status, args.queue, args.limit)
-    print(f"\nJobs ({len(jobs)} shown, newest first):" if jobs else "\nJobs: none")
-    for j in jobs:
-        what = ", ".join(f"{k}={v}" for k, v in sorted(j.args.items()))
+    more = f", more with --limit {args.limit * 2}" if shown.more else ""
+    print(f"\nJobs ({len(shown.jobs)} shown, newest first{more}):" if shown.jobs else "\nJobs: none")
+    for j in shown.jobs:
+        what = ", ".join(f"{k}={v}" for k, v in j.shown)
         when = common.local(j.changed_at, tz)
-        print(f"  #{j.id:<6} {j.status:9} {j.queue:8} {j.task}({what})  tries={j.attempts}  {when}")
+        print(f"  #{j.id:<6} {j.status:9} {j.queue:8} {j.task}({what})  tries={j.attempts}  {when}  {j.what}")
     return 0
 
 
@@ -79,9 +84,7 @@ def worker_lines(args: argparse.Namespace) -> list[str]:
         for w in view.workers()
     ]
     counts = view.counts()
-    waiting = sum(c.get("todo", 0) for c in counts.values())
-    failed = sum(c.get("failed", 0) for c in counts.values())
-    stalled = len(view.jobs("stalled", limit=1000))
+    waiting, failed, stalled = (sum(c.get(s, 0) for c in counts.values()) for s in ("todo", "failed", "stalled"))
     return (lines or ["no worker is running: start `comms worker`"]) + [
         f"jobs: {waiting} waiting, {failed} failed, {stalled} stalled (`comms jobs`)"
     ]

@@ -25,6 +25,7 @@ class Permission(StrEnum):
     AUDIT = "read the audit log"
     FREEZE = "pause and resume sending"
     MANAGE_USERS = "manage users"
+    JOBS = "see, retry and cancel the job queue's jobs"
 
 
 _ORDER = (Role.VIEWER, Role.AUTHOR, Role.APPROVER, Role.ADMIN)
@@ -37,6 +38,7 @@ LEAST_ROLE: dict[Permission, Role] = {
     Permission.AUDIT: Role.APPROVER,
     Permission.FREEZE: Role.ADMIN,
     Permission.MANAGE_USERS: Role.ADMIN,
+    Permission.JOBS: Role.ADMIN,
 }
 
 

@@ -70,12 +70,12 @@ def create_app(ctx: AppContext, *, blueprints: tuple[Any, ...] | None = None) ->
     security.install(app)
     auth.install(app)
     sso.install(app, settings)
-    from pipeline.web import accounts, admin, calendar, feeds, home, items, metrics, public, reports, subscribers
+    from pipeline.web import accounts, admin, calendar, feeds, home, items, jobs, metrics, public, reports, subscribers
 
     public.exempt(csrf)
 
     pages: tuple[Any, ...] = (public.bp, auth.bp, sso.bp, home.bp, items.bp, admin.bp, accounts.bp, calendar.bp)
-    pages += (reports.bp, metrics.bp, feeds.bp, subscribers.bp)
+    pages += (reports.bp, metrics.bp, feeds.bp, subscribers.bp, jobs.bp)
     for bp in blueprints or pages:
         app.register_blueprint(bp)
     if blueprints is None:  # the counted links of editions, /r/<token> (issue 19)

@@ -76,6 +76,7 @@ def test_the_walk_covers_every_blueprint(app: Flask) -> None:
         "metrics",
         "feeds",
         "subscribers",
+        "jobs",
     } <= blueprints
     for rule in app.url_map.iter_rules():
         public, permission = _rule_of(app, rule)
