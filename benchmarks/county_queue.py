@@ -52,7 +52,8 @@ def prepare(env: dict[str, str], scale: float, urls: list[str]) -> tuple[Pipelin
     p = make_pipeline(settings)
     p.import_plan(now=datetime(2026, 10, 25, tzinfo=UTC))
     p.repos.feeds.upsert(
-        FeedSpec(u, f"Feed {i}", 60, ("3",), ("residents",), internal=True) for i, u in enumerate(urls)
+        FeedSpec(u, f"Feed {i}", 60, ("3", "6"), ("residents", "headteachers"), internal=True)
+        for i, u in enumerate(urls)
     )
     per_district = int(RESIDENTS * scale) // DISTRICTS
     residents = [
@@ -125,8 +126,11 @@ def one_run(mode: str, scale: float, workers: int, port: int, urls: list[str]) -
         rate = (commits() - before) / seconds
         statuses = p.repos.outbox.status_counts()
         with p.repos.engine.connect() as conn:
-            sent = conn.execute(text("SELECT count(*) FROM deliveries WHERE status = 'sent'")).scalar_one()
+            sent = conn.execute(
+                text("SELECT count(*) FROM deliveries WHERE status = 'sent' AND recipient <> '-'")
+            ).scalar_one()
         p.close()
+        assert sent == emails, f"{sent:,} emails sent of {emails:,}: items left {statuses}"
         return {"seconds": seconds, "compose": composed, "emails": emails, "sent": int(sent),
                 "items": statuses, "commits": rate}  # fmt: skip
     finally:

@@ -56,7 +56,9 @@ def entries(n: int, seed: int = 1) -> list[Entry]:
 
 
 def rss(feed_no: int, items: int = 20) -> bytes:
-    base = datetime(2026, 10, 1, 9, tzinfo=UTC)
+    # late October: inside the window of every November edition (31 days back from its day), so the
+    # county month's newsletters have something new and go out without waiting for a person
+    base = datetime(2026, 10, 28, 9, tzinfo=UTC)
     parts = [
         f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Feed {feed_no}</title>'
         f"<link>https://feeds.example/{feed_no}</link><description>d</description>"
