@@ -85,6 +85,8 @@ def worker_lines(args: argparse.Namespace) -> list[str]:
     ]
     counts = view.counts()
     waiting, failed, stalled = (sum(c.get(s, 0) for c in counts.values()) for s in ("todo", "failed", "stalled"))
-    return (lines or ["no worker is running: start `comms worker`"]) + [
-        f"jobs: {waiting} waiting, {failed} failed, {stalled} stalled (`comms jobs`)"
-    ]
+    return (
+        (lines or ["no worker is running: start `comms worker`"])
+        + [f"jobs: {waiting} waiting, {failed} failed, {stalled} stalled (`comms jobs`)"]
+        + [f"warning: {note}" for note in view.upkeep()]
+    )

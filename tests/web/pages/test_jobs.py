@@ -229,3 +229,18 @@ def test_without_a_queue_the_page_says_the_clock_runs_the_jobs(signed_in: SignIn
     assert 'href="/jobs"' in home, "the admin's navigation has Jobs"
     assert "Job queue" not in home, "no notice without a queue"
     assert signed_in("approver").get("/jobs").status_code == 403
+
+
+@pytest.mark.postgres
+def test_the_page_and_status_warn_when_the_server_runs_without_autovacuum(queued: AppContext, as_role: As) -> None:
+    """What the server says decides: this project's test machine runs PostgreSQL with autovacuum off,
+    under which claims slowed 50-fold as the ledger grew; a server with it on gets no warning."""
+    from sqlalchemy import text as sql
+
+    from pipeline.queue.admin import JobsView
+
+    with queued.repos.engine.connect() as conn:
+        off = conn.execute(sql("SHOW autovacuum")).scalar_one() == "off"
+    page = as_role("admin").get("/jobs").text
+    assert ("autovacuum is off" in page) is off
+    assert bool(JobsView.of(queued).upkeep()) is off
