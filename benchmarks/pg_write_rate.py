@@ -1,7 +1,7 @@
 """PostgreSQL's write rate for the dispatcher's own statements, alone (no SMTP, no rendering): the
 ceiling the database puts on sending, for the national model in `benchmarks/RESULTS.md`.
 
-    python -m benchmarks.pg_write_rate [--keys 20000] [--writers 1 2 4 8]
+    python -m benchmarks.pg_write_rate [--keys 20000] [--writers 1 2 4 8] [--preload 0]
 
 On a fresh schema of the local PostgreSQL, with the project's own store code:
 - **finish** (the per-email hot path): W processes, each marking its share of `--keys` claimed send
@@ -10,6 +10,9 @@ On a fresh schema of the local PostgreSQL, with the project's own store code:
   round claims on a ledger that the earlier rounds grew and churned (claimed, then finished).
 - **deliveries** (per item): `OutboxStore.ensure_deliveries` for `--keys` recipients: rows/s.
 - **size**: bytes per ledger row and per delivery row, tables with their indexes (`pg_total_relation_size`).
+
+`--preload N` first fills the ledger with N finished send keys (one INSERT … SELECT, as a ledger holding
+months of sends would), so the claims and finishes are measured against a ledger of that size.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keys", type=int, default=20_000)
     parser.add_argument("--writers", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--preload", type=int, default=0, help="finished keys in the ledger before the rounds")
     args = parser.parse_args()
     schema = f"wrate_{uuid.uuid4().hex[:8]}"
     admin = create_engine(PG_URL)
@@ -71,6 +75,18 @@ def main() -> None:
         with p.repos.engine.connect() as conn:  # with it off, nothing is analysed or vacuumed as the ledger grows
             print(f"server: autovacuum {conn.execute(text('SHOW autovacuum')).scalar_one()}", flush=True)
         ledger, now = LedgerStore(p.repos.engine), datetime.now(UTC)
+        if args.preload:
+            began = time.perf_counter()
+            with p.repos.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        "INSERT INTO ledger (key, kind, state, started_at, finished_at, detail) "
+                        "SELECT 'send:old:' || (g / 25000) || ':r' || g || '@residents.example.org', 'send', 'done', "
+                        "now(), now(), '<mid@example.org>' FROM generate_series(1, :n) g"
+                    ),
+                    {"n": args.preload},
+                )
+            print(f"preload: {args.preload:,} finished keys in {time.perf_counter() - began:.1f} s", flush=True)
         rows = [(f"r{i}@residents.example.org", "residents") for i in range(args.keys)]
         began = time.perf_counter()
         p.repos.outbox.ensure_deliveries(item_id, rows)
