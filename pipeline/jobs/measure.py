@@ -129,6 +129,16 @@ def measure(
     return tally.outcome()
 
 
+def measurable(ctx: AppContext) -> list[str]:
+    """The channels the daily pull asks, one job each in queue mode: every channel of the strategy whose
+    kind can be measured through its API, and the web page's analytics when a GA4 property is set."""
+    strategy = ctx.repos.calendar.strategy()
+    codes = [c.code for c in strategy.channels if registry.measures(c.kind) != registry.IMPORT_ONLY] if strategy else []
+    if ctx.settings.ga4_property_id and ctx.settings.ga4_channel not in codes:
+        codes.append(ctx.settings.ga4_channel)
+    return codes
+
+
 Asked = tuple[str, Measurement] | str | None  # (account, answer), or why it failed, or None: import only
 
 

@@ -175,8 +175,26 @@ def measure_day(ctx: AppContext, now: datetime) -> Outcome:
     return outcome
 
 
-def measure_key(ctx: AppContext, now: datetime) -> str:
-    return f"measure:{now.astimezone(ctx.settings.tz).date().isoformat()}"
+def measure_key(ctx: AppContext, now: datetime, channel: str | None = None) -> str:
+    day = now.astimezone(ctx.settings.tz).date().isoformat()
+    return f"measure:{day}:{channel}" if channel else f"measure:{day}"
+
+
+def measure_channel_day(ctx: AppContext, now: datetime, channel: str) -> Outcome:
+    """One channel's own figures, once per local day (ledger key `measure:DAY:CHANNEL`): the queue's
+    job size, so one account's rate limit or outage never holds up another's pull."""
+    from pipeline.jobs.measure import measure
+
+    key = measure_key(ctx, now, channel)
+    if not ctx.repos.ledger.claim(key, "measure", now, retry_failed=True).go:
+        return Outcome()
+    try:
+        outcome = measure(ctx, now, only=channel)
+    except BaseException:
+        ctx.repos.ledger.release([key])
+        raise
+    ctx.repos.ledger.finish(key, now, detail=outcome.summary())
+    return outcome
 
 
 def daily_measure(ctx: AppContext, now: datetime) -> Outcome:

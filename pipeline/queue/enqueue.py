@@ -70,7 +70,16 @@ def enqueue_report(ctx: AppContext, now: datetime, app: Any) -> Outcome:
 
 
 def enqueue_measure(ctx: AppContext, now: datetime, app: Any) -> Outcome:
-    """The clock's daily measure trigger in queue mode: one low-priority job (one waiting at a time)."""
+    """The clock's daily measure trigger in queue mode: a low-priority job for each channel that can be
+    measured (one waiting at a time each), unless that channel's pull is done for the day."""
+    from pipeline.jobs.measure import measurable
+
     day = now.astimezone(ctx.settings.tz).date().isoformat()
-    spec = JobSpec("measure", {"day": day}, queueing_lock=f"measure:{day}")
-    return Outcome({"enqueued": Enqueuer(ctx.repos.engine, app).defer([spec])})
+    channels = measurable(ctx)
+    done = ctx.repos.ledger.states_for([tasks.measure_key(ctx, now, c) for c in channels])
+    specs = [
+        JobSpec("measure_channel", {"day": day, "channel": c}, queueing_lock=f"measure:{day}:{c}")
+        for c in channels
+        if done.get(tasks.measure_key(ctx, now, c)) != "done"
+    ]
+    return Outcome({"enqueued": Enqueuer(ctx.repos.engine, app).defer(specs)})

@@ -37,7 +37,7 @@ EVENT_WORDS = {
     "aborted": "stopped",
     "retried": "put back in the queue by hand",
 }
-SHOWN_ARGS = frozenset({"feed_id", "entry", "day", "item_id", "batch", "first_id", "last_id", "month"})
+SHOWN_ARGS = frozenset({"feed_id", "entry", "day", "item_id", "batch", "first_id", "last_id", "month", "channel"})
 _SAFE_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 WITHHELD = "(not shown)"
 
@@ -98,6 +98,8 @@ def describe(task: str, args: Mapping[str, Any], feed_names: Mapping[int, str] |
         return f"Write the monthly report for {_month(safe.get('month', '?'))}"
     if task == "measure":
         return f"Pull each channel's own figures ({_day(safe.get('day', '?'))})"
+    if task == "measure_channel":
+        return f"Pull the figures of the channel {safe.get('channel', '?')} ({_day(safe.get('day', '?'))})"
     return f"{task} (a task this version of comms does not know)"
 
 

@@ -139,9 +139,16 @@ def report_month(month: str) -> str:
 
 
 def measure(day: str) -> str:
-    """The day's pull of each channel's own figures (once per day, by the ledger)."""
+    """The day's pull of every channel's own figures in one job (once per day, by the ledger): the
+    clock defers `measure_channel` jobs now; this stays for jobs deferred before."""
     ctx, now = context(), _now()
     return _run("measure", now, lambda: tasks.measure_day(ctx, now))
+
+
+def measure_channel(day: str, channel: str) -> str:
+    """The day's pull of one channel's own figures (once per day and channel, by the ledger)."""
+    ctx, now = context(), _now()
+    return _run("measure", now, lambda: tasks.measure_channel_day(ctx, now, channel))
 
 
 # name: (function, queue, priority)
@@ -153,6 +160,7 @@ TASKS: dict[str, tuple[Callable[..., str], str, int]] = {
     "notify_staff": (notify_staff, SEND, PRIORITY[SEND] - 10),
     "report_month": (report_month, REPORT, PRIORITY[REPORT]),
     "measure": (measure, REPORT, PRIORITY[REPORT] - 10),  # behind everything else: it can wait
+    "measure_channel": (measure_channel, REPORT, PRIORITY[REPORT] - 10),
 }
 
 

@@ -1,5 +1,6 @@
-"""Queue mode: the clock's daily measure trigger defers one low-priority `comms:measure` job (one waiting
-at a time, however often it fires), and the task pulls once per day by the ledger."""
+"""Queue mode: the clock's daily measure trigger defers one low-priority `comms:measure_channel` job for
+each channel that can be measured (one waiting at a time each, however often it fires), and each task
+pulls its channel once per day by the ledger."""
 
 from __future__ import annotations
 
@@ -31,21 +32,48 @@ def queued(queue_db: str, tmp_path: Path) -> Iterator[object]:  # noqa: F811
     p.repos.engine.dispose()
 
 
-def test_the_measure_trigger_defers_one_low_priority_job_a_day(queued, queue_db: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_the_measure_trigger_defers_a_low_priority_job_for_each_measured_channel(queued, queue_db: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    from channels import registry
+    from pipeline.jobs.measure import measurable
+
     app = deferring_app(queued.settings)
     for minutes in (0, 5, 10):  # the trigger fired again (a restart, two clocks)
         enqueue_measure(queued, PULL + timedelta(minutes=minutes), app)
     engine = create_engine(queue_db)
     with engine.connect() as conn:
         jobs = conn.execute(
-            text("select queue_name, priority, args::text from procrastinate_jobs where task_name = 'comms:measure'")
+            text(
+                "select queue_name, priority, args->>'day', args->>'channel' from procrastinate_jobs "
+                "where task_name = 'comms:measure_channel' order by args->>'channel'"
+            )
         ).all()
     engine.dispose()
-    assert jobs == [(REPORT, PRIORITY[REPORT] - 10, '{"day": "2026-11-20"}')]
+    strategy = queued.repos.calendar.strategy()
+    api = sorted(c.code for c in strategy.channels if registry.measures(c.kind) != registry.IMPORT_ONLY)
+    assert api and sorted(measurable(queued)) == api
+    assert jobs == [(REPORT, PRIORITY[REPORT] - 10, "2026-11-20", code) for code in api], "one each, once"
     assert PRIORITY[REPORT] - 10 < min(PRIORITY.values()), "behind every other job"
 
 
-def test_the_task_pulls_once_a_day(queued) -> None:  # type: ignore[no-untyped-def]
+def test_each_channels_task_pulls_once_a_day_and_the_trigger_skips_a_done_channel(queued) -> None:  # type: ignore[no-untyped-def]
+    from pipeline.jobs import tasks as job_tasks
+    from pipeline.jobs.measure import measurable
+
+    queue_tasks.bind(queued)
+    try:
+        first = queue_tasks.measure_channel("2026-11-20", "facebook")
+        again = queue_tasks.measure_channel("2026-11-20", "facebook")
+    finally:
+        queue_tasks.bind(None)
+    assert first == "channels=0 posts=0 figures=0 gone=0"  # a pull's summary: nothing published yet
+    now = datetime.now(UTC)
+    assert queued.repos.ledger.state(job_tasks.measure_key(queued, now, "facebook")) == "done"
+    assert again == "nothing to do"
+    deferred = enqueue_measure(queued, now, deferring_app(queued.settings))
+    assert deferred.counts["enqueued"] == len(measurable(queued)) - 1, "facebook's pull is done for today"
+
+
+def test_a_job_deferred_before_pulls_every_channel_once_a_day(queued) -> None:  # type: ignore[no-untyped-def]
     queue_tasks.bind(queued)
     try:
         first = queue_tasks.measure("2026-11-20")

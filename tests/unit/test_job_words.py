@@ -30,6 +30,11 @@ from pipeline.queue.tasks import TASKS
         ("notify_staff", {}, "Email the staff: the approvers' digest, reminders and alerts"),
         ("report_month", {"month": "2026-11"}, "Write the monthly report for November 2026"),
         ("measure", {"day": "2026-11-20"}, "Pull each channel's own figures (20 November 2026)"),
+        (
+            "measure_channel",
+            {"day": "2026-11-20", "channel": "facebook"},
+            "Pull the figures of the channel facebook (20 November 2026)",
+        ),
         ("remove_old_jobs", {"max_hours": 24}, "remove_old_jobs (a task this version of comms does not know)"),
     ],
 )
