@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -44,21 +45,30 @@ def _postgres_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A fresh schema-isolated database URL on the local PostgreSQL, or a clean skip."""
+@contextmanager
+def fresh_schema(prefix: str) -> Iterator[str]:
+    """A database URL on a new schema of the local PostgreSQL (its `search_path`), dropped afterwards;
+    inside a test or fixture, a clean skip when PostgreSQL is not there."""
     reason = _postgres_reason()
     if reason:
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:10]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
     engine = create_engine(PG_URL)
     with engine.begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    yield url
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh schema-isolated database URL on the local PostgreSQL, or a clean skip."""
+    with fresh_schema("t") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -4,20 +4,19 @@ as a worker moves them (taken, finished failed or done), and a worker that has g
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from pipeline.context import AppContext
 from pipeline.queue.app import Enqueuer, JobSpec, deferring_app, ensure_queue_schema
 from pipeline.settings import Settings, load_settings
-from tests.conftest import EXAMPLE, PG_URL, _postgres_reason
+from tests.conftest import EXAMPLE, fresh_schema
 
 
 @dataclass(frozen=True)
@@ -122,14 +121,5 @@ def status_of(engine: Engine, job_id: int) -> str:
 @pytest.fixture
 def queue_url() -> Iterator[str]:
     """A database URL on a fresh schema of the local PostgreSQL (dropped afterwards), or a clean skip."""
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"j_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    with fresh_schema("j") as url:
+        yield url

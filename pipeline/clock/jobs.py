@@ -69,7 +69,8 @@ def monthly_report() -> Outcome:
 
 def measure() -> Outcome:
     """The daily pull of each channel's own figures (`pipeline.jobs.measure`), once a day: the ledger
-    key `measure:DAY` (local day) keeps a doubled or replayed trigger from pulling twice."""
+    key `measure:DAY` (local day; `measure:DAY:CHANNEL` for each channel's job in queue mode) keeps a
+    doubled or replayed trigger from pulling twice."""
     ctx, now = context(), datetime.now(UTC)
     if queued(ctx):
         from pipeline.queue.enqueue import enqueue_measure

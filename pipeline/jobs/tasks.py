@@ -175,17 +175,23 @@ def measure_day(ctx: AppContext, now: datetime) -> Outcome:
     return outcome
 
 
-def measure_key(ctx: AppContext, now: datetime, channel: str | None = None) -> str:
-    day = now.astimezone(ctx.settings.tz).date().isoformat()
+def measure_key(ctx: AppContext, now: datetime, channel: str | None = None, day: str | None = None) -> str:
+    """`measure:DAY` for the pull of every channel at once (the embedded clock), `measure:DAY:CHANNEL`
+    for one channel's (a queue job); DAY is the local day of `now` unless given."""
+    day = day or now.astimezone(ctx.settings.tz).date().isoformat()
     return f"measure:{day}:{channel}" if channel else f"measure:{day}"
 
 
-def measure_channel_day(ctx: AppContext, now: datetime, channel: str) -> Outcome:
-    """One channel's own figures, once per local day (ledger key `measure:DAY:CHANNEL`): the queue's
-    job size, so one account's rate limit or outage never holds up another's pull."""
+def measure_channel_day(ctx: AppContext, now: datetime, channel: str, day: str | None = None) -> Outcome:
+    """One channel's own figures, once per local day (ledger key `measure:DAY:CHANNEL`, DAY the day the
+    job was deferred for, so one that runs after midnight does not take the next day's pull): the
+    queue's job size, so one account's rate limit or outage never holds up another's pull. Nothing to
+    do when that day's pull of every channel at once is done."""
     from pipeline.jobs.measure import measure
 
-    key = measure_key(ctx, now, channel)
+    key = measure_key(ctx, now, channel, day)
+    if ctx.repos.ledger.state(measure_key(ctx, now, day=day)) == "done":
+        return Outcome()
     if not ctx.repos.ledger.claim(key, "measure", now, retry_failed=True).go:
         return Outcome()
     try:

@@ -75,6 +75,8 @@ def enqueue_measure(ctx: AppContext, now: datetime, app: Any) -> Outcome:
     from pipeline.jobs.measure import measurable
 
     day = now.astimezone(ctx.settings.tz).date().isoformat()
+    if ctx.repos.ledger.state(tasks.measure_key(ctx, now)) == "done":  # every channel pulled at once today
+        return Outcome({"enqueued": 0})
     channels = measurable(ctx)
     done = ctx.repos.ledger.states_for([tasks.measure_key(ctx, now, c) for c in channels])
     specs = [

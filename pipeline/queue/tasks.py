@@ -148,7 +148,7 @@ def measure(day: str) -> str:
 def measure_channel(day: str, channel: str) -> str:
     """The day's pull of one channel's own figures (once per day and channel, by the ledger)."""
     ctx, now = context(), _now()
-    return _run("measure", now, lambda: tasks.measure_channel_day(ctx, now, channel))
+    return _run("measure", now, lambda: tasks.measure_channel_day(ctx, now, channel, day))
 
 
 # name: (function, queue, priority)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
 from alembic import command
@@ -15,11 +16,24 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import create_engine
 
 from channels.redact import redact
-from pipeline.errors import DatabaseError
+from pipeline.errors import CommsError, DatabaseError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 PG_MIGRATE_LOCK = 7_220_485_302  # a fixed advisory-lock id: one migrating process at a time
 log = logging.getLogger(__name__)
+
+
+SQLITE_NEEDED = (3, 35)  # UPSERT … RETURNING, which the ledger's claims use
+
+
+def require_sqlite(found: tuple[int, ...]) -> None:
+    """Refuse, in words, a SQLite library older than the claims' `INSERT … ON CONFLICT … RETURNING`."""
+    if tuple(found[:2]) < SQLITE_NEEDED:
+        have, need = ".".join(map(str, found)), ".".join(map(str, SQLITE_NEEDED))
+        raise CommsError(
+            f"this Python's SQLite is {have}; the pipeline needs SQLite {need} or newer. Use a newer Python "
+            "build, or PostgreSQL (COMMS_DATABASE_URL=postgresql+psycopg://...)"
+        )
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
@@ -32,6 +46,7 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     in between; with the lock taken up front, processes queue for it instead.
     """
     if url.startswith("sqlite:///"):
+        require_sqlite(sqlite3.sqlite_version_info)
         path = Path(url.removeprefix("sqlite:///"))
         if str(path) not in ("", ":memory:"):
             path.parent.mkdir(parents=True, exist_ok=True)

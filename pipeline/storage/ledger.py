@@ -120,29 +120,48 @@ class LedgerStore(StoreBase):
     def _claim_chunk(
         self, conn: Connection, keys: list[str], kind: str, now: datetime, retry_failed: bool
     ) -> dict[str, Claim]:
-        """Two statements: what the keys hold now, then one upsert that makes the new keys and takes
-        over the abandoned ones, returning what it claimed. A third reads again only the keys another
-        process touched in between (PostgreSQL reads committed rows; SQLite's BEGIN IMMEDIATE has
-        already shut everyone else out)."""
+        """Two statements: what the keys hold now, then one upsert of the keys that were absent or
+        claimable (released, expired, this process's own, a dead process's; failed ones with
+        `retry_failed`), returning what it claimed. The others are answered from the read, so the
+        upsert locks no row it will not take (a done row, or one another process holds): it never
+        crosses that process's renewals or releases, which lock the same rows in another order, and
+        PostgreSQL never has a deadlock to break. A third statement reads again only the keys another
+        process touched between the read and the upsert (PostgreSQL reads committed rows; SQLite's
+        BEGIN IMMEDIATE has already shut everyone else out)."""
         keys = list(dict.fromkeys(keys))  # one row may be upserted once a statement
         wall = self.clock()
         until = wall + self.lease
-        before = {str(k): (str(s), o) for k, s, o in conn.execute(self._read(keys))}
-        dead = sorted({o for s, o in before.values() if s == "started" and o and owner_is_dead(o)})
-        upsert = self._upsert(keys, kind, now, until, wall, dead, retry_failed)
-        claimed = {str(k): bool(new) for k, new in conn.execute(upsert)}
+        before = {str(k): (str(s), o, lease) for k, s, o, lease in conn.execute(self._read(keys))}
+        dead = sorted({o for s, o, _lease in before.values() if s == "started" and o and owner_is_dead(o)})
+
+        def claimable(state: str, owner: str | None, lease: datetime | None) -> bool:
+            if state == "failed":
+                return retry_failed
+            return state == "started" and (lease is None or lease < wall or owner == self.owner or owner in dead)
+
         out: dict[str, Claim] = {}
-        unsure: list[str] = []
+        todo: list[str] = []
         for key in keys:
+            if key in before and not claimable(*before[key]):
+                state = before[key][0]
+                out[key] = Claim.BUSY if state == "started" else Claim(state)
+            else:
+                todo.append(key)
+        if not todo:
+            return out
+        upsert = self._upsert(todo, kind, now, until, wall, dead, retry_failed)
+        claimed = {str(k): bool(new) for k, new in conn.execute(upsert)}
+        unsure: list[str] = []
+        for key in todo:
             if key in claimed:
+                # PostgreSQL: xmax is 0 on a row this statement inserted, and our lock's id on one it
+                # took over (an implementation detail, relied on widely; tests/integration/test_ledger.py)
                 inserted = claimed[key] if self.is_postgres else key not in before
                 out[key] = Claim.NEW if inserted else Claim.RECOVERED
-            elif key in before and before[key][0] != "started":
-                out[key] = Claim(before[key][0])
             else:
-                unsure.append(key)  # held by another process, or made or settled by one a moment ago
+                unsure.append(key)  # made, taken or settled by another process a moment ago
         if unsure:
-            for key, state, _owner in conn.execute(self._read(unsure)):
+            for key, state, _owner, _lease in conn.execute(self._read(unsure)):
                 out[str(key)] = Claim(state) if state != "started" else Claim.BUSY
         return out
 
@@ -158,7 +177,8 @@ class LedgerStore(StoreBase):
         return _LEDGER.c.key.in_(keys)
 
     def _read(self, keys: list[str]) -> Any:
-        return select(_LEDGER.c.key, _LEDGER.c.state, _LEDGER.c.owner).where(self._among(keys))
+        row = _LEDGER.c
+        return select(row.key, row.state, row.owner, row.lease_until).where(self._among(keys))
 
     def _upsert(
         self,
@@ -185,7 +205,7 @@ class LedgerStore(StoreBase):
         if self.is_postgres:  # one statement whatever the number of keys: they travel as one array
             given = func.unnest(literal(keys, postgresql.ARRAY(Text))).column_valued("key")
             values = [literal(v, _LEDGER.c[name].type) for name, v in fields.items()]
-            source = select(given, *values)
+            source = select(given, *values).order_by(given)  # rows locked in the primary key's order
             stmt = postgresql.insert(_LEDGER).from_select(["key", *fields], source)
             dead_owner = _LEDGER.c.owner == any_(literal(dead, postgresql.ARRAY(Text)))
         else:

@@ -41,7 +41,7 @@ from pipeline.cli import build_parser
 from pipeline.cli.web_cmds import gunicorn_options
 from pipeline.localservers import free_port
 from pipeline.settings import load_settings
-from tests.conftest import PG_URL, ROOT, _postgres_reason
+from tests.conftest import ROOT, _postgres_reason, fresh_schema
 from tests.deploy.dockerkit import (
     Container,
     DockerImage,
@@ -217,22 +217,13 @@ def env_file(path: Path) -> dict[str, str]:
 def dotenv() -> Iterator[dict[str, str]]:
     """The `.env` every container is given: .env.example's settings (the workspace, outbox and reports as
     relative paths, read from the image's WORKDIR), on a fresh schema of the local PostgreSQL with the queue."""
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"d_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield env_file(ROOT / ".env.example") | {
-        "COMMS_DATABASE_URL": f"{PG_URL}?options=-csearch_path%3D{schema}",
-        "COMMS_QUEUE": "procrastinate",
-        "COMMS_SECRET_KEY": "dockerfile-test-secret",
-        "COMMS_WORKER_HEARTBEAT_SECONDS": "1",
-    }
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    with fresh_schema("d") as url:
+        yield env_file(ROOT / ".env.example") | {
+            "COMMS_DATABASE_URL": url,
+            "COMMS_QUEUE": "procrastinate",
+            "COMMS_SECRET_KEY": "dockerfile-test-secret",
+            "COMMS_WORKER_HEARTBEAT_SECONDS": "1",
+        }
 
 
 @contextmanager

@@ -59,14 +59,15 @@ def test_each_channels_task_pulls_once_a_day_and_the_trigger_skips_a_done_channe
     from pipeline.jobs import tasks as job_tasks
     from pipeline.jobs.measure import measurable
 
+    now = datetime.now(UTC)
+    today = now.astimezone(queued.settings.tz).date().isoformat()
     queue_tasks.bind(queued)
     try:
-        first = queue_tasks.measure_channel("2026-11-20", "facebook")
-        again = queue_tasks.measure_channel("2026-11-20", "facebook")
+        first = queue_tasks.measure_channel(today, "facebook")
+        again = queue_tasks.measure_channel(today, "facebook")
     finally:
         queue_tasks.bind(None)
     assert first == "channels=0 posts=0 figures=0 gone=0"  # a pull's summary: nothing published yet
-    now = datetime.now(UTC)
     assert queued.repos.ledger.state(job_tasks.measure_key(queued, now, "facebook")) == "done"
     assert again == "nothing to do"
     deferred = enqueue_measure(queued, now, deferring_app(queued.settings))
@@ -84,3 +85,23 @@ def test_a_job_deferred_before_pulls_every_channel_once_a_day(queued) -> None:  
     today = datetime.now(UTC).astimezone(queued.settings.tz).date().isoformat()
     assert queued.repos.ledger.state(f"measure:{today}") == "done"
     assert again == "nothing to do"
+
+
+def test_a_job_run_after_midnight_pulls_for_its_own_day_and_none_after_the_whole_days_pull(queued) -> None:  # type: ignore[no-untyped-def]
+    """A channel's job keys its pull by the day it was deferred for, so one that waited past midnight
+    leaves the next day's pull to the next day; nothing is deferred or pulled again for a day whose pull
+    of every channel at once (a job deferred before, or the embedded clock) is done."""
+    from pipeline.jobs import tasks as job_tasks
+
+    queue_tasks.bind(queued)
+    try:
+        queue_tasks.measure_channel("2026-11-19", "facebook")
+        now = datetime.now(UTC)
+        assert queued.repos.ledger.state(job_tasks.measure_key(queued, now, "facebook", "2026-11-19")) == "done"
+        assert queued.repos.ledger.state(job_tasks.measure_key(queued, now, "facebook")) is None
+        queue_tasks.measure(now.astimezone(queued.settings.tz).date().isoformat())  # every channel at once
+        assert enqueue_measure(queued, now, deferring_app(queued.settings)).counts["enqueued"] == 0
+        today = now.astimezone(queued.settings.tz).date().isoformat()
+        assert queue_tasks.measure_channel(today, "x") == "nothing to do"
+    finally:
+        queue_tasks.bind(None)

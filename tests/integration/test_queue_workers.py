@@ -11,7 +11,6 @@ import signal
 import subprocess
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,7 +24,7 @@ from pipeline.app import make_pipeline
 from pipeline.clock.lock import PG_LOCK_ID, PG_LOCK_KEY
 from pipeline.localservers import Mailbox, smtp_server
 from pipeline.settings import load_settings
-from tests.conftest import EXAMPLE, PG_URL, _postgres_reason, headteachers
+from tests.conftest import EXAMPLE, PG_URL, fresh_schema, headteachers
 from tests.fakes import FakeNotify
 from tests.httpserver import Request, Response, Server, http_server
 from tests.integration.test_concurrency import clock_wakes_at_start, comms, environment, finish, wait_for
@@ -48,17 +47,8 @@ class RelayMailbox(Mailbox):
 @pytest.fixture
 def queue_db() -> Iterator[str]:
     """A database URL on a fresh schema of the local PostgreSQL, dropped afterwards."""
-    reason = _postgres_reason()
-    if reason:
-        pytest.skip(reason)
-    schema = f"q_{uuid.uuid4().hex[:10]}"
-    engine = create_engine(PG_URL)
-    with engine.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    with fresh_schema("q") as url:
+        yield url
 
 
 def queue_environment(database: str, tmp_path: Path, port: int, **extra: str) -> dict[str, str]:
