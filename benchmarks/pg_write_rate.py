@@ -81,7 +81,7 @@ def main() -> None:
                 conn.execute(
                     text(
                         "INSERT INTO ledger (key, kind, state, started_at, finished_at, detail) "
-                        "SELECT 'send:old:' || (g / 25000) || ':r' || g || '@residents.example.org', 'send', 'done', "
+                        "SELECT 'send:old:' || (g / 25000) || '\\:r' || g || '@residents.example.org', 'send', 'done', "
                         "now(), now(), '<mid@example.org>' FROM generate_series(1, :n) g"
                     ),
                     {"n": args.preload},
