@@ -142,14 +142,19 @@ class ControlRepository(Protocol):
 
     def freeze(self) -> Freeze: ...
 
-    def start_job(self, job: str, now: datetime) -> int:
-        """Records a job run's start; returns its id for `finish_job`."""
+    def start_job(self, job: str, now: datetime, queue_job_id: int | None = None) -> int:
+        """Records a job run's start (with the queue's job id, when a queue worker runs it); returns its
+        id for `finish_job`."""
         ...
 
     def finish_job(self, run_id: int, now: datetime, outcome: str, detail: str) -> None: ...
 
     def last_runs(self) -> list[JobRun]:
         """The most recent run of each job."""
+        ...
+
+    def queue_job_runs(self, queue_job_id: int, limit: int = 20) -> list[JobRun]:
+        """The runs of one queued job (one per attempt), newest first."""
         ...
 
     def acquire_lock(

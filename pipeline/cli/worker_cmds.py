@@ -70,6 +70,9 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         what = ", ".join(f"{k}={v}" for k, v in j.shown)
         when = common.local(j.changed_at, tz)
         print(f"  #{j.id:<6} {j.status:9} {j.queue:8} {j.task}({what})  tries={j.attempts}  {when}  {j.what}")
+        last = view.attempts(j.id)[:1] if j.status == "failed" else ()
+        if last and last[0].reason:
+            print(f"          why: {last[0].reason}")
     return 0
 
 

@@ -35,11 +35,14 @@ log = logging.getLogger(__name__)
 REPORT_HOUR = 8
 
 
-def run_job(ctx: AppContext, name: str, now: datetime, job: Callable[[], Outcome]) -> Outcome:
-    """Run one job, recorded in the job-run log (shown by `comms status`); a crash is recorded as a
-    failure, logged with its traceback, and never stops the caller."""
+def run_job(
+    ctx: AppContext, name: str, now: datetime, job: Callable[[], Outcome], *, queue_job_id: int | None = None
+) -> Outcome:
+    """Run one job, recorded in the job-run log (shown by `comms status`; with the queue's job id when a
+    worker runs it, for the job's page); a crash is recorded as a failure, logged with its traceback,
+    and never stops the caller."""
     redact = redactor(ctx.settings)
-    run_id = ctx.repos.control.start_job(name, now)
+    run_id = ctx.repos.control.start_job(name, now, queue_job_id)
     started = time.monotonic()
     try:
         outcome = job()

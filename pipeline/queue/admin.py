@@ -6,6 +6,10 @@ procrastinate's own job manager, so its rules (a job can be retried only when fa
 cancelled only while waiting or running) hold. Seeing the jobs and acting on them needs
 `Permission.JOBS` (admins; the command line without `--by`), and each retry or cancel is written to the
 audit log with who did it (`job.retried`, `job.cancelled`, `job.stop_requested`).
+
+Procrastinate keeps no reason for a failure; our job-run log does, one row per attempt carrying the
+queue's job id (`pipeline.queue.tasks`), so a job's detail lists its attempts with the first lines of
+what each said (redacted again and without addresses: `job_words.shown_detail`).
 """
 
 from __future__ import annotations
@@ -20,9 +24,16 @@ from sqlalchemy.engine import Connection, Engine
 
 from pipeline.context import AppContext
 from pipeline.errors import CommsError, Conflict, NotFound
-from pipeline.ports import AuditRepository, FeedRepository
+from pipeline.ports import AuditRepository, ControlRepository, FeedRepository
 from pipeline.queue.app import QUEUES, STALLED_BEATS, deferring_app
-from pipeline.queue.job_words import describe, duration_words, event_words, shown_args, status_words
+from pipeline.queue.job_words import (
+    describe,
+    duration_words,
+    event_words,
+    shown_args,
+    shown_detail,
+    status_words,
+)
 from pipeline.redact import redactor
 from pipeline.services.actor import Actor
 from pipeline.services.audit import audited
@@ -161,9 +172,32 @@ class JobsOverview:
 
 
 @dataclass(frozen=True)
+class JobAttempt:
+    """One run of a job by a worker, from the job-run log."""
+
+    started_at: datetime
+    finished_at: datetime | None  # None: still running, or its worker died
+    outcome: str  # ok | partial | failed; "" while unfinished
+    detail: tuple[str, ...]  # its first lines, safe to show
+
+    @property
+    def words(self) -> str:
+        return ATTEMPT_WORDS.get(self.outcome, self.outcome) if self.finished_at else "did not finish"
+
+    @property
+    def reason(self) -> str:
+        """Its first failure (the detail's first line is the counts), or ""."""
+        return self.detail[1] if self.outcome != "ok" and len(self.detail) > 1 else ""
+
+
+ATTEMPT_WORDS = {"ok": "done", "partial": "done in part", "failed": "failed"}
+
+
+@dataclass(frozen=True)
 class JobDetail:
     job: QueuedJob
     events: tuple[JobEvent, ...]
+    attempts: tuple[JobAttempt, ...] = ()  # newest first
 
 
 @dataclass(frozen=True)
@@ -186,8 +220,10 @@ class JobsView:
         engine: Engine,
         audit: AuditRepository | None = None,
         feeds: FeedRepository | None = None,
+        control: ControlRepository | None = None,
     ) -> None:
         self.settings, self.engine, self.audit, self.feeds = settings, engine, audit, feeds
+        self.control = control
         self.stalled_after = timedelta(seconds=settings.worker_heartbeat_seconds * STALLED_BEATS)
         self._hide = redactor(settings)
 
@@ -201,7 +237,7 @@ class JobsView:
             )
         if not queue_schema_present(ctx.repos.engine):
             raise NoQueue("the queue's tables are not in this database yet: run `comms db upgrade`", embedded=False)
-        return cls(ctx.settings, ctx.repos.engine, ctx.repos.audit, ctx.repos.feeds)
+        return cls(ctx.settings, ctx.repos.engine, ctx.repos.audit, ctx.repos.feeds, ctx.repos.control)
 
     # reading ---------------------------------------------------------------------------------------
     def overview(
@@ -235,7 +271,16 @@ class JobsView:
         job = self._one(job_id)
         with self.engine.connect() as conn:
             events = tuple(JobEvent(str(kind), at) for kind, at in conn.execute(_EVENTS, {"id": job_id}))
-        return JobDetail(job, events)
+        return JobDetail(job, events, self.attempts(job_id))
+
+    def attempts(self, job_id: int) -> tuple[JobAttempt, ...]:
+        """The job's runs in the job-run log, newest first."""
+        if self.control is None:
+            return ()
+        return tuple(
+            JobAttempt(run.started_at, run.finished_at, run.outcome, shown_detail(run.detail, self._hide))
+            for run in self.control.queue_job_runs(job_id)
+        )
 
     def attention(self, actor: Actor) -> Attention:
         require(actor, Permission.JOBS)

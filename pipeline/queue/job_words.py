@@ -5,12 +5,16 @@ A job's arguments are ids by design (`pipeline.queue.tasks`: a feed, an occurren
 a month, a day), never an address or a secret. What is shown is held to that anyway: only the argument
 names our tasks take, and only values that are numbers or short codes; anything else (a job deferred by
 an older or other version, say) is shown as withheld, so an email address or a token cannot reach a page.
+
+An attempt's detail (from the job-run log, redacted when written) is shown by its first lines, each line
+cut short, redacted again with the settings' secrets (a row may predate them), and with every email
+address withheld.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, timedelta
 from typing import Any
 
@@ -40,6 +44,9 @@ EVENT_WORDS = {
 SHOWN_ARGS = frozenset({"feed_id", "entry", "day", "item_id", "batch", "first_id", "last_id", "month", "channel"})
 _SAFE_TEXT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}")
 WITHHELD = "(not shown)"
+_ADDRESS = re.compile(r"[^@\s<>()\[\]\"',;:/]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+ADDRESS_WITHHELD = "(an address)"
+DETAIL_LINES, DETAIL_WIDTH = 4, 300
 
 
 def status_words(status: str) -> str:
@@ -74,6 +81,13 @@ def _shown(name: str, value: Any) -> str:
     if isinstance(value, str) and _SAFE_TEXT.fullmatch(value):
         return value
     return WITHHELD
+
+
+def shown_detail(detail: str, hide: Callable[[str], str], lines: int = DETAIL_LINES) -> tuple[str, ...]:
+    """An attempt's detail as lines to show: its first non-empty `lines`, each at most `DETAIL_WIDTH`
+    characters, with `hide` (the settings' redactor) applied and every email address withheld."""
+    kept = [line.strip() for line in detail.splitlines() if line.strip()][:lines]
+    return tuple(_ADDRESS.sub(ADDRESS_WITHHELD, hide(line))[:DETAIL_WIDTH] for line in kept)
 
 
 def describe(task: str, args: Mapping[str, Any], feed_names: Mapping[int, str] | None = None) -> str:

@@ -6,14 +6,18 @@ batch of 500 recipients (in a stable order, so a retried batch resumes from its 
 one month. A job acts as of the moment it starts; whether there is anything to do is the ledger's say,
 so a job run twice, late or after a crash does no work twice.
 
-A job's outcome goes to the job-run log (`comms status`) as in the clock. A crash (an exception that is
+A job's outcome goes to the job-run log (`comms status`) as in the clock, with procrastinate's job id
+(each task is registered wrapped, taking procrastinate's context), so the job's page shows why each
+attempt failed; called directly (as tests do) a task records no job id. A crash (an exception that is
 no `CommsError`) is recorded there and raised again, so procrastinate marks the job failed, retries it
 where the task says so, and `comms jobs` lists it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,6 +36,10 @@ from pipeline.storage.ledger import LedgerStore
 
 # A crashed job (a database blip, say) is tried again after 10 s, 20 s, 40 s...; the ledger makes it safe.
 RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=10)
+
+
+# the procrastinate job this thread runs (set by the registered wrapper for the task's call)
+_QUEUE_JOB: ContextVar[int | None] = ContextVar("queue_job", default=None)
 
 
 class JobCrashed(Exception):
@@ -67,7 +75,7 @@ def _run(name: str, now: datetime, job: Callable[[], Outcome]) -> str:
             crashed.append(exc)
             raise
 
-    outcome = tasks.run_job(context(), name, now, guarded)
+    outcome = tasks.run_job(context(), name, now, guarded, queue_job_id=_QUEUE_JOB.get())
     if crashed:
         raise JobCrashed(f"{name}: {type(crashed[0]).__name__}: {crashed[0]}") from crashed[0]
     return outcome.summary()
@@ -164,7 +172,22 @@ TASKS: dict[str, tuple[Callable[..., str], str, int]] = {
 }
 
 
+def with_job_id(function: Callable[..., str]) -> Callable[..., str]:
+    """`function` as a task given procrastinate's job context: its job id goes to the job-run log."""
+
+    @functools.wraps(function)
+    def task(job_context: Any, *args: Any, **kwargs: Any) -> str:
+        token = _QUEUE_JOB.set(job_context.job.id)
+        try:
+            return function(*args, **kwargs)
+        finally:
+            _QUEUE_JOB.reset(token)
+
+    return task
+
+
 def register(app: Any) -> None:
-    """Register every task on `app`, named `comms:NAME`."""
+    """Register every task on `app`, named `comms:NAME`, each passed procrastinate's job context."""
     for name, (function, queue, priority) in TASKS.items():
-        app.task(name=f"comms:{name}", queue=queue, priority=priority, retry=RETRY)(function)
+        task = with_job_id(function)
+        app.task(name=f"comms:{name}", queue=queue, priority=priority, retry=RETRY, pass_context=True)(task)

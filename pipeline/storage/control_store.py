@@ -30,9 +30,9 @@ class ControlStore(StoreBase):
                 return Freeze(paused=False, by=row.by if row else "", at=row.at if row else None)
             return Freeze(paused=True, by=row.by, at=row.at, reason=row.reason)
 
-    def start_job(self, job: str, now: datetime) -> int:
+    def start_job(self, job: str, now: datetime, queue_job_id: int | None = None) -> int:
         with self.session() as s:
-            row = JobRunRow(job=job, started_at=now)
+            row = JobRunRow(job=job, started_at=now, queue_job_id=queue_job_id)
             s.add(row)
             s.flush()
             assert row.id is not None
@@ -53,6 +53,13 @@ class ControlStore(StoreBase):
         for r in rows:
             latest.setdefault(r.job, r)
         return [JobRun(r.job, r.started_at, r.finished_at, r.outcome, r.detail) for r in latest.values()]
+
+    def queue_job_runs(self, queue_job_id: int, limit: int = 20) -> list[JobRun]:
+        """The runs of one queued job (one per attempt), newest first."""
+        query = select(JobRunRow).where(col(JobRunRow.queue_job_id) == queue_job_id)
+        with self.session() as s:
+            rows = s.exec(query.order_by(col(JobRunRow.id).desc()).limit(limit)).all()
+        return [JobRun(r.job, r.started_at, r.finished_at, r.outcome, r.detail) for r in rows]
 
     def acquire_lock(
         self, name: str, holder: str, now: datetime, stale_after: timedelta, *, take: bool = True

@@ -285,6 +285,7 @@ class JobRunRow(SQLModel, table=True):
     finished_at: datetime | None = None
     outcome: str = ""  # ok | failed | partial
     detail: str = _text()
+    queue_job_id: int | None = Field(default=None, index=True)  # procrastinate's job: one row per attempt
 
 
 class ControlEventRow(SQLModel, table=True):

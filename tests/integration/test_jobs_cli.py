@@ -95,3 +95,16 @@ def test_the_list_shows_safe_arguments_plain_words_and_when_there_are_more(
     listed = capsys.readouterr().out
     assert "compose_occurrence(day=2026-11-05, entry=(not shown))" in listed
     assert "head@school.example.org" not in listed
+
+
+def test_a_failed_jobs_line_says_why_its_last_attempt_failed(
+    queued: AppContext, capsys: pytest.CaptureFixture[str]
+) -> None:
+    failed = _failed_job(queued)
+    now = datetime.now(UTC)
+    run = queued.repos.control.start_job("report", now, queue_job_id=failed)
+    queued.repos.control.finish_job(run, now, "failed", "failures=1\nOperationalError: head@school.example.org")
+    assert main(["jobs", "--status", "failed"]) == 0
+    out = capsys.readouterr().out
+    assert f"#{failed:<6} failed" in out and "why: OperationalError: (an address)" in out
+    assert "head@school.example.org" not in out

@@ -129,3 +129,28 @@ def test_freeze_and_lock(store: Repositories) -> None:
     assert store.control.acquire_lock("clock", "one", NOW, timedelta(minutes=2)) is None
     assert store.control.acquire_lock("clock", "two", NOW, timedelta(minutes=2)) == "one"
     assert store.control.acquire_lock("clock", "two", NOW + timedelta(minutes=3), timedelta(minutes=2)) is None
+
+
+def test_job_runs_carry_the_queue_job_and_the_migration_goes_down_and_up(store: Repositories) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from pipeline.storage.db import alembic_config, current_revision
+
+    plain = store.control.start_job("wake", NOW)
+    store.control.finish_job(plain, NOW, "ok", "collect=ok")
+    for attempt in (1, 2):
+        run = store.control.start_job("collect", NOW + timedelta(minutes=attempt), queue_job_id=41)
+        store.control.finish_job(run, NOW + timedelta(minutes=attempt), "failed", f"failures=1\nattempt {attempt}")
+    assert [r.detail for r in store.control.queue_job_runs(41)] == ["failures=1\nattempt 2", "failures=1\nattempt 1"]
+    assert store.control.queue_job_runs(42) == []
+    cfg = alembic_config(store.engine)
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0015")
+        assert current_revision(conn) == "0015"
+        assert "queue_job_id" not in {c["name"] for c in inspect(conn).get_columns("job_runs")}
+        command.upgrade(cfg, "head")
+        assert "ix_job_runs_queue_job_id" in {i["name"] for i in inspect(conn).get_indexes("job_runs")}
+    assert [r.job for r in store.control.last_runs()] == ["collect", "wake"]
+    assert store.control.queue_job_runs(41) == []  # the ids went with the column

@@ -84,3 +84,12 @@ def test_how_long_a_worker_was_silent() -> None:
         "2 hours",
         "3 days",
     ]
+
+
+def test_an_attempts_detail_is_cut_short_redacted_and_without_addresses() -> None:
+    from pipeline.queue.job_words import ADDRESS_WITHHELD, DETAIL_WIDTH, shown_detail
+
+    detail = "failures=2\n\nitem 1: Head.Teacher+news@school.example.org: 452\n" + "x" * 900 + "\nmore\nand more"
+    shown = shown_detail(detail, lambda line: line.replace("452", "***"))
+    assert shown == ("failures=2", f"item 1: {ADDRESS_WITHHELD}: ***", "x" * DETAIL_WIDTH, "more")
+    assert shown_detail("", str) == ()

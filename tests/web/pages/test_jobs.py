@@ -244,3 +244,49 @@ def test_the_page_and_status_warn_when_the_server_runs_without_autovacuum(queued
     page = as_role("admin").get("/jobs").text
     assert ("autovacuum is off" in page) is off
     assert bool(JobsView.of(queued).upkeep()) is off
+
+
+@pytest.mark.postgres
+def test_a_failed_attempt_shows_why_on_the_jobs_page(queued: AppContext, as_role: As) -> None:
+    """A job run by procrastinate's own worker crashes (a day that is no date); its page lists the attempt
+    from the job-run log, with what it said, and `comms jobs`' words come from the same place."""
+    from pipeline.queue.app import deferring_app, make_app
+    from pipeline.queue.tasks import bind
+
+    crashing = defer(queued, "compose_occurrence", entry="headteacher-bulletin", day="2026-13-05")
+    app = make_app(queued.settings)
+    bind(queued, deferring_app(queued.settings))
+    try:
+        app.run_worker(queues=["compose"], wait=False, install_signal_handlers=False)
+    finally:
+        bind(None)
+    assert status_of(queued.repos.engine, crashing) == "todo"  # failed, to be tried again in 10 s
+    page = as_role("admin").get(f"/jobs/{crashing}").text
+    attempts = page[page.index('id="attempts-heading"') :]
+    assert "<caption" in attempts and '<th scope="col">Outcome</th>' in attempts
+    assert "Failed</td>" in attempts and "ValueError: month must be in 1..12" in attempts
+    assert "Failed, to be tried again" in page
+    # a job waiting for its first worker says so
+    waiting = defer(queued, "notify_staff")
+    assert "No attempt is recorded: no worker has run it yet." in as_role("admin").get(f"/jobs/{waiting}").text
+
+
+@pytest.mark.postgres
+def test_an_attempts_detail_shows_no_secret_and_no_address(queued: AppContext, as_role: As) -> None:
+    """A run's detail is redacted when written, but a row may predate a secret or carry an address: the
+    page withholds both, shows the first lines only, and the newest attempt first."""
+    job = defer(queued, "dispatch_batch", item_id=12, batch=0, first_id=1, last_id=500)
+    control = queued.repos.control
+    first = control.start_job("dispatch", NOW, queue_job_id=job)
+    control.finish_job(first, NOW, "failed", "failures=1\nfirst attempt: connection reset")
+    later = NOW.replace(hour=9)
+    second = control.start_job("dispatch", later, queue_job_id=job)
+    secret = queued.settings.secret_key
+    lines = [f"item 12: head@school.example.org: SMTP 452 ({secret})", "two", "three", "four", "five"]
+    control.finish_job(second, later, "partial", "sent=3 failures=5\n" + "\n".join(lines))
+    control.finish_job(control.start_job("dispatch", later), later, "failed", "other@school.example.org")
+    page = as_role("admin").get(f"/jobs/{job}").text
+    attempts = page[page.index('id="attempts-heading"') :]
+    assert "head@school.example.org" not in page and secret not in page and "other@" not in page
+    assert "item 12: (an address): SMTP 452 (***)" in attempts and "four" not in attempts
+    assert attempts.index("Done in part") < attempts.index("first attempt: connection reset")
