@@ -8,6 +8,7 @@ as a worker moves them."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -256,10 +257,17 @@ def test_a_failed_attempt_shows_why_on_the_jobs_page(queued: AppContext, as_role
     crashing = defer(queued, "compose_occurrence", entry="headteacher-bulletin", day="2026-13-05")
     app = make_app(queued.settings)
     bind(queued, deferring_app(queued.settings))
+    # in a thread of its own: procrastinate's worker starts an event loop, and the browser tests' session
+    # (Playwright's sync API) may hold one running in this thread when the whole suite runs
+    worker = threading.Thread(
+        target=lambda: app.run_worker(queues=["compose"], wait=False, install_signal_handlers=False)
+    )
     try:
-        app.run_worker(queues=["compose"], wait=False, install_signal_handlers=False)
+        worker.start()
+        worker.join(timeout=60)
     finally:
         bind(None)
+    assert not worker.is_alive(), "the worker ran the one job and stopped"
     assert status_of(queued.repos.engine, crashing) == "todo"  # failed, to be tried again in 10 s
     page = as_role("admin").get(f"/jobs/{crashing}").text
     attempts = page[page.index('id="attempts-heading"') :]
