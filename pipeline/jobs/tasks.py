@@ -164,13 +164,18 @@ def write_report_files(ctx: AppContext, month: str, folder: Path, produced: date
 def measure_day(ctx: AppContext, now: datetime) -> Outcome:
     """Each channel's own figures, once per local day (ledger key `measure:DAY`); a pull that raised
     is tried again by the next trigger of the same day."""
+    return _pull_once(ctx, now, measure_key(ctx, now))
+
+
+def _pull_once(ctx: AppContext, now: datetime, key: str, only: str | None = None) -> Outcome:
+    """The pull (of `only` that channel, or of every one) under the ledger key `key`: nothing when it is
+    done or another process holds it; a pull that raised gives the key back, to be tried again."""
     from pipeline.jobs.measure import measure
 
-    key = measure_key(ctx, now)
     if not ctx.repos.ledger.claim(key, "measure", now, retry_failed=True).go:
         return Outcome()
     try:
-        outcome = measure(ctx, now)
+        outcome = measure(ctx, now, only=only)
     except BaseException:
         ctx.repos.ledger.release([key])
         raise
@@ -190,20 +195,9 @@ def measure_channel_day(ctx: AppContext, now: datetime, channel: str, day: str |
     job was deferred for, so one that runs after midnight does not take the next day's pull): the
     queue's job size, so one account's rate limit or outage never holds up another's pull. Nothing to
     do when that day's pull of every channel at once is done."""
-    from pipeline.jobs.measure import measure
-
-    key = measure_key(ctx, now, channel, day)
     if ctx.repos.ledger.state(measure_key(ctx, now, day=day)) == "done":
         return Outcome()
-    if not ctx.repos.ledger.claim(key, "measure", now, retry_failed=True).go:
-        return Outcome()
-    try:
-        outcome = measure(ctx, now, only=channel)
-    except BaseException:
-        ctx.repos.ledger.release([key])
-        raise
-    ctx.repos.ledger.finish(key, now, detail=outcome.summary())
-    return outcome
+    return _pull_once(ctx, now, measure_key(ctx, now, channel, day), channel)
 
 
 def daily_measure(ctx: AppContext, now: datetime) -> Outcome:
